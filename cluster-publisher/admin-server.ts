@@ -1,0 +1,44 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import { healthRoutes } from '../node/http/health-routes.js'
+import type { Registry } from 'prom-client'
+import type { PublisherStatus } from './publisher-status.js'
+
+export interface AdminServerDeps {
+  registry: Registry
+  status: () => PublisherStatus
+  notReadyReason: () => string | undefined
+}
+
+const fragmentSchema = {
+  type: 'object',
+  properties: {
+    source: { type: 'string' },
+    status: { type: 'string' },
+    problem: { type: 'string' },
+    reason: { type: 'string' }
+  }
+} as const
+
+const statusResponse = {
+  type: 'object',
+  properties: {
+    mesh: { type: 'string' },
+    peerId: { type: 'string' },
+    keyId: { type: 'string' },
+    version: { type: ['integer', 'null'] },
+    configSha256: { type: ['string', 'null'] },
+    issuedAt: { type: ['string', 'null'] },
+    fragments: { type: 'array', items: fragmentSchema },
+    skipped: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, reason: { type: 'string' } } } },
+    peers: { type: 'array', items: { type: 'string' } },
+    lastError: { type: ['string', 'null'] }
+  }
+} as const
+
+/** The publisher's admin endpoint, built without listening (tests use `inject`). */
+export async function buildAdminServer (deps: AdminServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false })
+  await app.register(healthRoutes, { registry: deps.registry, notReadyReason: deps.notReadyReason })
+  app.get('/status', { schema: { response: { 200: statusResponse } } }, async () => deps.status())
+  return app
+}

@@ -1,0 +1,57 @@
+import { canonicalBytes } from '../node/canonical-json.js'
+import { nextVersion } from '../node/choose-newest.js'
+import { sealEnvelope, sha256Hex, type Envelope } from '../node/envelope.js'
+import type { LatestEnvelope } from '../node/latest-envelope.js'
+import type { SigningKey } from '../node/signing-keys.js'
+import type { JsonObject } from './json.js'
+
+export interface ConfigPublisherInit {
+  signingKey: SigningKey
+  now?: () => number
+}
+
+export interface ConfigPublisherComponents {
+  latest: LatestEnvelope
+  mesh: { publish: (envelope: Envelope) => Promise<number> }
+}
+
+export type PublishResult =
+  | { readonly changed: false, readonly envelope: Envelope }
+  | { readonly changed: true, readonly envelope: Envelope, readonly recipients: number }
+
+/**
+ * Signs a config and sends it to the mesh, only when its canonical bytes
+ * differ from the newest envelope known (ours or one learned from the mesh),
+ * with a version above every version seen.
+ */
+export class ConfigPublisher {
+  private readonly signingKey: SigningKey
+  private readonly now: () => number
+
+  constructor (private readonly components: ConfigPublisherComponents, init: ConfigPublisherInit) {
+    this.signingKey = init.signingKey
+    this.now = init.now ?? Date.now
+  }
+
+  async publish (config: JsonObject): Promise<PublishResult> {
+    const { latest, mesh } = this.components
+    const body = canonicalBytes(config)
+    const current = latest.current()
+    if (current !== undefined && current.head.bodySha256 === sha256Hex(body)) {
+      return { changed: false, envelope: current }
+    }
+    const now = this.now()
+    const envelope = sealEnvelope({
+      mesh: latest.mesh,
+      version: nextVersion(latest.highestVersion(), now),
+      issuedAt: new Date(now),
+      body
+    }, this.signingKey)
+    const verdict = latest.offer(envelope.bytes, 'self')
+    if (verdict !== 'accept') {
+      throw new Error(`own envelope not accepted (${verdict}); is the signing key among the trusted keys?`)
+    }
+    await latest.settled()
+    return { changed: true, envelope, recipients: await mesh.publish(envelope) }
+  }
+}

@@ -1,0 +1,13 @@
+/** The label that marks a ConfigMap as a route fragment, as in the proof of concept. */
+export const FRAGMENT_LABEL = 'traefik-config-fragment'
+export const FRAGMENT_FILE_PATTERN = /^[^.].*\.(ya?ml|json)$/i
+
+/** YAML aliases allowed in one fragment: enough for real use, too few for an alias bomb. */
+export const MAX_YAML_ALIASES = 100
+
+/** Quiet time after the last change before the config is rebuilt. */
+export const COALESCE_DELAY_MS = 100
+/** Longest a change waits while changes keep arriving. */
+export const COALESCE_MAX_WAIT_MS = 500
+export const RETRY_MIN_MS = 500
+export const RETRY_MAX_MS = 30_000

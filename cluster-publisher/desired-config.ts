@@ -1,0 +1,85 @@
+import { compareNames, type Fragment } from './fragment-files.js'
+import type { FragmentValidator } from './fragment-schema.js'
+import type { JsonObject } from './json.js'
+import { mergeFragment } from './merge.js'
+
+export type FragmentStatus =
+  /** Merged as it is now. */
+  | 'accepted'
+  /** Broken now; its last good content is merged instead. */
+  | 'kept-last-good'
+  /** Left out: broken, or in conflict, with no usable last good content. */
+  | 'rejected'
+
+export type FragmentProblem = 'unreadable' | 'invalid' | 'conflict'
+
+export interface FragmentReport {
+  readonly source: string
+  readonly status: FragmentStatus
+  readonly problem?: FragmentProblem
+  readonly reason?: string
+}
+
+export interface DesiredConfig {
+  readonly config: JsonObject
+  readonly fragments: FragmentReport[]
+  /** The content each fragment last merged successfully; feed it to the next build. */
+  readonly lastGood: ReadonlyMap<string, JsonObject>
+}
+
+interface Candidate {
+  content: JsonObject
+  isCurrent: boolean
+}
+
+/**
+ * The whole config from the fragments seen now, in source-name order so the
+ * result never depends on the order anything arrived in. A broken or
+ * conflicting fragment falls back to the content it last merged with, if
+ * any; otherwise it is left out. Fragments no longer present are forgotten.
+ */
+export function buildDesiredConfig (
+  fragments: readonly Fragment[],
+  lastGood: ReadonlyMap<string, JsonObject>,
+  validate: FragmentValidator
+): DesiredConfig {
+  let config: JsonObject = {}
+  const merged: Array<{ source: string, content: JsonObject }> = []
+  const reports: FragmentReport[] = []
+  const nextLastGood = new Map<string, JsonObject>()
+
+  for (const fragment of [...fragments].sort((a, b) => compareNames(a.source, b.source))) {
+    const previous = lastGood.get(fragment.source)
+    let problem: { problem: FragmentProblem, reason: string } | undefined
+    const candidates: Candidate[] = []
+    if ('error' in fragment) {
+      problem = { problem: 'unreadable', reason: fragment.error }
+    } else {
+      const schemaError = validate(fragment.content)
+      if (schemaError === undefined) candidates.push({ content: fragment.content, isCurrent: true })
+      else problem = { problem: 'invalid', reason: schemaError }
+    }
+    if (previous !== undefined && !candidates.some(candidate => candidate.content === previous)) {
+      candidates.push({ content: previous, isCurrent: false })
+    }
+
+    let placed = false
+    for (const candidate of candidates) {
+      const result = mergeFragment(config, merged, candidate.content)
+      if ('conflict' in result) {
+        problem ??= { problem: 'conflict', reason: `conflicts with ${result.conflict.with} at ${result.conflict.path}` }
+        continue
+      }
+      config = result.config
+      merged.push({ source: fragment.source, content: candidate.content })
+      nextLastGood.set(fragment.source, candidate.content)
+      reports.push(candidate.isCurrent
+        ? { source: fragment.source, status: 'accepted' }
+        : { source: fragment.source, status: 'kept-last-good', ...problem })
+      placed = true
+      break
+    }
+    if (!placed) reports.push({ source: fragment.source, status: 'rejected', ...problem })
+  }
+  return { config, fragments: reports, lastGood: nextLastGood }
+}

@@ -1,0 +1,15 @@
+import type { FragmentReport } from './desired-config.js'
+import type { SkippedObject } from './fragment-files.js'
+
+export interface PublisherStatus {
+  mesh: string
+  peerId: string
+  keyId: string
+  version: number | null
+  configSha256: string | null
+  issuedAt: string | null
+  fragments: FragmentReport[]
+  skipped: SkippedObject[]
+  peers: string[]
+  lastError: string | null
+}

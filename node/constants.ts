@@ -1,0 +1,31 @@
+/** Prepended to every signed head so a signature made here means nothing in any other protocol. */
+export const SIGNATURE_DOMAIN = 'cdn-on-a-dime/config-head/v1\n'
+
+/** First bytes of every envelope, so a stray file or message is recognised at once. */
+export const ENVELOPE_MAGIC = 'DIME'
+export const ENVELOPE_FORMAT = 1
+export const ED25519_SIGNATURE_LENGTH = 64
+
+/** Largest head accepted; a head is a few hundred bytes. */
+export const MAX_HEAD_BYTES = 4 * 1024
+/** Largest body accepted, checked before anything is allocated for it. */
+export const MAX_BODY_BYTES = 64 * 1024 * 1024
+
+export const DEFAULT_MESH = 'default'
+
+export function configTopic (mesh: string): string {
+  return `/dime/${mesh}/config/1`
+}
+
+export function syncProtocol (mesh: string): string {
+  return `/dime/${mesh}/sync/1.0.0`
+}
+
+/** Largest sync request: a small JSON object. */
+export const MAX_SYNC_REQUEST_BYTES = 1024
+export const SYNC_TIMEOUT_MS = 10_000
+/** Anti-entropy: how often a node asks one connected peer for anything newer. */
+export const SYNC_INTERVAL_MS = 5_000
+
+export const REDIAL_MIN_MS = 250
+export const REDIAL_MAX_MS = 30_000

@@ -1,0 +1,15 @@
+/** Where a node keeps its newest accepted envelope between restarts. */
+export interface EnvelopeStore {
+  /** The stored envelope's bytes, or undefined when nothing was stored yet. */
+  load(): Promise<Uint8Array | undefined>
+  /** Replaces the stored envelope; when it resolves, the bytes survive a crash. */
+  save(bytes: Uint8Array): Promise<void>
+}
+
+export function memoryEnvelopeStore (): EnvelopeStore {
+  let stored: Uint8Array | undefined
+  return {
+    async load () { return stored },
+    async save (bytes) { stored = Uint8Array.from(bytes) }
+  }
+}

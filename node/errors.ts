@@ -1,0 +1,34 @@
+/** Bytes that are not an envelope at all: bad framing, bad head, wrong sizes. */
+export class InvalidEnvelopeError extends Error {
+  override readonly name: string = 'InvalidEnvelopeError'
+}
+
+/** The envelope names a key this node was not told to trust. */
+export class UntrustedKeyError extends Error {
+  override readonly name: string = 'UntrustedKeyError'
+}
+
+/** The envelope was signed for another mesh. */
+export class WrongMeshError extends Error {
+  override readonly name: string = 'WrongMeshError'
+}
+
+/** The signature, or the body's hash, does not match. */
+export class BadSignatureError extends Error {
+  override readonly name: string = 'BadSignatureError'
+}
+
+/** The envelope is older than one already accepted. */
+export class RollbackError extends Error {
+  override readonly name: string = 'RollbackError'
+}
+
+/** The envelope has the version already accepted: nothing new, not an attack. */
+export class SameVersionError extends RollbackError {
+  override readonly name: string = 'SameVersionError'
+}
+
+/** A key or swarm-key file that cannot be used. */
+export class InvalidKeyFileError extends Error {
+  override readonly name: string = 'InvalidKeyFileError'
+}

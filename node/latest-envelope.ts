@@ -1,0 +1,144 @@
+import { assertNewer } from './choose-newest.js'
+import { openEnvelope, type Envelope, type TrustPolicy } from './envelope.js'
+import type { EnvelopeStore } from './envelope-store.js'
+import type { Logger } from './logger.js'
+
+/** What gossipsub is told: accept and forward, ignore quietly, or reject and penalise. */
+export type Verdict = 'accept' | 'ignore' | 'reject'
+
+/** Every way an offered envelope can end, as counted in metrics. */
+export type OfferOutcome =
+  | 'accepted' | 'same-version' | 'older-version'
+  | 'invalid' | 'untrusted-key' | 'wrong-mesh' | 'bad-signature'
+
+const OUTCOME_BY_ERROR: Record<string, { outcome: OfferOutcome, verdict: Verdict }> = {
+  SameVersionError: { outcome: 'same-version', verdict: 'ignore' },
+  RollbackError: { outcome: 'older-version', verdict: 'ignore' },
+  InvalidEnvelopeError: { outcome: 'invalid', verdict: 'reject' },
+  UntrustedKeyError: { outcome: 'untrusted-key', verdict: 'reject' },
+  WrongMeshError: { outcome: 'wrong-mesh', verdict: 'reject' },
+  BadSignatureError: { outcome: 'bad-signature', verdict: 'reject' }
+}
+
+export interface LatestEnvelopeInit {
+  trust: TrustPolicy
+  store: EnvelopeStore
+  log: Logger
+  countOffer?: (outcome: OfferOutcome, origin: string) => void
+}
+
+/**
+ * The newest verified envelope a node holds. Gossip, sync and the disk all
+ * hand bytes to `offer`, which verifies synchronously (cheap enough for a
+ * gossipsub validator) and then persists before anything is served: what is
+ * served has always survived a crash, so a restart never steps backwards.
+ */
+export class LatestEnvelope {
+  private readonly store: EnvelopeStore
+  private readonly log: Logger
+  private readonly countOffer: (outcome: OfferOutcome, origin: string) => void
+  private trust: TrustPolicy
+  private committed: Envelope | undefined
+  private pending: Envelope | undefined
+  private highestOffered = 0
+  private committing: Promise<void> | undefined
+  private readonly listeners = new Set<(envelope: Envelope) => void>()
+
+  constructor (init: LatestEnvelopeInit) {
+    this.trust = init.trust
+    this.store = init.store
+    this.log = init.log
+    this.countOffer = init.countOffer ?? (() => {})
+  }
+
+  /** The envelope being served, if any. */
+  current (): Envelope | undefined {
+    return this.committed
+  }
+
+  get mesh (): string {
+    return this.trust.mesh
+  }
+
+  /** The highest version accepted so far, persisted or about to be. */
+  highestVersion (): number {
+    return this.highestOffered
+  }
+
+  trustedKeyIds (): string[] {
+    return [...this.trust.keys.keys()]
+  }
+
+  /** Called after each envelope is persisted and becomes current. */
+  onAccepted (listener: (envelope: Envelope) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /**
+   * Loads the stored envelope through the same checks as one from the network.
+   * Returns why nothing was restored, or undefined when it was.
+   */
+  async restore (): Promise<string | undefined> {
+    const bytes = await this.store.load()
+    if (bytes === undefined) return 'nothing stored yet'
+    try {
+      const envelope = openEnvelope(bytes, this.trust)
+      this.committed = envelope
+      this.highestOffered = Math.max(this.highestOffered, envelope.head.version)
+      this.notify(envelope)
+      return undefined
+    } catch (err) {
+      return `stored envelope refused: ${(err as Error).message}`
+    }
+  }
+
+  offer (bytes: Uint8Array, origin: string): Verdict {
+    let envelope: Envelope
+    try {
+      envelope = openEnvelope(bytes, this.trust)
+      assertNewer(envelope.head.version, this.highestOffered)
+    } catch (err) {
+      const known = OUTCOME_BY_ERROR[(err as Error).name]
+      if (known === undefined) throw err
+      this.countOffer(known.outcome, origin)
+      if (known.verdict === 'reject') {
+        this.log.warn({ origin, reason: (err as Error).message }, 'envelope rejected')
+      }
+      return known.verdict
+    }
+    this.countOffer('accepted', origin)
+    this.highestOffered = envelope.head.version
+    this.pending = envelope
+    this.committing ??= this.commitPending().finally(() => { this.committing = undefined })
+    return 'accept'
+  }
+
+  /** Resolves once every accepted envelope has been persisted (or failed to be). */
+  async settled (): Promise<void> {
+    while (this.committing !== undefined) await this.committing
+  }
+
+  /** Only the newest pending envelope is written: a burst costs one write, not one per version. */
+  private async commitPending (): Promise<void> {
+    while (this.pending !== undefined) {
+      const envelope = this.pending
+      this.pending = undefined
+      try {
+        await this.store.save(envelope.bytes)
+      } catch (err) {
+        this.log.error({ version: envelope.head.version, err }, 'could not persist envelope; still serving the previous one')
+        // Forget the refused version so the next sync or gossip offers it again.
+        const newer = this.pending as Envelope | undefined
+        this.highestOffered = Math.max(this.committed?.head.version ?? 0, newer?.head.version ?? 0)
+        continue
+      }
+      this.committed = envelope
+      this.notify(envelope)
+    }
+  }
+
+  private notify (envelope: Envelope): void {
+    for (const listener of this.listeners) listener(envelope)
+  }
+}
