@@ -1,0 +1,146 @@
+import type { Command } from 'commander'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { cpSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { generateSigningKeyPem } from '../../node/signing-keys.js'
+import { generateSwarmKey } from '../../node/swarm-key.js'
+import { UsageError } from '../usage-error.js'
+import { KEY_FILES } from './keygen.js'
+
+const DIME = fileURLToPath(new URL('../../bin/dime.js', import.meta.url))
+const FRAGMENTS = fileURLToPath(new URL('../../manifests/fragments', import.meta.url))
+const REFRESH_MS = 1000
+
+interface DemoFlags {
+  edges: string
+  duration?: string
+}
+
+interface EdgeProcess {
+  name: string
+  serve: string
+}
+
+export function demoCommand (program: Command): void {
+  program.command('demo')
+    .description('Run a publisher and edges on loopback with throw-away keys, and show which edge serves which version')
+    .option('--edges <n>', 'how many edges to start', '3')
+    .option('--duration <seconds>', 'stop by itself after this long (default: until Ctrl-C)')
+    .action(async (flags: DemoFlags) => {
+      const edgeCount = positiveInteger(flags.edges, '--edges')
+      const durationMs = flags.duration === undefined ? undefined : positiveInteger(flags.duration, '--duration') * 1000
+      await runDemo(edgeCount, durationMs)
+    })
+}
+
+function positiveInteger (value: string, flag: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive whole number, got "${value}"`)
+  return n
+}
+
+async function runDemo (edgeCount: number, durationMs: number | undefined): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'dime-demo-'))
+  const keys = join(root, 'keys')
+  const fragments = join(root, 'fragments')
+  const logs = join(root, 'logs')
+  mkdirSync(keys)
+  mkdirSync(logs)
+  cpSync(FRAGMENTS, fragments, { recursive: true })
+  const pem = generateSigningKeyPem()
+  writeFileSync(join(keys, KEY_FILES.privateKey), pem.privatePem, { mode: 0o600 })
+  writeFileSync(join(keys, KEY_FILES.publicKey), pem.publicPem)
+  writeFileSync(join(keys, KEY_FILES.swarmKey), generateSwarmKey(), { mode: 0o600 })
+
+  const children: ChildProcess[] = []
+  const start = (name: string, args: string[]): void => {
+    const log = openSync(join(logs, `${name}.log`), 'a')
+    children.push(spawn(process.execPath, [DIME, ...args], { stdio: ['ignore', log, log] }))
+  }
+
+  const [meshPort, adminPort] = [await freePort(), await freePort()]
+  const bootstrap = `/ip4/127.0.0.1/tcp/${meshPort}`
+  start('publisher', ['publisher', '--fragments', fragments, '--key', join(keys, KEY_FILES.privateKey),
+    '--swarm-key', join(keys, KEY_FILES.swarmKey), '--listen', bootstrap, '--admin', `127.0.0.1:${adminPort}`])
+  const edges: EdgeProcess[] = []
+  for (let i = 1; i <= edgeCount; i++) {
+    const edge = { name: `edge-${i}`, serve: `127.0.0.1:${await freePort()}` }
+    edges.push(edge)
+    start(edge.name, ['edge', '--trust', join(keys, KEY_FILES.publicKey), '--bootstrap', bootstrap,
+      '--swarm-key', join(keys, KEY_FILES.swarmKey), '--listen', `/ip4/127.0.0.1/tcp/${await freePort()}`,
+      '--data-dir', join(root, edge.name), '--serve', edge.serve])
+  }
+
+  process.stdout.write(`cdn-on-a-dime demo in ${root}
+  publisher   mesh ${bootstrap}, admin http://127.0.0.1:${adminPort}/status
+${edges.map(edge => `  ${edge.name.padEnd(10)}  curl -i http://${edge.serve}/config`).join('\n')}
+  logs        ${logs}
+Edit or break a fragment in ${fragments} and watch the edges follow.
+Stop the publisher (kill ${children[0]?.pid ?? ''}) and the edges keep serving. Ctrl-C ends the demo.
+
+`)
+  const table = liveTable(process.stdout.isTTY)
+  const timer = setInterval(() => { void showEdges(edges, table) }, REFRESH_MS)
+
+  await new Promise<void>(resolve => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+    if (durationMs !== undefined) setTimeout(resolve, durationMs)
+  })
+  clearInterval(timer)
+  await Promise.all(children.map(async child => { await stopChild(child) }))
+  rmSync(root, { recursive: true, force: true })
+  process.stdout.write('\ndemo stopped; temporary keys, data and logs removed\n')
+}
+
+async function showEdges (edges: EdgeProcess[], table: (lines: string[]) => void): Promise<void> {
+  const rows = await Promise.all(edges.map(async edge => {
+    try {
+      const response = await fetch(`http://${edge.serve}/status`, { signal: AbortSignal.timeout(REFRESH_MS) })
+      const status = await response.json() as { version: number | null, configSha256: string | null, peers: string[] }
+      return [edge.name, edge.serve, String(status.version ?? '-'), (status.configSha256 ?? '-').slice(0, 12), String(status.peers.length)]
+    } catch {
+      return [edge.name, edge.serve, 'down', '-', '-']
+    }
+  }))
+  const header = ['EDGE', 'SERVES ON', 'VERSION', 'SHA-256', 'PEERS']
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map(row => row[i]?.length ?? 0)))
+  table([header, ...rows].map(row => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')))
+}
+
+/** Redraws in place on a terminal; elsewhere prints the table only when it changes. */
+function liveTable (isTerminal: boolean): (lines: string[]) => void {
+  let previous: string[] = []
+  return (lines) => {
+    if (!isTerminal) {
+      if (lines.join('\n') !== previous.join('\n')) process.stdout.write(`${lines.join('\n')}\n\n`)
+    } else {
+      const rewind = previous.length > 0 ? `\x1b[${previous.length}A` : ''
+      process.stdout.write(`${rewind}${lines.map(line => `${line}\x1b[K`).join('\n')}\n`)
+    }
+    previous = lines
+  }
+}
+
+async function stopChild (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  await new Promise<void>(resolve => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000)
+    child.once('exit', () => { clearTimeout(force); resolve() })
+    child.kill('SIGTERM')
+  })
+}
+
+async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
+    })
+  })
+}

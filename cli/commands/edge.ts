@@ -1,0 +1,56 @@
+import { Option, type Command } from 'commander'
+import { createEdge } from '../../edge-subscriber/create-edge.js'
+import { DEFAULT_MESH } from '../../node/constants.js'
+import { createLogger } from '../../node/logger.js'
+import { collect, listOf, parseBootstrap, parseHostPort, readSwarmKey, readTrustedKeys } from '../inputs.js'
+import { runUntilSignal } from '../run-until-signal.js'
+import { listenAddresses } from './publisher.js'
+
+interface EdgeFlags {
+  trust?: string[]
+  bootstrap?: string[]
+  swarmKey: string
+  listen?: string[]
+  dataDir: string
+  serve: string
+  mesh: string
+}
+
+export const DEFAULT_SERVE = '127.0.0.1:8088'
+
+export function edgeCommand (program: Command): void {
+  program.command('edge')
+    .description('Join the mesh, verify and persist the signed config, and serve it to Traefik\'s HTTP provider')
+    .addOption(new Option('--trust <file>', 'publisher public key (SPKI PEM) to trust, repeatable').argParser(collect).env('DIME_TRUST'))
+    .addOption(new Option('--bootstrap <multiaddr>', 'peer to keep connected to, e.g. /ip4/10.0.0.5/tcp/4001 or /dns4/pub.example/tcp/4001[/p2p/ID], repeatable').argParser(collect).env('DIME_BOOTSTRAP'))
+    .addOption(new Option('--swarm-key <file>', 'the mesh\'s private-network key').env('DIME_SWARM_KEY').makeOptionMandatory())
+    .addOption(new Option('--listen <multiaddr>', 'libp2p listen address, repeatable (default /ip4/0.0.0.0/tcp/4001)').argParser(collect).env('DIME_LISTEN'))
+    .addOption(new Option('--data-dir <dir>', 'where the last verified config and the peer identity are kept').env('DIME_DATA_DIR').makeOptionMandatory())
+    .addOption(new Option('--serve <host:port>', 'where Traefik fetches /config; loopback unless you mean otherwise').default(DEFAULT_SERVE).env('DIME_SERVE'))
+    .addOption(new Option('--mesh <name>', 'mesh name; envelopes for other meshes are refused').default(DEFAULT_MESH).env('DIME_MESH'))
+    .addHelpText('after', `
+Traefik's static configuration:
+  providers:
+    http:
+      endpoint: "http://127.0.0.1:8088/config"
+      pollInterval: "2s"
+
+Example:
+  dime edge --trust keys/publisher.pub --bootstrap /ip4/10.0.0.5/tcp/4001 \\
+    --swarm-key keys/swarm.key --listen /ip4/0.0.0.0/tcp/4001 --data-dir /var/lib/dime`)
+    .action(async (flags: EdgeFlags) => {
+      const log = createLogger('dime-edge')
+      const edge = await createEdge({
+        mesh: flags.mesh,
+        trust: readTrustedKeys(listOf(flags.trust)),
+        bootstrap: listOf(flags.bootstrap).map(value => parseBootstrap(value)),
+        swarmKey: readSwarmKey(flags.swarmKey),
+        listen: listenAddresses(flags.listen),
+        dataDir: flags.dataDir,
+        serve: parseHostPort(flags.serve, '--serve'),
+        log
+      })
+      if (listOf(flags.bootstrap).length === 0) log.warn('no --bootstrap peers: this edge only hears from peers that dial it')
+      await runUntilSignal(edge, log)
+    })
+}

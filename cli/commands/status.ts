@@ -1,0 +1,36 @@
+import type { Command } from 'commander'
+import { UsageError } from '../usage-error.js'
+import { parseHostPort } from '../inputs.js'
+
+export function statusCommand (program: Command): void {
+  program.command('status')
+    .description('Show what a publisher or an edge reports on its /status endpoint')
+    .requiredOption('--admin <host:port>', 'the publisher\'s --admin or an edge\'s --serve address')
+    .option('--json', 'print the raw JSON', false)
+    .action(async (flags: { admin: string, json: boolean }) => {
+      const { host, port } = parseHostPort(flags.admin, '--admin')
+      const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/status`
+      let status: Record<string, unknown>
+      try {
+        const response = await fetch(url, { signal: AbortSignal.timeout(5000) })
+        if (!response.ok) throw new Error(`HTTP ${response.status}`)
+        status = await response.json() as Record<string, unknown>
+      } catch (err) {
+        throw new UsageError(`cannot get ${url}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`)
+      }
+      process.stdout.write(flags.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status))
+    })
+}
+
+function formatStatus (status: Record<string, unknown>): string {
+  const lines: string[] = []
+  for (const [key, value] of Object.entries(status)) {
+    if (Array.isArray(value)) {
+      lines.push(`${key}: ${value.length === 0 ? '(none)' : ''}`)
+      for (const item of value) lines.push(`  - ${typeof item === 'object' && item !== null ? Object.values(item).join('  ') : String(item)}`)
+    } else {
+      lines.push(`${key}: ${value === null ? '-' : String(value)}`)
+    }
+  }
+  return `${lines.join('\n')}\n`
+}

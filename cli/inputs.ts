@@ -1,0 +1,77 @@
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { readFileSync } from 'node:fs'
+import { parseListenAddress } from '../node/http/listen-address.js'
+import { parseSigningKey, parseTrustedKey, type SigningKey, type TrustedKey } from '../node/signing-keys.js'
+import { parseSwarmKey } from '../node/swarm-key.js'
+import { UsageError } from './usage-error.js'
+
+/** Reads a file named by a flag, saying which flag and why when it cannot. */
+export function readFlagFile (path: string, flag: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message
+    throw new UsageError(`${flag} ${path}: cannot read (${why})`)
+  }
+}
+
+function asUsageError<T> (parse: () => T): T {
+  try {
+    return parse()
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+}
+
+export function readSigningKey (path: string, flag = '--key'): SigningKey {
+  return asUsageError(() => parseSigningKey(readFlagFile(path, flag), `${flag} ${path}`))
+}
+
+export function readTrustedKeys (paths: string[], flag = '--trust'): TrustedKey[] {
+  if (paths.length === 0) throw new UsageError(`${flag} FILE is required: the publisher's public key this edge trusts`)
+  return paths.map(path => asUsageError(() => parseTrustedKey(readFlagFile(path, flag), `${flag} ${path}`)))
+}
+
+export function readSwarmKey (path: string, flag = '--swarm-key'): Uint8Array {
+  return asUsageError(() => parseSwarmKey(readFlagFile(path, flag), `${flag} ${path}`))
+}
+
+const DIALABLE = /^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}(\/p2p\/[^/]+)?$/
+
+/** A bootstrap address: `/ip4|ip6|dns4|dns6/HOST/tcp/PORT`, optionally ending in `/p2p/PEER-ID`. */
+export function parseBootstrap (value: string, flag = '--bootstrap'): Multiaddr {
+  let address: Multiaddr
+  try {
+    address = multiaddr(value)
+  } catch (err) {
+    throw new UsageError(`${flag} "${value}": not a multiaddr (${(err as Error).message})`)
+  }
+  if (!DIALABLE.test(address.toString())) {
+    throw new UsageError(`${flag} "${value}": expected /ip4/HOST/tcp/PORT or /dns4/NAME/tcp/PORT, optionally ending in /p2p/PEER-ID`)
+  }
+  return address
+}
+
+/** A libp2p listen address: checked here so a typo fails with the flag's name. */
+export function parseListen (value: string, flag = '--listen'): string {
+  try {
+    return multiaddr(value).toString()
+  } catch (err) {
+    throw new UsageError(`${flag} "${value}": not a multiaddr (${(err as Error).message}); for example /ip4/0.0.0.0/tcp/4001`)
+  }
+}
+
+export function parseHostPort (value: string, flag: string): { host: string, port: number } {
+  return asUsageError(() => parseListenAddress(value, flag))
+}
+
+/** Commander collector for repeatable flags. */
+export function collect (value: string, previous: string[] = []): string[] {
+  return [...previous, value]
+}
+
+/** A repeatable flag's values; an environment variable may list several, comma-separated. */
+export function listOf (values: string[] | undefined): string[] {
+  return (values ?? []).flatMap(value => value.split(',')).map(value => value.trim()).filter(value => value !== '')
+}

@@ -1,0 +1,36 @@
+import { Command, CommanderError } from 'commander'
+import { readFileSync } from 'node:fs'
+import { demoCommand } from './commands/demo.js'
+import { edgeCommand } from './commands/edge.js'
+import { inspectCommand } from './commands/inspect.js'
+import { keygenCommand } from './commands/keygen.js'
+import { publisherCommand } from './commands/publisher.js'
+import { statusCommand } from './commands/status.js'
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+
+/** Exit status for a mistake in the command line or its files. */
+export const USAGE_EXIT_CODE = 2
+
+const program = new Command('dime')
+  .description('cdn-on-a-dime mesh: a signed Traefik config, gossiped from a Kubernetes cluster to edge proxies')
+  .version(version)
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride()
+
+for (const register of [publisherCommand, edgeCommand, keygenCommand, demoCommand, statusCommand, inspectCommand]) {
+  register(program)
+}
+for (const command of program.commands) {
+  command.showHelpAfterError(`(run "dime ${command.name()} --help" for usage)`).exitOverride()
+}
+
+try {
+  await program.parseAsync()
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exit(err.exitCode === 0 ? 0 : USAGE_EXIT_CODE)
+  }
+  process.stderr.write(`dime: error: ${(err as Error).message}\n`)
+  process.exit((err as Error).name === 'UsageError' ? USAGE_EXIT_CODE : 1)
+}
