@@ -35,20 +35,19 @@ export function fragmentsFromFile (file: FragmentFile): FileFragments {
   if ('error' in parsed) return { fragments: [{ source: file.name, error: parsed.error }], skipped: [] }
   const documents = parsed.documents
   if (documents.some(isKubernetesObject)) return fragmentsFromManifests(file.name, documents)
-  if (documents.length !== 1) {
-    return { fragments: [{ source: file.name, error: `holds ${documents.length} YAML documents; a fragment file holds exactly one` }], skipped: [] }
-  }
-  return { fragments: [fragmentFromValue(file.name, documents[0])], skipped: [] }
+  return { fragments: [singleFragment(file.name, documents)], skipped: [] }
 }
 
 /** Parses one ConfigMap data value (or any text) as a single fragment. */
 export function fragmentFromText (source: string, text: string): Fragment {
   const parsed = parseYamlDocuments(text)
   if ('error' in parsed) return { source, error: parsed.error }
-  if (parsed.documents.length !== 1) {
-    return { source, error: `holds ${parsed.documents.length} YAML documents; a fragment is exactly one` }
-  }
-  return fragmentFromValue(source, parsed.documents[0])
+  return singleFragment(source, parsed.documents)
+}
+
+function singleFragment (source: string, documents: unknown[]): Fragment {
+  if (documents.length > 1) return { source, error: `holds ${documents.length} YAML documents; a fragment is exactly one` }
+  return fragmentFromValue(source, documents[0])
 }
 
 function fragmentFromValue (source: string, value: unknown): Fragment {

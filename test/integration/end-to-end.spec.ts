@@ -1,28 +1,139 @@
 import test from 'ava'
-import { getConfig, meshKeys, routeFragment, startEdge, startPublisher, writeFragment } from '../fixtures/mesh.js'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parse } from 'yaml'
+import { meshKeys, getConfig, routeFragment, startEdge, startPublisher, writeFragment } from '../fixtures/mesh.js'
 import { tempDir } from '../fixtures/temp-dir.js'
+import { traefikPoller } from '../fixtures/traefik-poller.js'
 import { waitFor } from '../fixtures/wait-for.js'
+
+type Routers = Record<string, unknown>
+
+function reverseKeys (value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
+  return Object.fromEntries(Object.entries(value).reverse().map(([key, inner]) => [key, reverseKeys(inner)]))
+}
+
+async function routersOf (edge: Parameters<typeof getConfig>[0]): Promise<string[] | undefined> {
+  const response = await getConfig(edge)
+  if (response.status !== 200) return undefined
+  return Object.keys(((await response.json()) as { http?: { routers?: Routers } }).http?.routers ?? {}).sort()
+}
+
+async function allServe (edges: Array<Parameters<typeof getConfig>[0]>, routers: string[]): Promise<true | undefined> {
+  const seen = await Promise.all(edges.map(routersOf))
+  return seen.every(list => JSON.stringify(list) === JSON.stringify(routers)) ? true : undefined
+}
 
 test('a fragment change reaches three edges', async t => {
   const keys = meshKeys()
   const fragments = await tempDir(t)
   await writeFragment(fragments, 'whoami.yaml', routeFragment('whoami', 'whoami.example.com'))
   const publisher = await startPublisher(t, keys, fragments)
-  const bootstrap = publisher.mesh.addresses()
-  const edges = await Promise.all([1, 2, 3].map(async () => await startEdge(t, keys, { bootstrap })))
-
-  const first = await waitFor('first version on every edge', async () => {
-    const versions = edges.map(edge => edge.status().version)
-    return versions.every(v => v !== null && v === publisher.status().version) ? versions[0] : undefined
-  })
-  const response = await getConfig(edges[0]!)
-  t.is(response.status, 200)
-  t.deepEqual(Object.keys((await response.json()).http.routers), ['whoami'])
+  const edges = await Promise.all([1, 2, 3].map(async () => await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })))
+  await waitFor('whoami on every edge', async () => await allServe(edges, ['whoami']))
+  const first = publisher.status().version ?? 0
 
   await writeFragment(fragments, 'video.yaml', routeFragment('video', 'video.example.com'))
-  await waitFor('second version on every edge', async () => {
-    const bodies = await Promise.all(edges.map(async edge => await (await getConfig(edge)).json()))
-    return bodies.every(body => body.http.routers.video !== undefined) ? true : undefined
+  await waitFor('video on every edge', async () => await allServe(edges, ['video', 'whoami']))
+  t.true(edges.every(edge => (edge.status().version ?? 0) > first))
+  t.is(edges[0]?.status().version, publisher.status().version)
+})
+
+test('edges keep serving when the publisher stops, and a restarted edge serves its persisted config at once', async t => {
+  const keys = meshKeys()
+  const fragments = await tempDir(t)
+  await writeFragment(fragments, 'whoami.yaml', routeFragment('whoami', 'whoami.example.com'))
+  const publisher = await startPublisher(t, keys, fragments)
+  const bootstrap = publisher.mesh.addresses()
+  const edge = await startEdge(t, keys, { bootstrap })
+  await waitFor('config on the edge', async () => await allServe([edge], ['whoami']))
+  const served = Buffer.from(await (await getConfig(edge)).arrayBuffer())
+
+  await publisher.stop()
+  await new Promise(resolve => setTimeout(resolve, 500))
+  t.deepEqual(Buffer.from(await (await getConfig(edge)).arrayBuffer()), served)
+
+  await edge.stop()
+  const restarted = await startEdge(t, keys, { bootstrap, dataDir: edge.dataDir })
+  // No waiting: the persisted envelope is verified and served before any peer is reached.
+  const response = await getConfig(restarted)
+  t.is(response.status, 200)
+  t.deepEqual(Buffer.from(await response.arrayBuffer()), served)
+  t.deepEqual(restarted.status().peers, [])
+})
+
+test('a bad fragment is reported and left out; the rest still publishes; a broken one keeps its last good content', async t => {
+  const keys = meshKeys()
+  const fragments = await tempDir(t)
+  await writeFragment(fragments, 'a.yaml', routeFragment('a', 'a.example.com'))
+  const publisher = await startPublisher(t, keys, fragments)
+  const edge = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
+  await waitFor('a on the edge', async () => await allServe([edge], ['a']))
+
+  await writeFragment(fragments, 'b.yaml', 'http: [this is not closed\n')
+  await writeFragment(fragments, 'c.yaml', routeFragment('c', 'c.example.com'))
+  await writeFragment(fragments, 'd.yaml', routeFragment('a', 'conflicting.example.com'))
+  await waitFor('c on the edge', async () => await allServe([edge], ['a', 'c']))
+  const reports = publisher.status().fragments
+  t.like(reports.find(report => report.source === 'b.yaml'), { status: 'rejected', problem: 'unreadable' })
+  t.like(reports.find(report => report.source === 'd.yaml'), { status: 'rejected', problem: 'conflict', reason: 'conflicts with a.yaml at http.routers.a.rule' })
+
+  await writeFragment(fragments, 'a.yaml', 'http:\n  routers:\n    a: { rule: "Host(`a`)" }\n')
+  await waitFor('a reported as kept', () => publisher.status().fragments.find(report => report.source === 'a.yaml')?.status === 'kept-last-good' ? true : undefined)
+  t.deepEqual(await routersOf(edge), ['a', 'c'])
+
+  // Level-triggered: once a.yaml is gone, d.yaml no longer conflicts and its router "a" is published.
+  await rm(join(fragments, 'a.yaml'))
+  const rule = await waitFor('d.yaml takes router a', async () => {
+    const body = await (await getConfig(edge)).json() as { http: { routers: Record<string, { rule: string }> } }
+    return body.http.routers.a?.rule.includes('conflicting') === true ? body.http.routers.a.rule : undefined
   })
-  t.true(edges.every(edge => (edge.status().version ?? 0) > (first ?? 0)))
+  t.is(rule, 'Host(`conflicting.example.com`)')
+  t.like(publisher.status().fragments.find(report => report.source === 'd.yaml'), { status: 'accepted' })
+})
+
+test('an edge given the wrong trust key serves nothing and counts what it refused', async t => {
+  const keys = meshKeys()
+  const fragments = await tempDir(t)
+  await writeFragment(fragments, 'whoami.yaml', routeFragment('whoami', 'whoami.example.com'))
+  const publisher = await startPublisher(t, keys, fragments)
+  const bootstrap = publisher.mesh.addresses()
+  const good = await startEdge(t, keys, { bootstrap })
+  const wrong = await startEdge(t, keys, { bootstrap, trust: [meshKeys().trustedKey] })
+  await waitFor('the good edge serves', async () => await allServe([good], ['whoami']))
+  const metrics = await waitFor('the wrong edge refuses an envelope', async () => {
+    const text = await (await fetch(`${wrong.serveUrl() ?? ''}/metrics`)).text()
+    return /dime_envelope_offers_total\{outcome="untrusted-key"\} [1-9]/.test(text) ? text : undefined
+  })
+  t.notRegex(metrics, /outcome="accepted"/)
+  t.is((await getConfig(wrong)).status, 503)
+  t.is(wrong.status().version, null)
+})
+
+test("Traefik's poller sees the body change exactly once per real change", async t => {
+  const keys = meshKeys()
+  const fragments = await tempDir(t)
+  await writeFragment(fragments, 'a.yaml', routeFragment('a', 'a.example.com'))
+  const publisher = await startPublisher(t, keys, fragments)
+  const edge = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
+  await waitFor('a on the edge', async () => await allServe([edge], ['a']))
+  const poller = traefikPoller(`${edge.serveUrl() ?? ''}/config`)
+  t.teardown(poller.stop)
+  await waitFor('the poller sees the first body', () => poller.changes().length === 1 ? true : undefined)
+
+  const realChanges: Array<[string, string, string[]]> = [
+    ['b.yaml', routeFragment('b', 'b.example.com'), ['a', 'b']],
+    ['c.yaml', routeFragment('c', 'c.example.com'), ['a', 'b', 'c']]
+  ]
+  for (const [name, text, routers] of realChanges) {
+    await writeFragment(fragments, name, text)
+    await waitFor(`${name} on the edge`, async () => await allServe([edge], routers))
+    // Rewrites that change nothing the merged config says: the same text, then the same config as JSON with keys reversed.
+    await writeFragment(fragments, name, text)
+    await writeFragment(fragments, name, JSON.stringify(reverseKeys(parse(text))))
+    await new Promise(resolve => setTimeout(resolve, 600))
+  }
+  await new Promise(resolve => setTimeout(resolve, 300))
+  t.is(poller.changes().length, 1 + realChanges.length)
 })

@@ -1,0 +1,76 @@
+import test from 'ava'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { dime } from '../fixtures/dime-process.js'
+import { tempDir } from '../fixtures/temp-dir.js'
+
+for (const command of ['publisher', 'edge', 'keygen', 'demo', 'status', 'inspect']) {
+  test(`dime ${command} --help is readable`, async t => {
+    const result = await dime(command, '--help')
+    t.is(result.code, 0)
+    t.regex(result.stdout, new RegExp(`^Usage: dime ${command}`))
+  })
+}
+
+test('a wrong flag exits non-zero and says which', async t => {
+  const result = await dime('edge', '--swarm-key', 'x', '--data-dir', 'y', '--trusst', 'k')
+  t.is(result.code, 2)
+  t.regex(result.stderr, /unknown option '--trusst'/)
+})
+
+test('a missing file exits non-zero and names the flag and the path', async t => {
+  const dir = await tempDir(t)
+  const result = await dime('edge', '--trust', join(dir, 'nope.pub'), '--swarm-key', join(dir, 'swarm.key'), '--data-dir', dir)
+  t.is(result.code, 2)
+  t.regex(result.stderr, /--trust .*nope\.pub: cannot read \(no such file\)/)
+})
+
+test('a file of the wrong kind is refused with its name', async t => {
+  const dir = await tempDir(t)
+  await dime('keygen', '--out', dir)
+  const result = await dime('publisher', '--fragments', dir, '--key', join(dir, 'publisher.pub'), '--swarm-key', join(dir, 'swarm.key'))
+  t.is(result.code, 2)
+  t.regex(result.stderr, /--key .*publisher\.pub: not a PEM private key/)
+  const swarm = await dime('edge', '--trust', join(dir, 'publisher.pub'), '--swarm-key', join(dir, 'publisher.pub'), '--data-dir', dir)
+  t.regex(swarm.stderr, /--swarm-key .*publisher\.pub: not a swarm key/)
+})
+
+test('a malformed bootstrap address is refused before anything starts', async t => {
+  const dir = await tempDir(t)
+  await dime('keygen', '--out', dir)
+  const result = await dime('edge', '--trust', join(dir, 'publisher.pub'), '--swarm-key', join(dir, 'swarm.key'), '--data-dir', dir, '--bootstrap', '/ip4/10.0.0.1/udp/4001')
+  t.is(result.code, 2)
+  t.regex(result.stderr, /--bootstrap "\/ip4\/10\.0\.0\.1\/udp\/4001": expected \/ip4\/HOST\/tcp\/PORT/)
+})
+
+test('keygen writes the keys with safe modes, prints the key id and refuses to overwrite', async t => {
+  const dir = join(await tempDir(t), 'keys')
+  const first = await dime('keygen', '--out', dir)
+  t.is(first.code, 0)
+  t.regex(first.stdout, /publisher key id: [0-9a-f]{32}/)
+  t.is(statSync(join(dir, 'publisher.key')).mode & 0o777, 0o600)
+  t.is(statSync(join(dir, 'swarm.key')).mode & 0o777, 0o600)
+  t.regex(readFileSync(join(dir, 'publisher.key'), 'utf8'), /^-----BEGIN PRIVATE KEY-----/)
+  t.regex(readFileSync(join(dir, 'publisher.pub'), 'utf8'), /^-----BEGIN PUBLIC KEY-----/)
+  t.regex(readFileSync(join(dir, 'swarm.key'), 'utf8'), /^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-f]{64}\n$/)
+
+  const key = readFileSync(join(dir, 'publisher.key'))
+  const again = await dime('keygen', '--out', dir)
+  t.is(again.code, 2)
+  t.regex(again.stderr, /refusing to overwrite .*publisher\.key.*--force/)
+  t.deepEqual(readFileSync(join(dir, 'publisher.key')), key)
+
+  const forced = await dime('keygen', '--out', dir, '--force')
+  t.is(forced.code, 0)
+  t.notDeepEqual(readFileSync(join(dir, 'publisher.key')), key)
+})
+
+test('inspect shows a head and verifies it against a trusted key', async t => {
+  const dir = await tempDir(t)
+  await dime('keygen', '--out', dir)
+  const garbage = join(dir, 'garbage.bin')
+  writeFileSync(garbage, 'not an envelope')
+  const result = await dime('inspect', garbage, '--trust', join(dir, 'publisher.pub'))
+  t.is(result.code, 2)
+  t.regex(result.stderr, /InvalidEnvelopeError: not an envelope/)
+})

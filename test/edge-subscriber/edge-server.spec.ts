@@ -1,0 +1,52 @@
+import test from 'ava'
+import { Registry } from 'prom-client'
+import { buildEdgeServer } from '../../edge-subscriber/edge-server.js'
+import type { EdgeStatus } from '../../edge-subscriber/edge-status.js'
+import { canonicalBytes } from '../../node/canonical-json.js'
+import { sealEnvelope, type Envelope } from '../../node/envelope.js'
+import { generateSigningKeyPem, parseSigningKey } from '../../node/signing-keys.js'
+
+const key = parseSigningKey(generateSigningKeyPem().privatePem, 'test')
+const envelope = sealEnvelope({ mesh: 'm', version: 42, issuedAt: new Date('2026-11-27T10:00:00Z'), body: canonicalBytes({ http: { routers: {} } }) }, key)
+const status: EdgeStatus = {
+  mesh: 'm', peerId: 'p', version: null, configSha256: null, issuedAt: null, receivedAt: null, keyId: null, trustedKeyIds: [], peers: [], listen: []
+}
+
+async function server (current: Envelope | undefined): ReturnType<typeof buildEdgeServer> {
+  return await buildEdgeServer({ registry: new Registry(), current: () => current, status: () => status })
+}
+
+test('before the first verified config, /config and /readyz answer 503, never an empty 200', async t => {
+  const app = await server(undefined)
+  const config = await app.inject({ url: '/config' })
+  t.is(config.statusCode, 503)
+  t.deepEqual(config.json(), { error: 'no verified config yet' })
+  t.is((await app.inject({ url: '/readyz' })).statusCode, 503)
+  t.is((await app.inject({ url: '/healthz' })).statusCode, 200)
+})
+
+test('/config serves exactly the signed canonical bytes, with the version in headers', async t => {
+  const app = await server(envelope)
+  const response = await app.inject({ url: '/config' })
+  t.is(response.statusCode, 200)
+  t.deepEqual(response.rawPayload, Buffer.from(envelope.body))
+  t.is(response.headers['content-type'], 'application/json')
+  t.is(response.headers['x-dime-version'], '42')
+  t.is(response.headers.etag, `"${envelope.head.bodySha256}"`)
+  t.is((await app.inject({ url: '/readyz' })).statusCode, 200)
+})
+
+test('a matching If-None-Match gets 304 with no body', async t => {
+  const app = await server(envelope)
+  const response = await app.inject({ url: '/config', headers: { 'if-none-match': `"${envelope.head.bodySha256}"` } })
+  t.is(response.statusCode, 304)
+  t.is(response.payload, '')
+  t.is((await app.inject({ url: '/config', headers: { 'if-none-match': '"other"' } })).statusCode, 200)
+})
+
+test('/metrics speaks the Prometheus text format', async t => {
+  const app = await server(envelope)
+  const response = await app.inject({ url: '/metrics' })
+  t.is(response.statusCode, 200)
+  t.regex(response.headers['content-type'] as string, /^text\/plain/)
+})

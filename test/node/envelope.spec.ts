@@ -1,0 +1,69 @@
+import test from 'ava'
+import fc from 'fast-check'
+import { canonicalBytes } from '../../node/canonical-json.js'
+import { openEnvelope, sealEnvelope, trustPolicy } from '../../node/envelope.js'
+import { generateSigningKeyPem, parseSigningKey, parseTrustedKey } from '../../node/signing-keys.js'
+import { configObject } from '../fixtures/arbitraries.js'
+
+const pem = generateSigningKeyPem()
+const key = parseSigningKey(pem.privatePem, 'test')
+const trust = trustPolicy('mesh-a', [parseTrustedKey(pem.publicPem, 'test')])
+const ENVELOPE_ERRORS = ['InvalidEnvelopeError', 'UntrustedKeyError', 'WrongMeshError', 'BadSignatureError']
+
+function seal (config: unknown, version = 1, mesh = 'mesh-a'): Uint8Array {
+  return sealEnvelope({ mesh, version, issuedAt: new Date('2026-11-27T00:00:00Z'), body: canonicalBytes(config) }, key).bytes
+}
+
+test('an envelope opens to its exact body and head', t => {
+  const body = canonicalBytes({ http: { routers: { a: { rule: 'Host(`a`)', service: 's' } } } })
+  const envelope = openEnvelope(seal(JSON.parse(Buffer.from(body).toString()), 7), trust)
+  t.deepEqual(Buffer.from(envelope.body), Buffer.from(body))
+  t.is(envelope.head.version, 7)
+  t.is(envelope.head.keyId, key.keyId)
+  t.is(envelope.head.mesh, 'mesh-a')
+})
+
+test('a flipped bit anywhere in an envelope is rejected', t => {
+  fc.assert(fc.property(configObject, fc.nat(), fc.integer({ min: 0, max: 7 }), (config, position, bit) => {
+    const bytes = Uint8Array.from(seal(config))
+    const index = position % bytes.byteLength
+    bytes[index] = (bytes[index] ?? 0) ^ (1 << bit)
+    const error = t.throws(() => openEnvelope(bytes, trust))
+    return ENVELOPE_ERRORS.includes(error?.name ?? '')
+  }), { numRuns: 300 })
+})
+
+test('random bytes are refused with an envelope error, never a crash', t => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), bytes => {
+    const error = t.throws(() => openEnvelope(bytes, trust))
+    return ENVELOPE_ERRORS.includes(error?.name ?? '')
+  }), { numRuns: 500 })
+})
+
+test('a truncated envelope is invalid', t => {
+  const bytes = seal({ a: 1 })
+  for (const length of [0, 4, 9, 40, bytes.byteLength - 1]) {
+    t.is(t.throws(() => openEnvelope(bytes.subarray(0, length), trust))?.name, 'InvalidEnvelopeError')
+  }
+})
+
+test('an envelope for another mesh is refused', t => {
+  t.is(t.throws(() => openEnvelope(seal({ a: 1 }, 1, 'mesh-b'), trust))?.name, 'WrongMeshError')
+})
+
+test('an envelope signed by a key not trusted is refused', t => {
+  const other = generateSigningKeyPem()
+  const otherTrust = trustPolicy('mesh-a', [parseTrustedKey(other.publicPem, 'other')])
+  t.is(t.throws(() => openEnvelope(seal({ a: 1 }), otherTrust))?.name, 'UntrustedKeyError')
+})
+
+test('an envelope whose key id is forged onto another key fails the signature', t => {
+  const other = parseSigningKey(generateSigningKeyPem().privatePem, 'other')
+  const forged = sealEnvelope({ mesh: 'mesh-a', version: 1, issuedAt: new Date(), body: canonicalBytes({}) }, { ...other, keyId: key.keyId })
+  t.is(t.throws(() => openEnvelope(forged.bytes, trust))?.name, 'BadSignatureError')
+})
+
+test('versions must be positive safe integers', t => {
+  t.is(t.throws(() => seal({}, 0))?.name, 'TypeError')
+  t.is(t.throws(() => seal({}, 1.5))?.name, 'TypeError')
+})
