@@ -137,3 +137,15 @@ test("Traefik's poller sees the body change exactly once per real change", async
   await new Promise(resolve => setTimeout(resolve, 300))
   t.is(poller.changes().length, 1 + realChanges.length)
 })
+
+test('bootstrap addresses may be /dns4 names and may end in /p2p/PEER-ID', async t => {
+  const keys = meshKeys()
+  const fragments = await tempDir(t)
+  await writeFragment(fragments, 'whoami.yaml', routeFragment('whoami', 'whoami.example.com'))
+  const publisher = await startPublisher(t, keys, fragments)
+  const port = /\/tcp\/(\d+)/.exec(publisher.mesh.addresses()[0] ?? '')?.[1] ?? ''
+  const byName = await startEdge(t, keys, { bootstrap: [`/dns4/localhost/tcp/${port}`] })
+  const byId = await startEdge(t, keys, { bootstrap: [`/ip4/127.0.0.1/tcp/${port}/p2p/${publisher.mesh.peerId}`] })
+  await waitFor('both edges serve', async () => await allServe([byName, byId], ['whoami']))
+  t.deepEqual(byName.status().peers, [publisher.mesh.peerId])
+})
