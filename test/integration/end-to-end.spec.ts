@@ -2,8 +2,7 @@ import test from 'ava'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parse } from 'yaml'
-import { meshKeys, getConfig, publisherWithWhoami, routeFragment, startEdge, startPublisher, writeFragment } from '../fixtures/mesh.js'
-import { tempDir } from '../fixtures/temp-dir.js'
+import { getConfig, meshKeys, publisherWithRoute, routeFragment, startEdge, writeFragment } from '../fixtures/mesh.js'
 import { traefikPoller } from '../fixtures/traefik-poller.js'
 import { waitFor } from '../fixtures/wait-for.js'
 
@@ -26,7 +25,7 @@ async function allServe (edges: Array<Parameters<typeof getConfig>[0]>, routers:
 }
 
 test('a fragment change reaches three edges', async t => {
-  const { keys, fragments, publisher } = await publisherWithWhoami(t)
+  const { keys, fragments, publisher } = await publisherWithRoute(t)
   const edges = await Promise.all([1, 2, 3].map(async () => await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })))
   await waitFor('whoami on every edge', async () => await allServe(edges, ['whoami']))
   const first = publisher.status().version ?? 0
@@ -38,7 +37,7 @@ test('a fragment change reaches three edges', async t => {
 })
 
 test('edges keep serving when the publisher stops, and a restarted edge serves its persisted config at once', async t => {
-  const { keys, publisher } = await publisherWithWhoami(t)
+  const { keys, publisher } = await publisherWithRoute(t)
   const bootstrap = publisher.mesh.addresses()
   const edge = await startEdge(t, keys, { bootstrap })
   await waitFor('config on the edge', async () => await allServe([edge], ['whoami']))
@@ -58,10 +57,7 @@ test('edges keep serving when the publisher stops, and a restarted edge serves i
 })
 
 test('a bad fragment is reported and left out; the rest still publishes; a broken one keeps its last good content', async t => {
-  const keys = meshKeys()
-  const fragments = await tempDir(t)
-  await writeFragment(fragments, 'a.yaml', routeFragment('a', 'a.example.com'))
-  const publisher = await startPublisher(t, keys, fragments)
+  const { keys, fragments, publisher } = await publisherWithRoute(t, 'a')
   const edge = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
   await waitFor('a on the edge', async () => await allServe([edge], ['a']))
 
@@ -88,7 +84,7 @@ test('a bad fragment is reported and left out; the rest still publishes; a broke
 })
 
 test('an edge given the wrong trust key serves nothing and counts what it refused', async t => {
-  const { keys, publisher } = await publisherWithWhoami(t)
+  const { keys, publisher } = await publisherWithRoute(t)
   const bootstrap = publisher.mesh.addresses()
   const good = await startEdge(t, keys, { bootstrap })
   const wrong = await startEdge(t, keys, { bootstrap, trust: [meshKeys().trustedKey] })
@@ -103,10 +99,7 @@ test('an edge given the wrong trust key serves nothing and counts what it refuse
 })
 
 test("Traefik's poller sees the body change exactly once per real change", async t => {
-  const keys = meshKeys()
-  const fragments = await tempDir(t)
-  await writeFragment(fragments, 'a.yaml', routeFragment('a', 'a.example.com'))
-  const publisher = await startPublisher(t, keys, fragments)
+  const { keys, fragments, publisher } = await publisherWithRoute(t, 'a')
   const edge = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
   await waitFor('a on the edge', async () => await allServe([edge], ['a']))
   const poller = traefikPoller(`${edge.serveUrl() ?? ''}/config`)
@@ -130,7 +123,7 @@ test("Traefik's poller sees the body change exactly once per real change", async
 })
 
 test('bootstrap addresses may be /dns4 names and may end in /p2p/PEER-ID', async t => {
-  const { keys, publisher } = await publisherWithWhoami(t)
+  const { keys, publisher } = await publisherWithRoute(t)
   const port = /\/tcp\/(\d+)/.exec(publisher.mesh.addresses()[0] ?? '')?.[1] ?? ''
   const byName = await startEdge(t, keys, { bootstrap: [`/dns4/localhost/tcp/${port}`] })
   const byId = await startEdge(t, keys, { bootstrap: [`/ip4/127.0.0.1/tcp/${port}/p2p/${publisher.mesh.peerId}`] })
