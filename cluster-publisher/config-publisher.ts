@@ -12,7 +12,7 @@ export interface ConfigPublisherInit {
 
 export interface ConfigPublisherComponents {
   latest: LatestEnvelope
-  mesh: { publish: (envelope: Envelope) => Promise<number> }
+  mesh: { publishEnvelope: (envelope: Envelope) => Promise<number> }
 }
 
 export type PublishResult =
@@ -52,6 +52,6 @@ export class ConfigPublisher {
       throw new Error(`own envelope not accepted (${verdict}); is the signing key among the trusted keys?`)
     }
     await latest.settled()
-    return { changed: true, envelope, recipients: await mesh.publish(envelope) }
+    return { changed: true, envelope, recipients: await mesh.publishEnvelope(envelope) }
   }
 }

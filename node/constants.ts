@@ -3,7 +3,10 @@ export const SIGNATURE_DOMAIN = 'cdn-on-a-dime/config-head/v1\n'
 
 /** First bytes of every envelope, so a stray file or message is recognised at once. */
 export const ENVELOPE_MAGIC = 'DIME'
-export const ENVELOPE_FORMAT = 1
+/** First bytes of a head beacon: the publisher's periodic "still here, this is the newest". */
+export const BEACON_MAGIC = 'DIMB'
+export const BEACON_DOMAIN = 'cdn-on-a-dime/head-beacon/v1\n'
+export const FRAME_FORMAT = 1
 export const ED25519_SIGNATURE_LENGTH = 64
 
 /** Largest head accepted; a head is a few hundred bytes. */
@@ -29,3 +32,7 @@ export const SYNC_INTERVAL_MS = 5_000
 
 export const REDIAL_MIN_MS = 250
 export const REDIAL_MAX_MS = 30_000
+/** How many connections a node keeps by dialling known peers (bootstrap peers come on top). */
+export const TARGET_PEERS = 6
+/** How often a node checks its connections against that target. */
+export const PEER_CHECK_INTERVAL_MS = 2_000

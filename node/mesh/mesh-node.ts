@@ -1,6 +1,8 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { gossipsub, TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
@@ -12,8 +14,27 @@ import { configTopic } from '../constants.js'
 import type { Envelope } from '../envelope.js'
 import type { LatestEnvelope, Verdict } from '../latest-envelope.js'
 import type { Logger } from '../logger.js'
-import { bootstrapDialer } from './bootstrap-dialer.js'
-import { envelopeSync, type EnvelopeSync } from './envelope-sync.js'
+import { allowListGater } from './admission.js'
+import { envelopeSync, type EnvelopeSync, type SyncResult } from './envelope-sync.js'
+import { meshScoreParams } from './gossip-tuning.js'
+import { memoryPeerBookStore, PeerBook, type PeerBookStore } from './peer-book.js'
+import { peerKeeper } from './peer-keeper.js'
+
+/** A gossip topic besides the config's: its validator decides delivery, forwarding and scoring. */
+export interface TopicHandler {
+  readonly topic: string
+  /**
+   * Cheap and synchronous. `from` is the authenticated author (gossipsub signs
+   * messages with peer keys); `via` is the peer that forwarded it.
+   */
+  validate(data: Uint8Array, from: string | undefined, via: string): Verdict
+}
+
+export interface MeshTiming {
+  syncIntervalMs?: number
+  redialMaxMs?: number
+  peerCheckIntervalMs?: number
+}
 
 export interface MeshNodeInit {
   latest: LatestEnvelope
@@ -22,17 +43,31 @@ export interface MeshNodeInit {
   bootstrap?: Multiaddr[]
   /** A stable identity; a random one is made when absent. */
   privateKey?: PrivateKey
+  /** Where learned peers are kept across restarts; in memory when absent. */
+  peerBookStore?: PeerBookStore
+  /** Only these peer ids may connect (`--allow-peer`); anyone with the swarm key when absent. */
+  allowPeers?: ReadonlySet<string>
+  /** Further admission rules (the simulations cut links with one). */
+  connectionGater?: ConnectionGater
+  topics?: TopicHandler[]
+  timing?: MeshTiming
   log: Logger
-  syncIntervalMs?: number
 }
 
 export interface MeshNode {
   readonly peerId: string
   addresses(): string[]
   peers(): string[]
-  /** Sends an accepted envelope to the topic; resolves with how many peers it went to. */
-  publish(envelope: Envelope): Promise<number>
-  syncWithPeers(): Promise<void>
+  /** Sends an accepted envelope to the config topic; resolves with how many peers it went to. */
+  publishEnvelope(envelope: Envelope): Promise<number>
+  publish(topic: string, data: Uint8Array): Promise<number>
+  /** Remembers where a peer can be dialled (from its announcement). */
+  learnPeer(peerId: string, addresses: string[]): void
+  syncWith(peerId: string): Promise<SyncResult>
+  /** Closes every connection to a peer (it may come back, unless admission refuses it). */
+  hangUp(peerId: string): Promise<void>
+  /** The peer's gossipsub score: below -80 its messages are ignored. */
+  score(peerId: string): number
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -50,22 +85,33 @@ type Services = {
 }
 
 /**
- * A libp2p node of the mesh: TCP, admitted only with the swarm key (pnet),
- * Noise, Yamux, gossipsub for pushing envelopes, and the sync protocol for
- * pulling what gossip missed. Every envelope from the network goes through
- * the same `LatestEnvelope.offer` as the gossipsub topic validator.
+ * A libp2p node of the mesh: TCP, admitted only with the swarm key (pnet)
+ * and, optionally, an allow list; Noise, Yamux; gossipsub to push envelopes;
+ * the sync protocol to pull what gossip missed; a keeper that holds
+ * connections to bootstrap and known peers. Every envelope from the network
+ * goes through `LatestEnvelope.offer`, as the config topic's validator.
  */
 export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const log = init.log.child({ component: 'mesh' })
-  const topic = configTopic(init.latest.mesh)
+  const envelopeTopic = configTopic(init.latest.mesh)
+  const privateKey = init.privateKey ?? await generateKeyPair('Ed25519')
+  const book = new PeerBook(peerIdFromPrivateKey(privateKey).toString(), init.peerBookStore ?? memoryPeerBookStore(), log)
+  await book.load()
+  const handlers: TopicHandler[] = [
+    { topic: envelopeTopic, validate: (data, _from, via) => init.latest.offer(data, `gossip:${via}`) },
+    ...(init.topics ?? [])
+  ]
+  const timing = init.timing ?? {}
+
   const libp2p: Libp2p<Services> = await createLibp2p({
     start: false,
-    ...(init.privateKey !== undefined ? { privateKey: init.privateKey } : {}),
+    privateKey,
     addresses: { listen: init.listen },
     transports: [tcp()],
     connectionProtector: preSharedKey({ psk: init.swarmKey }),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    connectionGater: allowListGater(init.allowPeers, init.connectionGater),
     // An overlay link can be slow for a while; a slow ping is no reason to drop a peer.
     connectionMonitor: { abortConnectionOnPingFailure: false },
     services: {
@@ -74,34 +120,50 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       pubsub: gossipsub({
         // The publisher may be alone for a while; publishing then is not an error.
         allowPublishToZeroTopicPeers: true,
-        emitSelf: false
+        emitSelf: false,
+        scoreParams: meshScoreParams(handlers.map(handler => handler.topic))
       }),
-      sync: envelopeSync({ latest: init.latest, log, ...(init.syncIntervalMs !== undefined ? { intervalMs: init.syncIntervalMs } : {}) }),
-      bootstrap: bootstrapDialer({ addresses: init.bootstrap ?? [], log })
+      sync: envelopeSync({ latest: init.latest, log, ...(timing.syncIntervalMs !== undefined ? { intervalMs: timing.syncIntervalMs } : {}) }),
+      keeper: peerKeeper({
+        bootstrap: init.bootstrap ?? [],
+        book,
+        log,
+        ...(timing.redialMaxMs !== undefined ? { maxDelayMs: timing.redialMaxMs } : {}),
+        ...(timing.peerCheckIntervalMs !== undefined ? { checkIntervalMs: timing.peerCheckIntervalMs } : {})
+      })
     }
   })
-  libp2p.services.pubsub.topicValidators.set(topic, (peer, message) =>
-    VALIDATOR_RESULT[init.latest.offer(message.data, `gossip:${peer.toString()}`)])
+  for (const handler of handlers) {
+    libp2p.services.pubsub.topicValidators.set(handler.topic, (via, message) => VALIDATOR_RESULT[
+      handler.validate(message.data, message.type === 'signed' ? message.from.toString() : undefined, via.toString())])
+  }
+
+  const publish = async (topic: string, data: Uint8Array): Promise<number> =>
+    (await libp2p.services.pubsub.publish(topic, data)).recipients.length
 
   return {
     peerId: libp2p.peerId.toString(),
-    addresses: () => libp2p.getMultiaddrs().map(addr => addr.toString()),
-    peers: () => libp2p.getPeers().map(peer => peer.toString()),
-    async publish (envelope) {
-      const result = await libp2p.services.pubsub.publish(topic, envelope.bytes)
-      log.info({ version: envelope.head.version, recipients: result.recipients.length }, 'published envelope')
-      return result.recipients.length
+    addresses: () => libp2p.getMultiaddrs().map(String),
+    peers: () => libp2p.getPeers().map(String),
+    async publishEnvelope (envelope) {
+      const recipients = await publish(envelopeTopic, envelope.bytes)
+      log.info({ version: envelope.head.version, recipients }, 'published envelope')
+      return recipients
     },
-    async syncWithPeers () {
-      await Promise.allSettled(libp2p.getPeers().map(async peer => await libp2p.services.sync.syncWith(peer)))
-    },
+    publish,
+    learnPeer: (peerId, addresses) => { book.learn(peerId, addresses) },
+    syncWith: async (peerId) => await libp2p.services.sync.syncWith(peerIdFromString(peerId)),
+    hangUp: async (peerId) => { await libp2p.hangUp(peerIdFromString(peerId)) },
+    // The class has getScore; the exported interface does not declare it.
+    score: (peerId) => (libp2p.services.pubsub as unknown as { getScore: (id: string) => number }).getScore(peerId),
     async start () {
       await libp2p.start()
-      libp2p.services.pubsub.subscribe(topic)
+      for (const handler of handlers) libp2p.services.pubsub.subscribe(handler.topic)
       log.info({ peerId: libp2p.peerId.toString(), addresses: libp2p.getMultiaddrs().map(String) }, 'mesh node listening')
     },
     async stop () {
       await libp2p.stop()
+      await book.flush()
     }
   }
 }

@@ -1,0 +1,44 @@
+import { BEACON_DOMAIN, BEACON_MAGIC } from './constants.js'
+import { InvalidEnvelopeError } from './errors.js'
+import type { EnvelopeHead } from './envelope.js'
+import { decodeFrame, encodeFrame, isIsoTime, isObject, verifyFrame, type TrustPolicy } from './signed-frame.js'
+import type { SigningKey } from './signing-keys.js'
+
+/**
+ * The publisher's periodic "I am here, and this is the newest config": a
+ * few hundred bytes, freshly signed each time, so an edge can tell "no
+ * news" from "cut off" and can pull a body it has missed.
+ */
+export interface HeadBeacon {
+  readonly mesh: string
+  readonly keyId: string
+  readonly version: number
+  readonly bodySha256: string
+  readonly announcedAt: string
+}
+
+export function sealBeacon (head: EnvelopeHead, announcedAt: Date, key: SigningKey): Uint8Array {
+  const beacon: HeadBeacon = {
+    mesh: head.mesh,
+    keyId: key.keyId,
+    version: head.version,
+    bodySha256: head.bodySha256,
+    announcedAt: announcedAt.toISOString()
+  }
+  return encodeFrame(BEACON_MAGIC, BEACON_DOMAIN, beacon, key)
+}
+
+function isBeacon (value: unknown): value is HeadBeacon {
+  return isObject(value) && Object.keys(value).length === 5 &&
+    typeof value.mesh === 'string' && typeof value.keyId === 'string' &&
+    Number.isSafeInteger(value.version) && (value.version as number) >= 1 &&
+    typeof value.bodySha256 === 'string' && /^[0-9a-f]{64}$/.test(value.bodySha256) &&
+    isIsoTime(value.announcedAt)
+}
+
+export function openBeacon (bytes: Uint8Array, trust: TrustPolicy): HeadBeacon {
+  const frame = decodeFrame(BEACON_MAGIC, bytes)
+  if (!isBeacon(frame.head) || frame.trailer.byteLength !== 0) throw new InvalidEnvelopeError('not a head beacon')
+  verifyFrame(frame, frame.head, BEACON_DOMAIN, trust)
+  return frame.head
+}

@@ -1,0 +1,169 @@
+import type { Connection, IdentifyResult, Libp2pEvents, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { PEER_CHECK_INTERVAL_MS, REDIAL_MAX_MS, REDIAL_MIN_MS, TARGET_PEERS } from '../constants.js'
+import type { Logger } from '../logger.js'
+import type { PeerBook } from './peer-book.js'
+
+export interface PeerKeeperInit {
+  bootstrap: Multiaddr[]
+  book: PeerBook
+  log: Logger
+  targetPeers?: number
+  minDelayMs?: number
+  maxDelayMs?: number
+  checkIntervalMs?: number
+}
+
+export interface PeerKeeperComponents {
+  connectionManager: ConnectionManager
+  events: TypedEventTarget<Libp2pEvents>
+  peerStore: PeerStore
+}
+
+/** Delay before attempt `n` (0-based): doubling from min, capped at max, jittered over its upper half. */
+export function redialDelay (attempt: number, minMs: number, maxMs: number, random = Math.random): number {
+  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30))
+  return ceiling / 2 + random() * ceiling / 2
+}
+
+interface Backoff { attempts: number, nextAttemptAt: number }
+
+/**
+ * Keeps the node connected, forever and without a restart:
+ * - every bootstrap address is redialled whenever it is not connected,
+ *   with capped, jittered backoff (libp2p's own retries give up after a few);
+ * - while fewer than `targetPeers` are connected, known peers from the peer
+ *   book are dialled, each with its own backoff. Level-triggered: a check runs
+ *   every interval and on every disconnect, whatever happened in between.
+ */
+class PeerKeeper implements Startable {
+  readonly [Symbol.toStringTag] = 'dime-peer-keeper'
+  private readonly init: Required<PeerKeeperInit>
+  private controller = new AbortController()
+  private loops: Array<Promise<void>> = []
+  private timer: NodeJS.Timeout | undefined
+  private readonly backoff = new Map<string, Backoff>()
+  private readonly dialing = new Set<string>()
+
+  constructor (private readonly components: PeerKeeperComponents, init: PeerKeeperInit) {
+    this.init = {
+      targetPeers: TARGET_PEERS,
+      minDelayMs: REDIAL_MIN_MS,
+      maxDelayMs: REDIAL_MAX_MS,
+      checkIntervalMs: PEER_CHECK_INTERVAL_MS,
+      ...init,
+      log: init.log.child({ component: 'peers' })
+    }
+    this.onIdentify = this.onIdentify.bind(this)
+    this.check = this.check.bind(this)
+  }
+
+  start (): void {
+    this.controller = new AbortController()
+    this.loops = this.init.bootstrap.map(async address => { await this.keepConnected(address, this.controller.signal) })
+    this.components.events.addEventListener('peer:identify', this.onIdentify)
+    this.components.events.addEventListener('peer:disconnect', this.check)
+    this.timer = setInterval(this.check, this.init.checkIntervalMs)
+    this.timer.unref()
+  }
+
+  async stop (): Promise<void> {
+    this.controller.abort()
+    clearInterval(this.timer)
+    this.components.events.removeEventListener('peer:identify', this.onIdentify)
+    this.components.events.removeEventListener('peer:disconnect', this.check)
+    await Promise.allSettled(this.loops)
+  }
+
+  private onIdentify (event: CustomEvent<IdentifyResult>): void {
+    this.init.book.learn(event.detail.peerId.toString(), event.detail.listenAddrs.map(String))
+  }
+
+  /** Dials known peers, with per-peer backoff, until the target is met. */
+  private check (): void {
+    if (this.controller.signal.aborted) return
+    const connected = new Set(this.components.connectionManager.getConnections().map(c => c.remotePeer.toString()))
+    const wanted = this.init.targetPeers - connected.size - this.dialing.size
+    if (wanted <= 0) return
+    const now = Date.now()
+    const candidates = this.init.book.list()
+      .filter(peer => !connected.has(peer.id) && !this.dialing.has(peer.id) && (this.backoff.get(peer.id)?.nextAttemptAt ?? 0) <= now)
+      .sort(() => Math.random() - 0.5)
+      .slice(0, wanted)
+    for (const peer of candidates) void this.dialKnown(peer.id, peer.addresses)
+  }
+
+  private async dialKnown (id: string, addresses: string[]): Promise<void> {
+    this.dialing.add(id)
+    try {
+      const peerId = peerIdFromString(id)
+      await this.components.peerStore.merge(peerId, { multiaddrs: addresses.map(address => multiaddr(address)) })
+      await this.components.connectionManager.openConnection(peerId, { signal: this.controller.signal })
+      this.backoff.delete(id)
+    } catch (err) {
+      const attempts = (this.backoff.get(id)?.attempts ?? 0) + 1
+      this.backoff.set(id, { attempts, nextAttemptAt: Date.now() + redialDelay(attempts, this.init.minDelayMs, this.init.maxDelayMs) })
+      this.init.log.debug({ peer: id, attempts, err: (err as Error).message }, 'known peer unreachable')
+    } finally {
+      this.dialing.delete(id)
+    }
+  }
+
+  private async keepConnected (address: Multiaddr, signal: AbortSignal): Promise<void> {
+    const log = this.init.log.child({ bootstrap: address.toString() })
+    let attempt = 0
+    let lastError = ''
+    while (!signal.aborted) {
+      try {
+        const connection = await this.components.connectionManager.openConnection(address, { signal })
+        log.info({ peer: connection.remotePeer.toString() }, 'connected to bootstrap peer')
+        attempt = 0
+        lastError = ''
+        await this.closed(connection, signal)
+        if (!signal.aborted) log.warn('bootstrap connection lost; redialling')
+      } catch (err) {
+        if (signal.aborted) return
+        const message = (err as Error).message
+        if (message !== lastError) log.warn({ err: message }, 'bootstrap peer unreachable; retrying with backoff')
+        lastError = message
+        attempt++
+      }
+      await sleep(redialDelay(attempt, this.init.minDelayMs, this.init.maxDelayMs), signal)
+    }
+  }
+
+  private async closed (connection: Connection, signal: AbortSignal): Promise<void> {
+    if (connection.status !== 'open') return
+    await new Promise<void>(resolve => {
+      const onClose = (event: CustomEvent<Connection>): void => {
+        if (event.detail.id === connection.id) done()
+      }
+      const done = (): void => {
+        this.components.events.removeEventListener('connection:close', onClose)
+        signal.removeEventListener('abort', done)
+        resolve()
+      }
+      this.components.events.addEventListener('connection:close', onClose)
+      signal.addEventListener('abort', done)
+    })
+  }
+}
+
+async function sleep (ms: number, signal: AbortSignal): Promise<void> {
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(done, ms)
+    function done (): void {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done)
+  })
+}
+
+export function peerKeeper (init: PeerKeeperInit): (components: PeerKeeperComponents) => Startable {
+  return (components) => new PeerKeeper(components, init)
+}
+

@@ -1,0 +1,56 @@
+import { canonicalBytes } from './canonical-json.js'
+import { isIsoTime, isObject } from './signed-frame.js'
+
+/** What an edge tells the mesh about itself on the status topic. */
+export interface PeerAnnouncement {
+  readonly peerId: string
+  readonly version: number | null
+  readonly bodySha256: string | null
+  /** When this edge accepted the version it serves, by its clock. */
+  readonly receivedAt: string | null
+  readonly stale: boolean
+  /** Where other edges can dial it. */
+  readonly addresses: string[]
+  readonly announcedAt: string
+}
+
+export class InvalidAnnouncementError extends Error {
+  override readonly name: string = 'InvalidAnnouncementError'
+}
+
+export const MAX_ANNOUNCEMENT_BYTES = 4096
+const MAX_ADDRESSES = 16
+const MAX_ADDRESS_LENGTH = 256
+
+export function encodeAnnouncement (announcement: PeerAnnouncement): Uint8Array {
+  return canonicalBytes(announcement)
+}
+
+/**
+ * Decodes an announcement; `from` is the peer gossipsub authenticated as its
+ * author (messages are signed by peer keys), which must be the peer it describes.
+ */
+export function decodeAnnouncement (bytes: Uint8Array, from: string | undefined): PeerAnnouncement {
+  if (bytes.byteLength > MAX_ANNOUNCEMENT_BYTES) throw new InvalidAnnouncementError(`announcement of ${bytes.byteLength} bytes is too large`)
+  let value: unknown
+  try {
+    value = JSON.parse(Buffer.from(bytes).toString('utf8'))
+  } catch {
+    throw new InvalidAnnouncementError('announcement is not JSON')
+  }
+  if (!isAnnouncement(value)) throw new InvalidAnnouncementError('announcement lacks a field or has a field of the wrong type')
+  if (value.peerId !== from) throw new InvalidAnnouncementError(`announcement about ${value.peerId} sent by ${from ?? 'an unsigned sender'}`)
+  return value
+}
+
+function isAnnouncement (value: unknown): value is PeerAnnouncement {
+  return isObject(value) &&
+    typeof value.peerId === 'string' &&
+    (value.version === null || (Number.isSafeInteger(value.version) && (value.version as number) >= 1)) &&
+    (value.bodySha256 === null || (typeof value.bodySha256 === 'string' && /^[0-9a-f]{64}$/.test(value.bodySha256))) &&
+    (value.receivedAt === null || isIsoTime(value.receivedAt)) &&
+    typeof value.stale === 'boolean' &&
+    Array.isArray(value.addresses) && value.addresses.length <= MAX_ADDRESSES &&
+    value.addresses.every(address => typeof address === 'string' && address.length <= MAX_ADDRESS_LENGTH) &&
+    isIsoTime(value.announcedAt)
+}
