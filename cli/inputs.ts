@@ -1,3 +1,4 @@
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { readFileSync } from 'node:fs'
 import { parseListenAddress } from '../node/http/listen-address.js'
@@ -28,8 +29,8 @@ export function readSigningKey (path: string, flag = '--key'): SigningKey {
   return asUsageError(() => parseSigningKey(readFlagFile(path, flag), `${flag} ${path}`))
 }
 
-export function readTrustedKeys (paths: string[], flag = '--trust'): TrustedKey[] {
-  if (paths.length === 0) throw new UsageError(`${flag} FILE is required: the publisher's public key this edge trusts`)
+export function readTrustedKeys (paths: string[], { required }: { required: boolean }, flag = '--trust'): TrustedKey[] {
+  if (required && paths.length === 0) throw new UsageError(`${flag} FILE is required: the publisher's public key this edge trusts`)
   return paths.map(path => asUsageError(() => parseTrustedKey(readFlagFile(path, flag), `${flag} ${path}`)))
 }
 
@@ -74,4 +75,18 @@ export function collect (value: string, previous: string[] = []): string[] {
 /** A repeatable flag's values; an environment variable may list several, comma-separated. */
 export function listOf (values: string[] | undefined): string[] {
   return (values ?? []).flatMap(value => value.split(',')).map(value => value.trim()).filter(value => value !== '')
+}
+
+export function parsePeerId (value: string, flag: string): string {
+  try {
+    return peerIdFromString(value).toString()
+  } catch {
+    throw new UsageError(`${flag} "${value}": not a libp2p peer id (an edge prints its own at start, in "mesh node listening")`)
+  }
+}
+
+export function positiveSeconds (value: string, flag: string): number {
+  const seconds = Number(value)
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`${flag} must be a positive number of seconds, got "${value}"`)
+  return seconds
 }

@@ -7,9 +7,10 @@ export interface Runnable {
 
 /**
  * Starts a program and stops it cleanly on SIGTERM or SIGINT (a second
- * signal exits at once). Extra signal handlers (SIGHUP, say) are the caller's.
+ * signal exits at once). SIGHUP calls `reload`, when given; a failed reload
+ * is logged and changes nothing.
  */
-export async function runUntilSignal (program: Runnable, log: Logger): Promise<void> {
+export async function runUntilSignal (program: Runnable, log: Logger, reload?: () => void): Promise<void> {
   let stopping = false
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -24,5 +25,14 @@ export async function runUntilSignal (program: Runnable, log: Logger): Promise<v
   }
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
+  if (reload !== undefined) {
+    process.on('SIGHUP', () => {
+      try {
+        reload()
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'reload failed; keeping the previous settings')
+      }
+    })
+  }
   await program.start()
 }

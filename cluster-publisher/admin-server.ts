@@ -31,6 +31,21 @@ const statusResponse = {
     fragments: { type: 'array', items: fragmentSchema },
     skipped: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, reason: { type: 'string' } } } },
     peers: { type: 'array', items: { type: 'string' } },
+    edges: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          peerId: { type: 'string' },
+          version: { type: ['integer', 'null'] },
+          upToDate: { type: 'boolean' },
+          stale: { type: 'boolean' },
+          propagationMs: { type: ['integer', 'null'] },
+          lastSeenSecondsAgo: { type: 'integer' },
+          missing: { type: 'boolean' }
+        }
+      }
+    },
     lastError: { type: ['string', 'null'] }
   }
 } as const

@@ -37,7 +37,8 @@ export class ConfigPublisher {
     const { latest, mesh } = this.components
     const body = canonicalBytes(config)
     const current = latest.current()
-    if (current !== undefined && current.head.bodySha256 === sha256Hex(body)) {
+    // Content signed by another key (before a rotation) is re-signed with ours.
+    if (current !== undefined && current.head.bodySha256 === sha256Hex(body) && current.head.keyId === this.signingKey.keyId) {
       return { changed: false, envelope: current }
     }
     const now = this.now()

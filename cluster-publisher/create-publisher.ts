@@ -5,9 +5,14 @@ import { memoryEnvelopeStore } from '../node/envelope-store.js'
 import { trustPolicy } from '../node/envelope.js'
 import { LatestEnvelope } from '../node/latest-envelope.js'
 import type { Logger } from '../node/logger.js'
-import { createMeshNode, type MeshNode } from '../node/mesh/mesh-node.js'
+import { createMeshNode, type MeshNode, type MeshTiming } from '../node/mesh/mesh-node.js'
 import { createMeshMetrics, offerCounter } from '../node/metrics.js'
-import type { SigningKey } from '../node/signing-keys.js'
+import type { SigningKey, TrustedKey } from '../node/signing-keys.js'
+import type { ConnectionGater } from '@libp2p/interface'
+import { ANNOUNCE_INTERVAL_MS, MISSING_AFTER_INTERVALS } from '../node/constants.js'
+import { peerKeyFromSigningKey } from '../node/mesh/identity.js'
+import { HeadAnnouncer } from './head-announcer.js'
+import { Rollout } from './rollout.js'
 import { buildAdminServer } from './admin-server.js'
 import { ConfigPublisher } from './config-publisher.js'
 import { buildDesiredConfig, type FragmentReport } from './desired-config.js'
@@ -23,12 +28,16 @@ export interface PublisherOptions {
   mesh: string
   fragmentsDir: string
   signingKey: SigningKey
+  /** Earlier keys whose envelopes still count when learning the mesh's highest version (during a rotation). */
+  trust?: TrustedKey[]
   swarmKey: Uint8Array
   listen: string[]
   bootstrap?: Multiaddr[]
   admin?: { host: string, port: number }
   log: Logger
   now?: () => number
+  timing?: MeshTiming & { beaconIntervalMs?: number }
+  connectionGater?: ConnectionGater
 }
 
 export interface Publisher {
@@ -53,13 +62,31 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
   const reconcileErrors = new Counter({ name: 'dime_publisher_reconcile_errors_total', help: 'Rebuilds that failed and will be retried', registers: [metrics.registry] })
 
   const latest = new LatestEnvelope({
-    trust: trustPolicy(options.mesh, [options.signingKey]),
+    trust: trustPolicy(options.mesh, [options.signingKey, ...options.trust ?? []]),
     store: memoryEnvelopeStore(),
     log,
     countOffer: offerCounter(metrics)
   })
-  const mesh = await createMeshNode({ latest, swarmKey: options.swarmKey, listen: options.listen, bootstrap: options.bootstrap ?? [], log })
-  const publisher = new ConfigPublisher({ latest, mesh }, { signingKey: options.signingKey, ...(options.now !== undefined ? { now: options.now } : {}) })
+  const now = options.now ?? Date.now
+  const rollout = new Rollout(MISSING_AFTER_INTERVALS * ANNOUNCE_INTERVAL_MS)
+  const mesh = await createMeshNode({
+    latest,
+    swarmKey: options.swarmKey,
+    listen: options.listen,
+    bootstrap: options.bootstrap ?? [],
+    privateKey: await peerKeyFromSigningKey(options.signingKey),
+    onAnnouncement: announcement => { rollout.heard(announcement, now()) },
+    ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
+    ...(options.timing !== undefined ? { timing: options.timing } : {}),
+    log
+  })
+  const publisher = new ConfigPublisher({ latest, mesh }, { signingKey: options.signingKey, now })
+  const beacons = new HeadAnnouncer({ latest, mesh }, {
+    signingKey: options.signingKey,
+    log,
+    now,
+    ...(options.timing?.beaconIntervalMs !== undefined ? { intervalMs: options.timing.beaconIntervalMs } : {})
+  })
   const source = directorySource({ directory: options.fragmentsDir })
   const validate = createFragmentValidator(loadTraefikSchema())
 
@@ -83,6 +110,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       const result = await publisher.publish(desired.config)
       if (result.changed) {
         publishes.inc()
+        rollout.published(result.envelope.head.version, result.envelope.head.issuedAt)
         log.info({ version: result.envelope.head.version, sha256: result.envelope.head.bodySha256, recipients: result.recipients }, 'config published')
       }
       versionGauge.set(result.envelope.head.version)
@@ -115,6 +143,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       fragments,
       skipped,
       peers: mesh.peers(),
+      edges: rollout.view(head?.version ?? null, now()),
       lastError
     }
   }
@@ -127,6 +156,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       await source.start()
       await mesh.start()
       reconciler.start()
+      beacons.start()
       if (options.admin !== undefined) {
         admin = await buildAdminServer({
           registry: metrics.registry,
@@ -139,6 +169,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     },
     async stop () {
       await admin?.close()
+      beacons.stop()
       await reconciler.stop()
       await source.stop()
       await mesh.stop()

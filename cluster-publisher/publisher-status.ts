@@ -1,5 +1,6 @@
 import type { FragmentReport } from './desired-config.js'
 import type { SkippedObject } from './fragment-files.js'
+import type { EdgeRollout } from './rollout.js'
 
 export interface PublisherStatus {
   mesh: string
@@ -11,5 +12,6 @@ export interface PublisherStatus {
   fragments: FragmentReport[]
   skipped: SkippedObject[]
   peers: string[]
+  edges: EdgeRollout[]
   lastError: string | null
 }

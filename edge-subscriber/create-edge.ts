@@ -1,21 +1,30 @@
+import type { ConnectionGater } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { FastifyInstance } from 'fastify'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Gauge } from 'prom-client'
+import { Counter, Gauge } from 'prom-client'
+import { STALE_AFTER_MS } from '../node/constants.js'
 import { trustPolicy } from '../node/envelope.js'
+import { Freshness } from '../node/freshness.js'
 import { LatestEnvelope } from '../node/latest-envelope.js'
 import type { Logger } from '../node/logger.js'
-import { createMeshNode, type MeshNode } from '../node/mesh/mesh-node.js'
+import { beaconHandler } from '../node/mesh/beacon-handler.js'
+import { peerIdOfKey } from '../node/mesh/identity.js'
+import { createMeshNode, type MeshNode, type MeshTiming } from '../node/mesh/mesh-node.js'
 import { createMeshMetrics, offerCounter } from '../node/metrics.js'
+import type { PeerAnnouncement } from '../node/peer-announcement.js'
 import type { TrustedKey } from '../node/signing-keys.js'
 import { buildEdgeServer } from './edge-server.js'
 import type { EdgeStatus } from './edge-status.js'
 import { fileEnvelopeStore } from './file-envelope-store.js'
+import { filePeerBookStore } from './file-peer-book-store.js'
 import { loadOrCreatePeerKey } from './peer-identity.js'
+import { StatusAnnouncer } from './status-announcer.js'
 
 export const ENVELOPE_FILE = 'envelope.bin'
 export const PEER_KEY_FILE = 'peer.key'
+export const PEERS_FILE = 'peers.json'
 
 export interface EdgeOptions {
   mesh: string
@@ -26,7 +35,11 @@ export interface EdgeOptions {
   dataDir: string
   serve: { host: string, port: number }
   log: Logger
-  syncIntervalMs?: number
+  /** Other edges allowed to connect; trusted publishers are always allowed. Anyone with the swarm key when absent. */
+  allowPeers?: string[]
+  staleAfterMs?: number
+  timing?: MeshTiming & { announceIntervalMs?: number }
+  connectionGater?: ConnectionGater
 }
 
 export interface Edge {
@@ -35,78 +48,135 @@ export interface Edge {
   /** The config endpoint's base URL once listening. */
   serveUrl(): string | undefined
   status(): EdgeStatus
+  /** Replaces the trusted keys (SIGHUP); the served config stays served. */
+  setTrust(keys: TrustedKey[]): void
   start(): Promise<void>
   stop(): Promise<void>
 }
 
 /**
  * Wires an edge: the persisted envelope is verified and served first, before
- * any peer is reached; then the mesh delivers newer ones through the same checks.
+ * any peer is reached; then the mesh delivers newer ones through the same
+ * checks, beacons tell it how fresh it is, and it announces what it serves.
  */
 export async function createEdge (options: EdgeOptions): Promise<Edge> {
   const log = options.log
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
+  const staleAfterMs = options.staleAfterMs ?? STALE_AFTER_MS
+  const freshness = new Freshness(Date.now(), staleAfterMs)
   const metrics = createMeshMetrics()
-  const versionGauge = new Gauge({ name: 'dime_edge_config_version', help: 'Version of the config served (0 before the first)', registers: [metrics.registry] })
-  const receivedGauge = new Gauge({ name: 'dime_edge_config_received_timestamp_seconds', help: 'When the served config was accepted', registers: [metrics.registry] })
-
   const latest = new LatestEnvelope({
     trust: trustPolicy(options.mesh, options.trust),
     store: fileEnvelopeStore(join(options.dataDir, ENVELOPE_FILE)),
     log,
     countOffer: offerCounter(metrics)
   })
-  let receivedAt: string | null = null
-  latest.onAccepted(envelope => {
-    receivedAt = new Date().toISOString()
-    versionGauge.set(envelope.head.version)
-    receivedGauge.set(Date.now() / 1000)
-    log.info({ version: envelope.head.version, sha256: envelope.head.bodySha256 }, 'serving config')
-  })
+  const beacons = new Counter({ name: 'dime_edge_beacons_total', help: 'Head beacons received, by outcome', labelNames: ['outcome'] as const, registers: [metrics.registry] })
+  const versionGauge = new Gauge({ name: 'dime_edge_config_version', help: 'Version of the config served (0 before the first)', registers: [metrics.registry] })
+  // Read when scraped, so they are always current.
+  new Gauge({ name: 'dime_edge_last_news_age_seconds', help: 'Seconds since the last verified news from a publisher (-1 before any)', registers: [metrics.registry], collect () { this.set((freshness.ageMs(Date.now()) ?? -1000) / 1000) } })
+  new Gauge({ name: 'dime_edge_stale', help: '1 when no news came for longer than --stale-after (the config is still served)', registers: [metrics.registry], collect () { this.set(freshness.isStale(Date.now()) ? 1 : 0) } })
 
-  const mesh = await createMeshNode({
+  // The allow list grows with the trusted keys: their publishers are always admitted.
+  const allowed = options.allowPeers === undefined ? undefined : new Set<string>()
+  const admitTrusted = (keys: TrustedKey[]): void => {
+    if (allowed === undefined) return
+    allowed.clear()
+    for (const id of [...options.allowPeers ?? [], ...keys.map(peerIdOfKey)]) allowed.add(id)
+  }
+  admitTrusted(options.trust)
+
+  const timing = options.timing ?? {}
+  const node: MeshNode = await createMeshNode({
     latest,
     swarmKey: options.swarmKey,
     listen: options.listen,
     bootstrap: options.bootstrap,
     privateKey: await loadOrCreatePeerKey(join(options.dataDir, PEER_KEY_FILE)),
-    log,
-    ...(options.syncIntervalMs !== undefined ? { syncIntervalMs: options.syncIntervalMs } : {})
+    peerBookStore: filePeerBookStore(join(options.dataDir, PEERS_FILE)),
+    ...(allowed !== undefined ? { allowPeers: allowed } : {}),
+    ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
+    topics: [beaconHandler({
+      latest,
+      freshness,
+      countBeacon: outcome => { beacons.inc({ outcome }) },
+      onNewer: via => {
+        node.syncWith(via).catch((err: unknown) => { log.debug({ peer: via, err: (err as Error).message }, 'pull after beacon failed') })
+      }
+    })],
+    timing,
+    log
+  })
+
+  let receivedAt: string | null = null
+  const announcer = new StatusAnnouncer({ announcement, publish: node.publish }, { mesh: options.mesh, log, ...(timing.announceIntervalMs !== undefined ? { intervalMs: timing.announceIntervalMs } : {}) })
+  latest.onAccepted((envelope, origin) => {
+    receivedAt = origin === 'disk' ? null : new Date().toISOString()
+    if (origin !== 'disk') freshness.heard(Date.now())
+    versionGauge.set(envelope.head.version)
+    log.info({ version: envelope.head.version, sha256: envelope.head.bodySha256, origin }, 'serving config')
+    announcer.poke()
   })
 
   function status (): EdgeStatus {
     const head = latest.current()?.head
+    const now = Date.now()
+    const age = freshness.ageMs(now)
     return {
       mesh: options.mesh,
-      peerId: mesh.peerId,
+      peerId: node.peerId,
       version: head?.version ?? null,
       configSha256: head?.bodySha256 ?? null,
       issuedAt: head?.issuedAt ?? null,
       receivedAt,
       keyId: head?.keyId ?? null,
+      keyTrusted: latest.currentKeyTrusted() ?? null,
       trustedKeyIds: latest.trustedKeyIds(),
-      peers: mesh.peers(),
-      listen: mesh.addresses()
+      lastNewsAgeSeconds: age === undefined ? null : Math.round(age / 1000),
+      stale: freshness.isStale(now),
+      peers: node.peers(),
+      listen: node.addresses()
+    }
+  }
+
+  function announcement (): PeerAnnouncement {
+    const current = status()
+    return {
+      peerId: current.peerId,
+      version: current.version,
+      bodySha256: current.configSha256,
+      receivedAt: current.receivedAt,
+      stale: current.stale,
+      addresses: current.listen.map(address => address.replace(/\/p2p\/[^/]+$/, '')),
+      announcedAt: new Date().toISOString()
     }
   }
 
   let server: FastifyInstance | undefined
   let serveUrl: string | undefined
   return {
-    mesh,
+    mesh: node,
     latest,
     serveUrl: () => serveUrl,
     status,
+    setTrust (keys) {
+      latest.setTrust(trustPolicy(options.mesh, keys))
+      admitTrusted(keys)
+      log.info({ trustedKeyIds: latest.trustedKeyIds() }, 'trusted keys reloaded')
+      if (latest.currentKeyTrusted() === false) log.warn({ keyId: latest.current()?.head.keyId }, 'the served config is signed by a key no longer trusted; serving it until a trusted one arrives')
+    },
     async start () {
       const notRestored = await latest.restore()
       if (notRestored !== undefined) log.warn({ reason: notRestored }, 'no persisted config to serve; answering 503 until one is verified')
       server = await buildEdgeServer({ registry: metrics.registry, current: () => latest.current(), status })
       serveUrl = await server.listen({ host: options.serve.host, port: options.serve.port })
       log.info({ url: `${serveUrl}/config` }, 'serving Traefik config')
-      await mesh.start()
+      await node.start()
+      announcer.start()
     },
     async stop () {
-      await mesh.stop()
+      announcer.stop()
+      await node.stop()
       await latest.settled()
       await server?.close()
     }

@@ -22,6 +22,9 @@ const statusResponse = {
     issuedAt: nullableString,
     receivedAt: nullableString,
     keyId: nullableString,
+    keyTrusted: { type: ['boolean', 'null'] },
+    lastNewsAgeSeconds: { type: ['integer', 'null'] },
+    stale: { type: 'boolean' },
     trustedKeyIds: { type: 'array', items: { type: 'string' } },
     peers: { type: 'array', items: { type: 'string' } },
     listen: { type: 'array', items: { type: 'string' } }

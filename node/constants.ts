@@ -20,6 +20,16 @@ export function configTopic (mesh: string): string {
   return `/dime/${mesh}/config/1`
 }
 
+/** Head beacons: the publisher's periodic signed "this is the newest". */
+export function beaconTopic (mesh: string): string {
+  return `/dime/${mesh}/heads/1`
+}
+
+/** Edges' announcements of what they serve and where they can be dialled. */
+export function statusTopic (mesh: string): string {
+  return `/dime/${mesh}/status/1`
+}
+
 export function syncProtocol (mesh: string): string {
   return `/dime/${mesh}/sync/1.0.0`
 }
@@ -36,3 +46,13 @@ export const REDIAL_MAX_MS = 30_000
 export const TARGET_PEERS = 6
 /** How often a node checks its connections against that target. */
 export const PEER_CHECK_INTERVAL_MS = 2_000
+
+/** How often the publisher re-announces its head. */
+export const BEACON_INTERVAL_MS = 10_000
+/** How long without news before an edge reports itself stale (and keeps serving). */
+export const STALE_AFTER_MS = 60_000
+/** How often an edge announces its status, at the most often and at the least. */
+export const ANNOUNCE_MIN_GAP_MS = 1_000
+export const ANNOUNCE_INTERVAL_MS = 15_000
+/** An edge silent for this many announce intervals is shown as missing. */
+export const MISSING_AFTER_INTERVALS = 3

@@ -20,6 +20,14 @@ const OUTCOME_BY_ERROR: Record<string, { outcome: OfferOutcome, verdict: Verdict
   BadSignatureError: { outcome: 'bad-signature', verdict: 'reject' }
 }
 
+/**
+ * How a verification error ends: what is counted, and what gossipsub is told.
+ * Undefined for anything that is not a verification error (a bug: rethrow it).
+ */
+export function classifyError (err: unknown): { outcome: OfferOutcome, verdict: Verdict } | undefined {
+  return OUTCOME_BY_ERROR[(err as Error).name]
+}
+
 export interface LatestEnvelopeInit {
   trust: TrustPolicy
   store: EnvelopeStore
@@ -39,10 +47,10 @@ export class LatestEnvelope {
   private readonly countOffer: (outcome: OfferOutcome, origin: string) => void
   private trust: TrustPolicy
   private committed: Envelope | undefined
-  private pending: Envelope | undefined
+  private pending: { envelope: Envelope, origin: string } | undefined
   private highestOffered = 0
   private committing: Promise<void> | undefined
-  private readonly listeners = new Set<(envelope: Envelope) => void>()
+  private readonly listeners = new Set<(envelope: Envelope, origin: string) => void>()
 
   constructor (init: LatestEnvelopeInit) {
     this.trust = init.trust
@@ -65,12 +73,31 @@ export class LatestEnvelope {
     return this.highestOffered
   }
 
+  trustPolicy (): TrustPolicy {
+    return this.trust
+  }
+
   trustedKeyIds (): string[] {
     return [...this.trust.keys.keys()]
   }
 
-  /** Called after each envelope is persisted and becomes current. */
-  onAccepted (listener: (envelope: Envelope) => void): () => void {
+  /**
+   * Replaces the trusted keys (on SIGHUP, say). What is served stays served
+   * even if its key is no longer trusted: an edge never goes back to nothing.
+   */
+  setTrust (trust: TrustPolicy): void {
+    if (trust.mesh !== this.trust.mesh) throw new TypeError(`cannot move from mesh ${this.trust.mesh} to ${trust.mesh}`)
+    this.trust = trust
+  }
+
+  /** Whether the served envelope's key is still among the trusted ones. */
+  currentKeyTrusted (): boolean | undefined {
+    const current = this.committed
+    return current === undefined ? undefined : this.trust.keys.has(current.head.keyId)
+  }
+
+  /** Called after each envelope becomes current: persisted, or restored (origin `disk`). */
+  onAccepted (listener: (envelope: Envelope, origin: string) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
@@ -86,7 +113,7 @@ export class LatestEnvelope {
       const envelope = openEnvelope(bytes, this.trust)
       this.committed = envelope
       this.highestOffered = Math.max(this.highestOffered, envelope.head.version)
-      this.notify(envelope)
+      this.notify(envelope, 'disk')
       return undefined
     } catch (err) {
       return `stored envelope refused: ${(err as Error).message}`
@@ -99,7 +126,7 @@ export class LatestEnvelope {
       envelope = openEnvelope(bytes, this.trust)
       assertNewer(envelope.head.version, this.highestOffered)
     } catch (err) {
-      const known = OUTCOME_BY_ERROR[(err as Error).name]
+      const known = classifyError(err)
       if (known === undefined) throw err
       this.countOffer(known.outcome, origin)
       if (known.verdict === 'reject') {
@@ -109,7 +136,7 @@ export class LatestEnvelope {
     }
     this.countOffer('accepted', origin)
     this.highestOffered = envelope.head.version
-    this.pending = envelope
+    this.pending = { envelope, origin }
     this.committing ??= this.commitPending().finally(() => { this.committing = undefined })
     return 'accept'
   }
@@ -122,23 +149,23 @@ export class LatestEnvelope {
   /** Only the newest pending envelope is written: a burst costs one write, not one per version. */
   private async commitPending (): Promise<void> {
     while (this.pending !== undefined) {
-      const envelope = this.pending
+      const { envelope, origin } = this.pending
       this.pending = undefined
       try {
         await this.store.save(envelope.bytes)
       } catch (err) {
         this.log.error({ version: envelope.head.version, err }, 'could not persist envelope; still serving the previous one')
         // Forget the refused version so the next sync or gossip offers it again.
-        const newer = this.pending as Envelope | undefined
-        this.highestOffered = Math.max(this.committed?.head.version ?? 0, newer?.head.version ?? 0)
+        const newer = this.pending as { envelope: Envelope } | undefined
+        this.highestOffered = Math.max(this.committed?.head.version ?? 0, newer?.envelope.head.version ?? 0)
         continue
       }
       this.committed = envelope
-      this.notify(envelope)
+      this.notify(envelope, origin)
     }
   }
 
-  private notify (envelope: Envelope): void {
-    for (const listener of this.listeners) listener(envelope)
+  private notify (envelope: Envelope, origin: string): void {
+    for (const listener of this.listeners) listener(envelope, origin)
   }
 }

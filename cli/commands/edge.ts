@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander'
 import { createEdge } from '../../edge-subscriber/create-edge.js'
 import { DEFAULT_MESH } from '../../node/constants.js'
 import { createLogger } from '../../node/logger.js'
-import { collect, listOf, parseBootstrap, parseHostPort, readSwarmKey, readTrustedKeys } from '../inputs.js'
+import { collect, listOf, parseBootstrap, parseHostPort, parsePeerId, positiveSeconds, readSwarmKey, readTrustedKeys } from '../inputs.js'
 import { runUntilSignal } from '../run-until-signal.js'
 import { listenAddresses } from './publisher.js'
 
@@ -14,6 +14,8 @@ interface EdgeFlags {
   dataDir: string
   serve: string
   mesh: string
+  allowPeer?: string[]
+  staleAfter: string
 }
 
 export const DEFAULT_SERVE = '127.0.0.1:8088'
@@ -28,6 +30,8 @@ export function edgeCommand (program: Command): void {
     .addOption(new Option('--data-dir <dir>', 'where the last verified config and the peer identity are kept').env('DIME_DATA_DIR').makeOptionMandatory())
     .addOption(new Option('--serve <host:port>', 'where Traefik fetches /config; loopback unless you mean otherwise').default(DEFAULT_SERVE).env('DIME_SERVE'))
     .addOption(new Option('--mesh <name>', 'mesh name; envelopes for other meshes are refused').default(DEFAULT_MESH).env('DIME_MESH'))
+    .addOption(new Option('--allow-peer <peer-id>', 'only these peers (other edges) may connect, besides trusted publishers; repeatable').argParser(collect).env('DIME_ALLOW_PEER'))
+    .addOption(new Option('--stale-after <seconds>', 'report stale after this long without news from a publisher (the config is served regardless)').default('60').env('DIME_STALE_AFTER'))
     .addHelpText('after', `
 Traefik's static configuration:
   providers:
@@ -35,14 +39,19 @@ Traefik's static configuration:
       endpoint: "http://127.0.0.1:8088/config"
       pollInterval: "2s"
 
+Signals: SIGTERM stops cleanly; SIGHUP re-reads the --trust files.
+
 Example:
   dime edge --trust keys/publisher.pub --bootstrap /ip4/10.0.0.5/tcp/4001 \\
     --swarm-key keys/swarm.key --listen /ip4/0.0.0.0/tcp/4001 --data-dir /var/lib/dime`)
     .action(async (flags: EdgeFlags) => {
       const log = createLogger('dime-edge')
+      const allowPeers = listOf(flags.allowPeer).map(id => parsePeerId(id, '--allow-peer'))
       const edge = await createEdge({
         mesh: flags.mesh,
-        trust: readTrustedKeys(listOf(flags.trust)),
+        trust: readTrustedKeys(listOf(flags.trust), { required: true }),
+        ...(allowPeers.length > 0 ? { allowPeers } : {}),
+        staleAfterMs: positiveSeconds(flags.staleAfter, '--stale-after') * 1000,
         bootstrap: listOf(flags.bootstrap).map(value => parseBootstrap(value)),
         swarmKey: readSwarmKey(flags.swarmKey),
         listen: listenAddresses(flags.listen),
@@ -51,6 +60,6 @@ Example:
         log
       })
       if (listOf(flags.bootstrap).length === 0) log.warn('no --bootstrap peers: this edge only hears from peers that dial it')
-      await runUntilSignal(edge, log)
+      await runUntilSignal(edge, log, () => { edge.setTrust(readTrustedKeys(listOf(flags.trust), { required: true })) })
     })
 }

@@ -19,7 +19,7 @@ export function inspectCommand (program: Command): void {
       let verdict = 'not verified (no --trust given)'
       if (trustFiles.length > 0) {
         try {
-          openEnvelope(bytes, trustPolicy(flags.mesh, readTrustedKeys(trustFiles)))
+          openEnvelope(bytes, trustPolicy(flags.mesh, readTrustedKeys(trustFiles, { required: true })))
           verdict = 'valid'
         } catch (err) {
           if (err instanceof UsageError) throw err

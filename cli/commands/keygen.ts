@@ -1,7 +1,8 @@
 import type { Command } from 'commander'
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { generateSigningKeyPem } from '../../node/signing-keys.js'
+import { peerIdOfKey } from '../../node/mesh/identity.js'
+import { generateSigningKeyPem, parseTrustedKey } from '../../node/signing-keys.js'
 import { generateSwarmKey } from '../../node/swarm-key.js'
 import { UsageError } from '../usage-error.js'
 
@@ -35,7 +36,8 @@ Writes:
         writeFileSync(path, text, { mode, flag: options.force ? 'w' : 'wx' })
         chmodSync(path, mode)
       }
-      process.stdout.write(`wrote ${files.map(([name]) => join(options.out, name)).join(', ')}\npublisher key id: ${pem.keyId}\n`)
+      const peerId = peerIdOfKey(parseTrustedKey(pem.publicPem, KEY_FILES.publicKey))
+      process.stdout.write(`wrote ${files.map(([name]) => join(options.out, name)).join(', ')}\npublisher key id: ${pem.keyId}\npublisher peer id: ${peerId}\n`)
     })
 }
 

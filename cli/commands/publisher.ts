@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander'
 import { createPublisher } from '../../cluster-publisher/create-publisher.js'
 import { DEFAULT_MESH } from '../../node/constants.js'
 import { createLogger } from '../../node/logger.js'
-import { collect, listOf, parseHostPort, parseListen, readSigningKey, readSwarmKey } from '../inputs.js'
+import { collect, listOf, parseHostPort, parseListen, readSigningKey, readSwarmKey, readTrustedKeys } from '../inputs.js'
 import { runUntilSignal } from '../run-until-signal.js'
 
 interface PublisherFlags {
@@ -12,6 +12,7 @@ interface PublisherFlags {
   listen?: string[]
   admin?: string
   mesh: string
+  trust?: string[]
 }
 
 export function publisherCommand (program: Command): void {
@@ -23,6 +24,7 @@ export function publisherCommand (program: Command): void {
     .addOption(new Option('--listen <multiaddr>', 'libp2p listen address, repeatable').argParser(collect).env('DIME_LISTEN'))
     .addOption(new Option('--admin <host:port>', 'serve /healthz, /readyz, /status and /metrics here').env('DIME_ADMIN'))
     .addOption(new Option('--mesh <name>', 'mesh name, signed into every config').default(DEFAULT_MESH).env('DIME_MESH'))
+    .addOption(new Option('--trust <file>', 'an earlier public key (during a key rotation): its configs still count when learning the newest version; repeatable').argParser(collect).env('DIME_TRUST'))
     .addHelpText('after', `
 Example:
   dime publisher --fragments ./fragments --key keys/publisher.key \\
@@ -33,6 +35,7 @@ Example:
         mesh: flags.mesh,
         fragmentsDir: flags.fragments,
         signingKey: readSigningKey(flags.key),
+        trust: readTrustedKeys(listOf(flags.trust), { required: false }),
         swarmKey: readSwarmKey(flags.swarmKey),
         listen: listenAddresses(flags.listen),
         ...(flags.admin !== undefined ? { admin: parseHostPort(flags.admin, '--admin') } : {}),

@@ -25,12 +25,23 @@ export function statusCommand (program: Command): void {
 function formatStatus (status: Record<string, unknown>): string {
   const lines: string[] = []
   for (const [key, value] of Object.entries(status)) {
-    if (Array.isArray(value)) {
-      lines.push(`${key}: ${value.length === 0 ? '(none)' : ''}`)
-      for (const item of value) lines.push(`  - ${typeof item === 'object' && item !== null ? Object.values(item).join('  ') : String(item)}`)
-    } else {
+    if (!Array.isArray(value)) {
       lines.push(`${key}: ${value === null ? '-' : String(value)}`)
+    } else if (value.length === 0) {
+      lines.push(`${key}: (none)`)
+    } else if (value.every(item => typeof item === 'object' && item !== null)) {
+      lines.push(`${key}:`, ...table(value as Array<Record<string, unknown>>).map(line => `  ${line}`))
+    } else {
+      lines.push(`${key}:`, ...value.map(item => `  - ${String(item)}`))
     }
   }
   return `${lines.join('\n')}\n`
+}
+
+/** Rows of objects as aligned columns, headed by their keys. */
+function table (rows: Array<Record<string, unknown>>): string[] {
+  const columns = [...new Set(rows.flatMap(row => Object.keys(row)))]
+  const cells = [columns.map(column => column.toUpperCase()), ...rows.map(row => columns.map(column => row[column] === undefined || row[column] === null ? '-' : String(row[column])))]
+  const widths = columns.map((_, i) => Math.max(...cells.map(line => line[i]?.length ?? 0)))
+  return cells.map(line => line.map((cell, i) => i === line.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)).join('  '))
 }

@@ -19,6 +19,8 @@ import { envelopeSync, type EnvelopeSync, type SyncResult } from './envelope-syn
 import { meshScoreParams } from './gossip-tuning.js'
 import { memoryPeerBookStore, PeerBook, type PeerBookStore } from './peer-book.js'
 import { peerKeeper } from './peer-keeper.js'
+import { statusHandler } from './status-handler.js'
+import type { PeerAnnouncement } from '../peer-announcement.js'
 
 /** A gossip topic besides the config's: its validator decides delivery, forwarding and scoring. */
 export interface TopicHandler {
@@ -50,6 +52,8 @@ export interface MeshNodeInit {
   /** Further admission rules (the simulations cut links with one). */
   connectionGater?: ConnectionGater
   topics?: TopicHandler[]
+  /** Called with every verified status announcement (peers' addresses are learned from them first). */
+  onAnnouncement?: (announcement: PeerAnnouncement) => void
   timing?: MeshTiming
   log: Logger
 }
@@ -99,6 +103,13 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   await book.load()
   const handlers: TopicHandler[] = [
     { topic: envelopeTopic, validate: (data, _from, via) => init.latest.offer(data, `gossip:${via}`) },
+    statusHandler({
+      mesh: init.latest.mesh,
+      onAnnouncement: announcement => {
+        book.learn(announcement.peerId, announcement.addresses)
+        init.onAnnouncement?.(announcement)
+      }
+    }),
     ...(init.topics ?? [])
   ]
   const timing = init.timing ?? {}

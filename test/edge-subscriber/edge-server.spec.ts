@@ -9,7 +9,7 @@ import { generateSigningKeyPem, parseSigningKey } from '../../node/signing-keys.
 const key = parseSigningKey(generateSigningKeyPem().privatePem, 'test')
 const envelope = sealEnvelope({ mesh: 'm', version: 42, issuedAt: new Date('2026-11-27T10:00:00Z'), body: canonicalBytes({ http: { routers: {} } }) }, key)
 const status: EdgeStatus = {
-  mesh: 'm', peerId: 'p', version: null, configSha256: null, issuedAt: null, receivedAt: null, keyId: null, trustedKeyIds: [], peers: [], listen: []
+  mesh: 'm', peerId: 'p', version: null, configSha256: null, issuedAt: null, receivedAt: null, keyId: null, keyTrusted: null, trustedKeyIds: [], lastNewsAgeSeconds: null, stale: false, peers: [], listen: []
 }
 
 async function server (current: Envelope | undefined): ReturnType<typeof buildEdgeServer> {

@@ -1,0 +1,47 @@
+import { beaconTopic, BEACON_INTERVAL_MS } from '../node/constants.js'
+import { sealBeacon } from '../node/head-beacon.js'
+import type { LatestEnvelope } from '../node/latest-envelope.js'
+import type { Logger } from '../node/logger.js'
+import type { SigningKey } from '../node/signing-keys.js'
+
+export interface HeadAnnouncerInit {
+  signingKey: SigningKey
+  log: Logger
+  intervalMs?: number
+  now?: () => number
+}
+
+export interface HeadAnnouncerComponents {
+  latest: LatestEnvelope
+  mesh: { publish: (topic: string, data: Uint8Array) => Promise<number> }
+}
+
+/** Re-announces the newest head every interval, so edges can tell "no news" from "cut off". */
+export class HeadAnnouncer {
+  private timer: NodeJS.Timeout | undefined
+  private readonly intervalMs: number
+  private readonly now: () => number
+
+  constructor (private readonly components: HeadAnnouncerComponents, private readonly init: HeadAnnouncerInit) {
+    this.intervalMs = init.intervalMs ?? BEACON_INTERVAL_MS
+    this.now = init.now ?? Date.now
+  }
+
+  start (): void {
+    this.timer = setInterval(() => { void this.announce() }, this.intervalMs)
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+  }
+
+  async announce (): Promise<void> {
+    const current = this.components.latest.current()
+    if (current === undefined || current.head.keyId !== this.init.signingKey.keyId) return
+    try {
+      await this.components.mesh.publish(beaconTopic(current.head.mesh), sealBeacon(current.head, new Date(this.now()), this.init.signingKey))
+    } catch (err) {
+      this.init.log.warn({ err: (err as Error).message }, 'head beacon not sent')
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import { ANNOUNCE_INTERVAL_MS, ANNOUNCE_MIN_GAP_MS, statusTopic } from '../node/constants.js'
+import { encodeAnnouncement, type PeerAnnouncement } from '../node/peer-announcement.js'
+import type { Logger } from '../node/logger.js'
+
+export interface StatusAnnouncerInit {
+  mesh: string
+  log: Logger
+  intervalMs?: number
+  minGapMs?: number
+}
+
+export interface StatusAnnouncerComponents {
+  announcement: () => PeerAnnouncement
+  publish: (topic: string, data: Uint8Array) => Promise<number>
+}
+
+/**
+ * Tells the mesh what this edge serves and where it can be dialled: soon
+ * after anything changes (`poke`), and every interval regardless; never more
+ * often than the minimum gap.
+ */
+export class StatusAnnouncer {
+  private readonly intervalMs: number
+  private readonly minGapMs: number
+  private readonly topic: string
+  private timer: NodeJS.Timeout | undefined
+  private lastSentAt = 0
+
+  constructor (private readonly components: StatusAnnouncerComponents, private readonly init: StatusAnnouncerInit) {
+    this.intervalMs = init.intervalMs ?? ANNOUNCE_INTERVAL_MS
+    this.minGapMs = init.minGapMs ?? ANNOUNCE_MIN_GAP_MS
+    this.topic = statusTopic(init.mesh)
+  }
+
+  start (): void {
+    this.schedule(this.minGapMs)
+  }
+
+  stop (): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  /** Something changed: announce as soon as the rate limit allows. */
+  poke (): void {
+    if (this.timer === undefined) return
+    this.schedule(Math.max(0, this.lastSentAt + this.minGapMs - Date.now()))
+  }
+
+  private schedule (delayMs: number): void {
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => { void this.announce() }, delayMs)
+  }
+
+  private async announce (): Promise<void> {
+    this.lastSentAt = Date.now()
+    this.schedule(this.intervalMs)
+    try {
+      await this.components.publish(this.topic, encodeAnnouncement(this.components.announcement()))
+    } catch (err) {
+      this.init.log.debug({ err: (err as Error).message }, 'status announcement not sent')
+    }
+  }
+}
