@@ -36,7 +36,7 @@ export interface PublisherOptions {
   admin?: { host: string, port: number }
   log: Logger
   now?: () => number
-  timing?: MeshTiming & { beaconIntervalMs?: number }
+  timing?: MeshTiming & { beaconIntervalMs?: number, missingAfterMs?: number }
   connectionGater?: ConnectionGater
 }
 
@@ -68,7 +68,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     countOffer: offerCounter(metrics)
   })
   const now = options.now ?? Date.now
-  const rollout = new Rollout(MISSING_AFTER_INTERVALS * ANNOUNCE_INTERVAL_MS)
+  const rollout = new Rollout(options.timing?.missingAfterMs ?? MISSING_AFTER_INTERVALS * ANNOUNCE_INTERVAL_MS)
   const mesh = await createMeshNode({
     latest,
     swarmKey: options.swarmKey,

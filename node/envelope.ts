@@ -66,7 +66,7 @@ function isHead (value: unknown): value is EnvelopeHead {
 }
 
 function decodeEnvelope (bytes: Uint8Array): { head: EnvelopeHead, frame: ReturnType<typeof decodeFrame> } {
-  const frame = decodeFrame(ENVELOPE_MAGIC, bytes)
+  const frame = decodeFrame(ENVELOPE_MAGIC, 'an envelope', bytes)
   if (!isHead(frame.head)) throw new InvalidEnvelopeError('head lacks a field or has a field of the wrong type')
   if (frame.trailer.byteLength !== frame.head.bodySize) {
     throw new InvalidEnvelopeError(`body is ${frame.trailer.byteLength} bytes, head says ${frame.head.bodySize}`)

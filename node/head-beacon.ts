@@ -37,7 +37,7 @@ function isBeacon (value: unknown): value is HeadBeacon {
 }
 
 export function openBeacon (bytes: Uint8Array, trust: TrustPolicy): HeadBeacon {
-  const frame = decodeFrame(BEACON_MAGIC, bytes)
+  const frame = decodeFrame(BEACON_MAGIC, 'a head beacon', bytes)
   if (!isBeacon(frame.head) || frame.trailer.byteLength !== 0) throw new InvalidEnvelopeError('not a head beacon')
   verifyFrame(frame, frame.head, BEACON_DOMAIN, trust)
   return frame.head

@@ -38,11 +38,14 @@ export function encodeFrame (magic: string, domain: string, head: object, key: S
   return Buffer.concat([prefix, headBytes, signature, trailer])
 }
 
-/** Splits a frame, checking every length before trusting it; the head must be canonical JSON. */
-export function decodeFrame (magic: string, bytes: Uint8Array): Frame {
+/**
+ * Splits a frame, checking every length before trusting it; the head must be
+ * canonical JSON. `kind` names what was expected, for the error message.
+ */
+export function decodeFrame (magic: string, kind: string, bytes: Uint8Array): Frame {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (buf.byteLength < PREFIX_LENGTH + ED25519_SIGNATURE_LENGTH || buf.toString('latin1', 0, 4) !== magic) {
-    throw new InvalidEnvelopeError(`not a ${magic} frame (missing magic)`)
+    throw new InvalidEnvelopeError(`not ${kind} (missing magic)`)
   }
   const format = buf.readUInt8(4)
   if (format !== FRAME_FORMAT) throw new InvalidEnvelopeError(`unsupported frame format ${format}`)

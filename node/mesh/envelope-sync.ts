@@ -1,12 +1,12 @@
 import { serviceCapabilities, type ComponentLogger, type Connection, type Libp2pEvents, type PeerId, type Startable, type Stream, type TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { lpStream } from '@libp2p/utils'
-import { canonicalBytes } from '../canonical-json.js'
 import {
   ED25519_SIGNATURE_LENGTH, MAX_BODY_BYTES, MAX_HEAD_BYTES, MAX_SYNC_REQUEST_BYTES, SYNC_INTERVAL_MS, SYNC_TIMEOUT_MS, syncProtocol
 } from '../constants.js'
 import type { LatestEnvelope, Verdict } from '../latest-envelope.js'
 import type { Logger } from '../logger.js'
+import { decodeSyncRequest, encodeSyncRequest } from '../sync-request.js'
 
 /** Room for the largest envelope: framing, head, signature and body. */
 const MAX_ENVELOPE_BYTES = 16 + MAX_HEAD_BYTES + ED25519_SIGNATURE_LENGTH + MAX_BODY_BYTES
@@ -75,7 +75,7 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     const stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
     try {
       const framed = lpStream(stream, { maxDataLength: MAX_ENVELOPE_BYTES })
-      await framed.write(canonicalBytes({ have: this.latest.current()?.head.version ?? 0 }), { signal })
+      await framed.write(encodeSyncRequest(this.latest.current()?.head.version ?? 0), { signal })
       const reply = await framed.read({ signal })
       await stream.close({ signal })
       if (reply.byteLength === 0) return 'nothing-newer'
@@ -109,7 +109,7 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     const signal = AbortSignal.timeout(this.timeoutMs)
     try {
       const framed = lpStream(stream, { maxDataLength: MAX_SYNC_REQUEST_BYTES })
-      const have = parseRequest((await framed.read({ signal })).subarray())
+      const have = decodeSyncRequest((await framed.read({ signal })).subarray())
       const current = this.latest.current()
       await framed.write(current !== undefined && current.head.version > have ? current.bytes : new Uint8Array(0), { signal })
       await stream.close({ signal })
@@ -118,15 +118,6 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
       stream.abort(err as Error)
     }
   }
-}
-
-function parseRequest (bytes: Uint8Array): number {
-  const request: unknown = JSON.parse(new TextDecoder().decode(bytes))
-  const have = (request as { have?: unknown } | null)?.have
-  if (typeof have !== 'number' || !Number.isSafeInteger(have) || have < 0) {
-    throw new TypeError('sync request lacks a version')
-  }
-  return have
 }
 
 export function envelopeSync (init: EnvelopeSyncInit): (components: EnvelopeSyncComponents) => EnvelopeSync {

@@ -2,8 +2,8 @@ import { createTopicScoreParams, type PeerScoreParams } from '@libp2p/gossipsub/
 
 /**
  * Gossipsub scoring for this mesh. The defaults are tuned for busy public
- * networks; here the topics are quiet (a config every few minutes) and
- * membership is closed (the swarm key), so:
+ * networks; here the topics are quiet (a config every few minutes, a beacon
+ * every few seconds) and membership is closed (the swarm key). Per topic:
  */
 export function meshScoreParams (topics: string[]): Partial<PeerScoreParams> {
   return {
@@ -12,14 +12,25 @@ export function meshScoreParams (topics: string[]): Partial<PeerScoreParams> {
     IPColocationFactorWeight: 0,
     topics: Object.fromEntries(topics.map(topic => [topic, createTopicScoreParams({
       topicWeight: 1,
-      // P3/P3b expect a steady delivery rate from mesh peers; on a quiet topic
-      // they would score down every honest peer.
+      // P1 and P2 reward time in the mesh and first deliveries. The defaults
+      // (a point per millisecond in the mesh) reach thousands and would drown
+      // any penalty before the overall cap of +10 applies, so they are kept
+      // to a few points: at most +3 for five minutes in the mesh, +2 for deliveries.
+      timeInMeshQuantum: 1000,
+      timeInMeshCap: 300,
+      timeInMeshWeight: 0.01,
+      firstMessageDeliveriesCap: 20,
+      firstMessageDeliveriesWeight: 0.1,
+      // P3 and P3b expect a steady delivery rate from mesh peers; on a quiet
+      // topic they would score down every honest peer.
       meshMessageDeliveriesWeight: 0,
       meshFailurePenaltyWeight: 0,
       // P4: one rejected message (bad signature, untrusted key, another mesh,
-      // garbage) takes the sender below the graylist threshold (-80); it decays
-      // back over a few tens of seconds, and repeats add up quadratically.
-      invalidMessageDeliveriesWeight: -100,
+      // garbage) outweighs everything positive and takes the sender below the
+      // graylist threshold (-80) for about half a minute; repeats add up
+      // quadratically. Honest peers validate before forwarding, so they never
+      // relay a message that would be rejected.
+      invalidMessageDeliveriesWeight: -150,
       invalidMessageDeliveriesDecay: 0.99
     })]))
   }

@@ -1,0 +1,125 @@
+import test from 'ava'
+import type { Edge } from '../../edge-subscriber/create-edge.js'
+import { getConfig, meshKeys, publisherWithRoute, routeFragment, startEdge, startPublisher, writeFragment } from '../fixtures/mesh.js'
+import { Partition } from '../fixtures/partition.js'
+import { tempDir } from '../fixtures/temp-dir.js'
+import { waitFor } from '../fixtures/wait-for.js'
+
+const CONVERGE_MS = 10_000
+
+/** True once every edge serves `version`, which must be a real one (null would match edges serving nothing). */
+async function allAt (edges: Edge[], version: number | null): Promise<true | undefined> {
+  return version !== null && edges.every(edge => edge.status().version === version) ? true : undefined
+}
+
+test('a late joiner converges by sync, with nothing new published', async t => {
+  const { keys, publisher } = await publisherWithRoute(t)
+  const early = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
+  await waitFor('the early edge', async () => await allAt([early], publisher.status().version))
+  const late = await startEdge(t, keys, { bootstrap: early.mesh.addresses() })
+  await waitFor('the late edge, from the early one', async () => await allAt([late], publisher.status().version), CONVERGE_MS)
+  t.is(late.status().configSha256, early.status().configSha256)
+})
+
+test('publisher cut off from every edge publishes; after the heal all converge', async t => {
+  const partition = new Partition()
+  const keys = meshKeys()
+  const fragments = await tempDir(t)
+  await writeFragment(fragments, 'a.yaml', routeFragment('a', 'a.example.com'))
+  const publisher = await startPublisher(t, keys, fragments, { partition })
+  const edges = await Promise.all([1, 2, 3].map(async () => await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), partition })))
+  await waitFor('first version everywhere', async () => await allAt(edges, publisher.status().version))
+  const before = publisher.status().version
+
+  await partition.split([publisher.mesh], edges.map(edge => edge.mesh))
+  await writeFragment(fragments, 'b.yaml', routeFragment('b', 'b.example.com'))
+  await waitFor('the publisher has the new version', () => publisher.status().version !== before ? true : undefined)
+  await new Promise(resolve => setTimeout(resolve, 500))
+  t.true(edges.every(edge => edge.status().version === before), 'nothing crossed the partition')
+
+  partition.heal()
+  await waitFor('every edge has the new version after the heal', async () => await allAt(edges, publisher.status().version), CONVERGE_MS)
+  t.pass()
+})
+
+test('edges relay: an edge the publisher cannot reach converges through another edge', async t => {
+  const partition = new Partition()
+  const keys = meshKeys()
+  const fragments = await tempDir(t)
+  await writeFragment(fragments, 'a.yaml', routeFragment('a', 'a.example.com'))
+  const publisher = await startPublisher(t, keys, fragments, { partition })
+  const bootstrap = publisher.mesh.addresses()
+  const near = await startEdge(t, keys, { bootstrap, partition })
+  const far = await startEdge(t, keys, { bootstrap, partition })
+  // The far edge learns of the near one from its announcements and connects to it.
+  await waitFor('the edges find each other', () => far.mesh.peers().includes(near.mesh.peerId) ? true : undefined, CONVERGE_MS)
+
+  await partition.split([publisher.mesh], [far.mesh])
+  await writeFragment(fragments, 'b.yaml', routeFragment('b', 'b.example.com'))
+  await waitFor('the far edge converges via the near one', async () => await allAt([near, far], publisher.status().version), CONVERGE_MS)
+  t.false(far.mesh.peers().includes(publisher.mesh.peerId))
+})
+
+test('an edge restarted during a partition serves its persisted config, then finds the other edges and converges', async t => {
+  const partition = new Partition()
+  const keys = meshKeys()
+  const fragments = await tempDir(t)
+  await writeFragment(fragments, 'a.yaml', routeFragment('a', 'a.example.com'))
+  const publisher = await startPublisher(t, keys, fragments, { partition })
+  const bootstrap = publisher.mesh.addresses()
+  const near = await startEdge(t, keys, { bootstrap, partition })
+  const far = await startEdge(t, keys, { bootstrap, partition })
+  await waitFor('the edges find each other', () => far.mesh.peers().includes(near.mesh.peerId) ? true : undefined, CONVERGE_MS)
+  const served = await (await getConfig(far)).text()
+  const farId = far.mesh.peerId
+  await far.stop()
+
+  // Publish while the far edge is down and the publisher is cut off from it.
+  await partition.split([publisher.mesh], [far.mesh])
+  await writeFragment(fragments, 'b.yaml', routeFragment('b', 'b.example.com'))
+  await waitFor('the near edge converges', async () => await allAt([near], publisher.status().version))
+
+  const restarted = await startEdge(t, keys, { bootstrap, partition, dataDir: far.dataDir })
+  t.is(restarted.mesh.peerId, farId, 'the peer identity survives the restart')
+  t.is(await (await getConfig(restarted)).text(), served, 'the persisted config is served at once')
+  await waitFor('the restarted edge converges through the edge it remembered', async () => await allAt([restarted], publisher.status().version), CONVERGE_MS)
+  t.false(restarted.mesh.peers().includes(publisher.mesh.peerId))
+})
+
+test('staleness is reported after the publisher goes quiet, and the config is still served', async t => {
+  const { keys, publisher } = await publisherWithRoute(t)
+  const edge = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), staleAfterMs: 1500 })
+  await waitFor('the edge serves', async () => await allAt([edge], publisher.status().version))
+  await waitFor('a beacon is heard', () => edge.status().lastNewsAgeSeconds === 0 ? true : undefined)
+  t.false(edge.status().stale)
+  await publisher.stop()
+  await waitFor('the edge reports itself stale', () => edge.status().stale ? true : undefined)
+  t.is((await getConfig(edge)).status, 200)
+  const metrics = await (await fetch(`${edge.serveUrl() ?? ''}/metrics`)).text()
+  t.regex(metrics, /dime_edge_stale 1/)
+})
+
+test("the publisher's status shows every edge, its version, how long it took, and edges gone missing", async t => {
+  const { keys, publisher } = await publisherWithRoute(t)
+  const edges = await Promise.all([1, 2].map(async () => await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })))
+  const rows = await waitFor('both edges reported up to date', () => {
+    const seen = publisher.status().edges
+    return seen.length === 2 && seen.every(edge => edge.upToDate) ? seen : undefined
+  }, CONVERGE_MS)
+  t.deepEqual(rows.map(row => row.peerId).sort(), edges.map(edge => edge.mesh.peerId).sort())
+  t.true(rows.every(row => row.propagationMs !== null && row.propagationMs < CONVERGE_MS))
+  await edges[0]?.stop()
+  await waitFor('the stopped edge shown as missing', () =>
+    publisher.status().edges.find(row => row.peerId === edges[0]?.mesh.peerId)?.missing === true ? true : undefined, CONVERGE_MS)
+  t.false(publisher.status().edges.find(row => row.peerId === edges[1]?.mesh.peerId)?.missing)
+})
+
+test('with an allow list, an edge admits the trusted publisher but not an unlisted edge', async t => {
+  const { keys, publisher } = await publisherWithRoute(t)
+  const guarded = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), allowPeers: [] })
+  await waitFor('the guarded edge serves', async () => await allAt([guarded], publisher.status().version))
+  const stranger = await startEdge(t, keys, { bootstrap: guarded.mesh.addresses() })
+  await new Promise(resolve => setTimeout(resolve, 1500))
+  t.false(guarded.mesh.peers().includes(stranger.mesh.peerId))
+  t.is(stranger.status().version, null)
+})

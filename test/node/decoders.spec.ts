@@ -1,0 +1,64 @@
+import test from 'ava'
+import fc from 'fast-check'
+import { canonicalBytes } from '../../node/canonical-json.js'
+import { sealEnvelope, trustPolicy } from '../../node/envelope.js'
+import { openBeacon, sealBeacon } from '../../node/head-beacon.js'
+import { decodeAnnouncement, encodeAnnouncement, type PeerAnnouncement } from '../../node/peer-announcement.js'
+import { generateSigningKeyPem, parseSigningKey, parseTrustedKey } from '../../node/signing-keys.js'
+import { decodeSyncRequest, encodeSyncRequest } from '../../node/sync-request.js'
+
+const pem = generateSigningKeyPem()
+const key = parseSigningKey(pem.privatePem, 'test')
+const trust = trustPolicy('m', [parseTrustedKey(pem.publicPem, 'test')])
+const head = sealEnvelope({ mesh: 'm', version: 3, issuedAt: new Date(), body: canonicalBytes({}) }, key).head
+
+/** Random bytes, and valid bytes with a few bytes overwritten or cut short. */
+function hostileBytes (valid: Uint8Array): fc.Arbitrary<Uint8Array> {
+  const mutated = fc.tuple(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.option(fc.nat()))
+    .map(([edits, cut]) => {
+      const bytes = Uint8Array.from(valid)
+      for (const [at, value] of edits) bytes[at % bytes.byteLength] = value
+      return cut === null ? bytes : bytes.subarray(0, cut % (bytes.byteLength + 1))
+    })
+  return fc.oneof(fc.uint8Array({ maxLength: 600 }), mutated)
+}
+
+function refusedCleanly (decode: () => unknown, names: string[]): boolean {
+  try {
+    decode()
+    return true
+  } catch (err) {
+    return names.includes((err as Error).name)
+  }
+}
+
+test('sync requests: round trip, and hostile bytes are refused with a sync error', t => {
+  t.is(decodeSyncRequest(encodeSyncRequest(42)), 42)
+  fc.assert(fc.property(hostileBytes(encodeSyncRequest(42)), bytes =>
+    refusedCleanly(() => decodeSyncRequest(bytes), ['InvalidSyncRequestError'])), { numRuns: 1000 })
+})
+
+test('head beacons: round trip, and hostile bytes are refused with an envelope error', t => {
+  const beacon = sealBeacon(head, new Date(), key)
+  t.is(openBeacon(beacon, trust).version, 3)
+  fc.assert(fc.property(hostileBytes(beacon), bytes => {
+    try {
+      openBeacon(bytes, trust)
+      return Buffer.from(bytes).equals(beacon)
+    } catch (err) {
+      return ['InvalidEnvelopeError', 'BadSignatureError', 'UntrustedKeyError', 'WrongMeshError'].includes((err as Error).name)
+    }
+  }), { numRuns: 1000 })
+})
+
+test('status announcements: round trip, authorship checked, hostile bytes refused', t => {
+  const announcement: PeerAnnouncement = {
+    peerId: 'peer-a', version: 3, bodySha256: head.bodySha256, receivedAt: new Date().toISOString(), stale: false, addresses: ['/ip4/10.0.0.1/tcp/4001'], announcedAt: new Date().toISOString()
+  }
+  const bytes = encodeAnnouncement(announcement)
+  t.deepEqual(decodeAnnouncement(bytes, 'peer-a'), announcement)
+  t.is(t.throws(() => decodeAnnouncement(bytes, 'peer-b'))?.name, 'InvalidAnnouncementError')
+  t.is(t.throws(() => decodeAnnouncement(new Uint8Array(5000), 'peer-a'))?.name, 'InvalidAnnouncementError')
+  fc.assert(fc.property(hostileBytes(bytes), mutated =>
+    refusedCleanly(() => decodeAnnouncement(mutated, 'peer-a'), ['InvalidAnnouncementError'])), { numRuns: 1000 })
+})
