@@ -100,13 +100,13 @@ async function showEdges (edges: EdgeProcess[], table: (lines: string[]) => void
   const rows = await Promise.all(edges.map(async edge => {
     try {
       const response = await fetch(`http://${edge.serve}/status`, { signal: AbortSignal.timeout(REFRESH_MS) })
-      const status = await response.json() as { version: number | null, configSha256: string | null, peers: string[] }
-      return [edge.name, edge.serve, String(status.version ?? '-'), (status.configSha256 ?? '-').slice(0, 12), String(status.peers.length)]
+      const status = await response.json() as { version: number | null, configSha256: string | null, peers: string[], stale: boolean }
+      return [edge.name, edge.serve, String(status.version ?? '-'), (status.configSha256 ?? '-').slice(0, 12), String(status.peers.length), status.stale ? 'yes' : 'no']
     } catch {
-      return [edge.name, edge.serve, 'down', '-', '-']
+      return [edge.name, edge.serve, 'down', '-', '-', '-']
     }
   }))
-  const header = ['EDGE', 'SERVES ON', 'VERSION', 'SHA-256', 'PEERS']
+  const header = ['EDGE', 'SERVES ON', 'VERSION', 'SHA-256', 'PEERS', 'STALE']
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map(row => row[i]?.length ?? 0)))
   table([header, ...rows].map(row => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')))
 }
