@@ -19,17 +19,21 @@ const fragmentSchema = {
   }
 } as const
 
+const skippedSchema = { type: 'object', properties: { source: { type: 'string' }, reason: { type: 'string' } } } as const
+
 const statusResponse = {
   type: 'object',
   properties: {
     mesh: { type: 'string' },
     peerId: { type: 'string' },
     keyId: { type: 'string' },
+    leader: { type: 'boolean' },
     version: { type: ['integer', 'null'] },
     configSha256: { type: ['string', 'null'] },
     issuedAt: { type: ['string', 'null'] },
     fragments: { type: 'array', items: fragmentSchema },
-    skipped: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, reason: { type: 'string' } } } },
+    skipped: { type: 'array', items: skippedSchema },
+    pending: { type: 'array', items: skippedSchema },
     peers: { type: 'array', items: { type: 'string' } },
     edges: {
       type: 'array',

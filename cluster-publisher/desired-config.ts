@@ -1,6 +1,6 @@
 import { compareNames, type Fragment } from './fragment-files.js'
 import type { FragmentValidator } from './fragment-schema.js'
-import type { JsonObject } from './json.js'
+import { isJsonObject, type JsonObject } from './json.js'
 import { mergeFragment } from './merge.js'
 
 export type FragmentStatus =
@@ -82,4 +82,49 @@ export function buildDesiredConfig (
     if (!placed) reports.push({ source: fragment.source, status: 'rejected', ...problem })
   }
   return { config, fragments: reports, lastGood: nextLastGood }
+}
+
+/** What `previous` holds that `current` does not mention at all (paths `current` sets, to any value, are its own). */
+function leftOver (previous: JsonObject, current: JsonObject): JsonObject {
+  const rest: JsonObject = {}
+  for (const [key, value] of Object.entries(previous)) {
+    const mine = Object.hasOwn(current, key) ? current[key] : undefined
+    if (mine === undefined) {
+      Object.defineProperty(rest, key, { value, enumerable: true, writable: true, configurable: true })
+    } else if (isJsonObject(value) && isJsonObject(mine)) {
+      const inner = leftOver(value, mine)
+      if (Object.keys(inner).length > 0) rest[key] = inner
+    }
+  }
+  return rest
+}
+
+/**
+ * After a restart or a leader change there is no memory of each fragment's
+ * last good content, only the latest signed config. What that config holds
+ * beyond the fragments that are fine now is what the broken ones last
+ * contributed: it becomes the last good content of the first broken fragment
+ * that has none. (With several broken fragments, that one carries it for all.)
+ */
+export function recoverLastGood (
+  fragments: readonly Fragment[],
+  lastGood: ReadonlyMap<string, JsonObject>,
+  previous: JsonObject,
+  validate: FragmentValidator
+): ReadonlyMap<string, JsonObject> {
+  const sorted = [...fragments].sort((a, b) => compareNames(a.source, b.source))
+  const broken = sorted.find(fragment => !lastGood.has(fragment.source) && ('error' in fragment || validate(fragment.content) !== undefined))
+  if (broken === undefined) return lastGood
+  const { config } = buildDesiredConfig(fragments, lastGood, validate)
+  const recovered = leftOver(previous, config)
+  if (Object.keys(recovered).length === 0) return lastGood
+  return new Map([...lastGood, [broken.source, recovered]])
+}
+
+/** How many routers (HTTP, TCP and UDP) a config has. */
+export function countRouters (config: JsonObject): number {
+  return ['http', 'tcp', 'udp'].reduce((sum, section) => {
+    const routers = isJsonObject(config[section]) ? (config[section] as JsonObject).routers : undefined
+    return sum + (isJsonObject(routers) ? Object.keys(routers).length : 0)
+  }, 0)
 }

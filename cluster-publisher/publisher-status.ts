@@ -6,11 +6,15 @@ export interface PublisherStatus {
   mesh: string
   peerId: string
   keyId: string
+  /** Whether this replica holds the lease and publishes. */
+  leader: boolean
   version: number | null
   configSha256: string | null
   issuedAt: string | null
   fragments: FragmentReport[]
   skipped: SkippedObject[]
+  /** Annotated Services waiting for something (an address) before they are routed. */
+  pending: SkippedObject[]
   peers: string[]
   edges: EdgeRollout[]
   lastError: string | null

@@ -1,12 +1,23 @@
 import { Option, type Command } from 'commander'
-import { createPublisher } from '../../cluster-publisher/create-publisher.js'
+import { hostname } from 'node:os'
+import { createPublisher, type PublisherOptions } from '../../cluster-publisher/create-publisher.js'
+import { kubeConfigFor } from '../kubernetes.js'
+import { kubernetesParts } from '../../cluster-publisher/kubernetes/kubernetes-parts.js'
+import { directorySource } from '../../cluster-publisher/sources/directory-source.js'
 import { DEFAULT_MESH } from '../../node/constants.js'
 import { createLogger } from '../../node/logger.js'
 import { collect, listOf, parseHostPort, parseListen, readSigningKey, readSwarmKey, readTrustedKeys } from '../inputs.js'
 import { runUntilSignal } from '../run-until-signal.js'
+import { UsageError } from '../usage-error.js'
 
 interface PublisherFlags {
-  fragments: string
+  fragments?: string
+  kubernetes: boolean
+  namespace?: string[]
+  kubeconfig?: string
+  leaderElect: boolean
+  lease: string
+  allowEmpty: boolean
   key: string
   swarmKey: string
   listen?: string[]
@@ -15,34 +26,72 @@ interface PublisherFlags {
   trust?: string[]
 }
 
+export const DEFAULT_NAMESPACE = 'traefik'
+
 export function publisherCommand (program: Command): void {
   program.command('publisher')
     .description('Watch route fragments, merge and validate them, sign the config and gossip it to the edges')
-    .addOption(new Option('--fragments <dir>', 'directory of Traefik dynamic-config fragments (*.yaml, *.yml, *.json) or labelled ConfigMaps').env('DIME_FRAGMENTS').makeOptionMandatory())
+    .addOption(new Option('--fragments <dir>', 'directory of Traefik dynamic-config fragments (*.yaml, *.yml, *.json) or labelled ConfigMaps').env('DIME_FRAGMENTS').conflicts('kubernetes'))
+    .addOption(new Option('--kubernetes', 'take fragments from the cluster: labelled ConfigMaps and annotated LoadBalancer Services').env('DIME_KUBERNETES'))
+    .addOption(new Option('--namespace <ns>', `with --kubernetes: a namespace to watch, repeatable (default ${DEFAULT_NAMESPACE})`).argParser(collect).env('DIME_NAMESPACE'))
+    .addOption(new Option('--kubeconfig <file>', 'with --kubernetes: kubeconfig file (default: in-cluster, then ~/.kube/config)').env('KUBECONFIG'))
+    .addOption(new Option('--leader-elect', 'with --kubernetes: only the holder of a Lease publishes (for several replicas; needs POD_NAME and POD_NAMESPACE)').env('DIME_LEADER_ELECT'))
+    .addOption(new Option('--lease <name>', 'the Lease used for leader election').default('dime-publisher').env('DIME_LEASE'))
+    .addOption(new Option('--allow-empty', 'publish a config with no routers even when the published one has some').env('DIME_ALLOW_EMPTY'))
     .addOption(new Option('--key <file>', 'Ed25519 signing key, PKCS#8 PEM (from dime keygen)').env('DIME_KEY').makeOptionMandatory())
     .addOption(new Option('--swarm-key <file>', 'the mesh\'s private-network key (from dime keygen)').env('DIME_SWARM_KEY').makeOptionMandatory())
-    .addOption(new Option('--listen <multiaddr>', 'libp2p listen address, repeatable').argParser(collect).env('DIME_LISTEN'))
+    .addOption(new Option('--listen <multiaddr>', 'libp2p listen address, repeatable (default /ip4/0.0.0.0/tcp/4001)').argParser(collect).env('DIME_LISTEN'))
     .addOption(new Option('--admin <host:port>', 'serve /healthz, /readyz, /status and /metrics here').env('DIME_ADMIN'))
     .addOption(new Option('--mesh <name>', 'mesh name, signed into every config').default(DEFAULT_MESH).env('DIME_MESH'))
     .addOption(new Option('--trust <file>', 'an earlier public key (during a key rotation): its configs still count when learning the newest version; repeatable').argParser(collect).env('DIME_TRUST'))
     .addHelpText('after', `
-Example:
+One of --fragments DIR or --kubernetes is required.
+
+Examples:
   dime publisher --fragments ./fragments --key keys/publisher.key \\
-    --swarm-key keys/swarm.key --listen /ip4/0.0.0.0/tcp/4001 --admin 127.0.0.1:9090`)
+    --swarm-key keys/swarm.key --listen /ip4/0.0.0.0/tcp/4001 --admin 127.0.0.1:9090
+  dime publisher --kubernetes --namespace traefik --namespace apps --leader-elect \\
+    --key /secrets/publisher.key --swarm-key /secrets/swarm.key --admin 0.0.0.0:9090`)
     .action(async (flags: PublisherFlags) => {
       const log = createLogger('dime-publisher')
-      const publisher = await createPublisher({
+      const common = {
         mesh: flags.mesh,
-        fragmentsDir: flags.fragments,
         signingKey: readSigningKey(flags.key),
         trust: readTrustedKeys(listOf(flags.trust), { required: false }),
         swarmKey: readSwarmKey(flags.swarmKey),
         listen: listenAddresses(flags.listen),
         ...(flags.admin !== undefined ? { admin: parseHostPort(flags.admin, '--admin') } : {}),
+        allowEmpty: flags.allowEmpty === true,
         log
-      })
+      }
+      const publisher = await createPublisher({ ...common, ...sourceParts(flags, log) })
       await runUntilSignal(publisher, log)
     })
+}
+
+function sourceParts (flags: PublisherFlags, log: ReturnType<typeof createLogger>): Pick<PublisherOptions, 'source' | 'reporters' | 'leadership' | 'onLeadershipChange'> {
+  if (flags.kubernetes !== true) {
+    if (flags.fragments === undefined) throw new UsageError('one of --fragments DIR or --kubernetes is required')
+    return { source: directorySource({ directory: flags.fragments }) }
+  }
+  const namespaces = listOf(flags.namespace)
+  const pod = { name: process.env.POD_NAME ?? hostname(), namespace: process.env.POD_NAMESPACE ?? namespaces[0] ?? DEFAULT_NAMESPACE }
+  if (flags.leaderElect === true && process.env.POD_NAME === undefined) {
+    throw new UsageError('--leader-elect needs POD_NAME (and POD_NAMESPACE) from the downward API, to name this replica in the Lease')
+  }
+  const parts = kubernetesParts({
+    kubeConfig: kubeConfigFor(flags.kubeconfig),
+    namespaces: namespaces.length > 0 ? namespaces : [DEFAULT_NAMESPACE],
+    pod,
+    ...(flags.leaderElect === true ? { leaseName: flags.lease } : {}),
+    log
+  })
+  return {
+    source: parts.source,
+    reporters: parts.reporters,
+    ...(parts.leadership !== undefined ? { leadership: parts.leadership } : {}),
+    ...(parts.onLeadershipChange !== undefined ? { onLeadershipChange: parts.onLeadershipChange } : {})
+  }
 }
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'

@@ -2,8 +2,8 @@ import { watch, type FSWatcher } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FRAGMENT_FILE_PATTERN } from '../constants.js'
-import { compareNames, type FragmentFile } from '../fragment-files.js'
-import type { FragmentSource } from './fragment-source.js'
+import { compareNames, fragmentsFromFile, type FragmentFile } from '../fragment-files.js'
+import type { FragmentSource, SourceSnapshot } from './fragment-source.js'
 
 export interface DirectorySourceInit {
   directory: string
@@ -33,14 +33,19 @@ class DirectorySource implements FragmentSource {
     this.watcher?.close()
   }
 
+  synced (): boolean {
+    return this.watcher !== undefined
+  }
+
   onChange (listener: () => void): void {
     this.listeners.push(listener)
   }
 
-  async snapshot (): Promise<FragmentFile[]> {
+  async snapshot (): Promise<SourceSnapshot> {
     const names = (await readdir(this.directory)).filter(name => FRAGMENT_FILE_PATTERN.test(name)).sort(compareNames)
     const files = await Promise.all(names.map(async name => await this.readFragmentFile(name)))
-    return files.filter((file): file is FragmentFile => file !== undefined)
+    const read = files.filter((file): file is FragmentFile => file !== undefined).map(fragmentsFromFile)
+    return { fragments: read.flatMap(file => file.fragments), skipped: read.flatMap(file => file.skipped), pending: [] }
   }
 
   private async readFragmentFile (name: string): Promise<FragmentFile | undefined> {

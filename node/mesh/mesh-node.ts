@@ -68,6 +68,8 @@ export interface MeshNode {
   /** Remembers where a peer can be dialled (from its announcement). */
   learnPeer(peerId: string, addresses: string[]): void
   syncWith(peerId: string): Promise<SyncResult>
+  /** One sync round with every connected peer; failures are ignored. */
+  syncWithPeers(): Promise<void>
   /** Closes every connection to a peer (it may come back, unless admission refuses it). */
   hangUp(peerId: string): Promise<void>
   /** The peer's gossipsub score: below -80 its messages are ignored. */
@@ -164,6 +166,9 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     publish,
     learnPeer: (peerId, addresses) => { book.learn(peerId, addresses) },
     syncWith: async (peerId) => await libp2p.services.sync.syncWith(peerIdFromString(peerId)),
+    async syncWithPeers () {
+      await Promise.allSettled(libp2p.getPeers().map(async peer => await libp2p.services.sync.syncWith(peer)))
+    },
     hangUp: async (peerId) => { await libp2p.hangUp(peerIdFromString(peerId)) },
     // The class has getScore; the exported interface does not declare it.
     score: (peerId) => (libp2p.services.pubsub as unknown as { getScore: (id: string) => number }).getScore(peerId),

@@ -1,0 +1,72 @@
+import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node'
+import type { Counter } from 'prom-client'
+import type { Logger } from '../../node/logger.js'
+import type { FragmentReporter, Leadership } from '../create-publisher.js'
+import { KubernetesSource } from '../sources/kubernetes-source.js'
+import { EVENT_REASONS, EventRecorder } from './event-recorder.js'
+import { LeaderElector } from './leader-election.js'
+import { labelOwnPod } from './leader-label.js'
+
+export interface KubernetesPartsInit {
+  kubeConfig: KubeConfig
+  /** Namespaces whose labelled ConfigMaps and annotated Services are watched. */
+  namespaces: string[]
+  /** This replica: its Pod (from the downward API), for the Lease and the leader label. */
+  pod: { namespace: string, name: string }
+  /** Lease name; leader election is on when given. */
+  leaseName?: string
+  log: Logger
+  watchErrors?: Counter<'resource'>
+  timing?: { leaseDurationMs?: number, renewDeadlineMs?: number, retryPeriodMs?: number, retryMinMs?: number }
+}
+
+export interface KubernetesParts {
+  source: KubernetesSource
+  reporters: FragmentReporter[]
+  leadership?: Leadership
+  onLeadershipChange?: (leading: boolean) => Promise<void>
+}
+
+/** The publisher's parts that talk to Kubernetes, for `dime publisher --kubernetes`. */
+export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
+  const core = init.kubeConfig.makeApiClient(CoreV1Api)
+  const source = new KubernetesSource({
+    kubeConfig: init.kubeConfig,
+    namespaces: init.namespaces,
+    log: init.log,
+    ...(init.timing?.retryMinMs !== undefined ? { retryMinMs: init.timing.retryMinMs } : {}),
+    ...(init.watchErrors !== undefined ? { countWatchError: (resource: string) => init.watchErrors?.inc({ resource }) } : {})
+  })
+  const events = new EventRecorder(core, init.pod.name, init.log)
+  const reporter: FragmentReporter = {
+    fragmentChanged (report) {
+      const object = source.objectOf(report.source)
+      if (object === undefined) return
+      if (report.status === 'accepted') {
+        events.record(object, 'Normal', EVENT_REASONS.accepted, `fragment ${report.source} is valid again and published`)
+        return
+      }
+      const reason = report.problem === 'conflict' ? EVENT_REASONS.conflict : report.status === 'kept-last-good' ? EVENT_REASONS.keptLastGood : EVENT_REASONS.invalid
+      const outcome = report.status === 'kept-last-good' ? 'its last good content is still published' : 'it is left out of the config'
+      events.record(object, 'Warning', reason, `fragment ${report.source} ${report.reason ?? 'is broken'}; ${outcome}`)
+    },
+    routePending (pending) {
+      const object = source.objectOf(pending.source)
+      if (object !== undefined) events.record(object, 'Normal', EVENT_REASONS.pending, `not routed yet: ${pending.reason}`)
+    }
+  }
+  if (init.leaseName === undefined) return { source, reporters: [reporter] }
+  const leadership = new LeaderElector({ leases: init.kubeConfig.makeApiClient(CoordinationV1Api) }, {
+    namespace: init.pod.namespace,
+    leaseName: init.leaseName,
+    identity: init.pod.name,
+    log: init.log,
+    ...init.timing
+  })
+  return {
+    source,
+    reporters: [reporter],
+    leadership,
+    onLeadershipChange: async leading => { await labelOwnPod(core, init.pod, leading, init.log) }
+  }
+}

@@ -1,0 +1,165 @@
+import { CoreV1Api, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1ConfigMap, type V1Service } from '@kubernetes/client-node'
+import type { Logger } from '../../node/logger.js'
+import { FRAGMENT_LABEL, RETRY_MAX_MS, RETRY_MIN_MS } from '../constants.js'
+import { compareNames, fragmentFromText, type Fragment, type SkippedObject } from '../fragment-files.js'
+import { routeFromService, serviceSource } from '../kubernetes/service-routes.js'
+import type { FragmentSource, SourceSnapshot } from './fragment-source.js'
+
+export interface KubernetesSourceInit {
+  kubeConfig: KubeConfig
+  namespaces: string[]
+  log: Logger
+  retryMinMs?: number
+  retryMaxMs?: number
+  /** Counts watch errors, by resource. */
+  countWatchError?: (resource: string) => void
+}
+
+/** The Kubernetes object a fragment came from, for Events. */
+export interface ObjectReference {
+  apiVersion: string
+  kind: string
+  namespace: string
+  name: string
+  uid?: string
+}
+
+export class NotSyncedError extends Error {
+  override readonly name: string = 'NotSyncedError'
+}
+
+interface Watched<T extends KubernetesObject> {
+  resource: string
+  namespace: string
+  informer: Informer<T> & ObjectCache<T>
+  synced: boolean
+  failures: number
+}
+
+/**
+ * Fragments from the cluster, through `@kubernetes/client-node` informers
+ * (list, then watch; relist on 410 Gone): each `data` value of every
+ * ConfigMap labelled `traefik-config-fragment=true`, named
+ * `namespace/configmap/key`, and a route for every annotated LoadBalancer
+ * Service. The number of watches depends on the namespaces, never on the
+ * edges. Handlers only report "changed"; snapshots read the caches.
+ */
+export class KubernetesSource implements FragmentSource {
+  private readonly configMaps: Array<Watched<V1ConfigMap>>
+  private readonly services: Array<Watched<V1Service>>
+  private readonly listeners: Array<() => void> = []
+  private readonly timers = new Set<NodeJS.Timeout>()
+  private stopped = false
+
+  constructor (private readonly init: KubernetesSourceInit) {
+    const core = init.kubeConfig.makeApiClient(CoreV1Api)
+    const selector = `${FRAGMENT_LABEL}=true`
+    this.configMaps = init.namespaces.map(namespace => this.watch('configmaps', namespace, makeInformer(init.kubeConfig,
+      `/api/v1/namespaces/${namespace}/configmaps`, async () => await core.listNamespacedConfigMap({ namespace, labelSelector: selector }), selector)))
+    this.services = init.namespaces.map(namespace => this.watch('services', namespace, makeInformer(init.kubeConfig,
+      `/api/v1/namespaces/${namespace}/services`, async () => await core.listNamespacedService({ namespace }))))
+  }
+
+  onChange (listener: () => void): void {
+    this.listeners.push(listener)
+  }
+
+  async start (): Promise<void> {
+    this.stopped = false
+    await Promise.all([...this.configMaps, ...this.services].map(async watched => { await this.startInformer(watched) }))
+  }
+
+  async stop (): Promise<void> {
+    this.stopped = true
+    for (const timer of this.timers) clearTimeout(timer)
+    await Promise.all([...this.configMaps, ...this.services].map(async watched => { await watched.informer.stop() }))
+  }
+
+  /** Whether every informer has listed at least once, so the caches hold a whole view. */
+  synced (): boolean {
+    return [...this.configMaps, ...this.services].every(watched => watched.synced)
+  }
+
+  async snapshot (): Promise<SourceSnapshot> {
+    const waiting = [...this.configMaps, ...this.services].filter(watched => !watched.synced)
+    if (waiting.length > 0) {
+      throw new NotSyncedError(`waiting for the first list of ${waiting.map(w => `${w.resource} in ${w.namespace}`).join(', ')}`)
+    }
+    const fragments: Fragment[] = []
+    const pending: SkippedObject[] = []
+    for (const { namespace, informer } of this.configMaps) {
+      for (const configMap of informer.list(namespace)) {
+        for (const [key, text] of Object.entries(configMap.data ?? {}).sort(([a], [b]) => compareNames(a, b))) {
+          fragments.push(fragmentFromText(`${namespace}/${configMap.metadata?.name ?? ''}/${key}`, text))
+        }
+      }
+    }
+    for (const { namespace, informer } of this.services) {
+      for (const service of informer.list(namespace)) {
+        const route = routeFromService(service)
+        if (route?.fragment !== undefined) fragments.push(route.fragment)
+        if (route?.pending !== undefined) pending.push(route.pending)
+      }
+    }
+    return { fragments, skipped: [], pending }
+  }
+
+  /** The object behind a fragment or pending route, for Events. */
+  objectOf (source: string): ObjectReference | undefined {
+    const service = /^service:([^/]+)\/(.+)$/.exec(source)
+    if (service !== null) {
+      const [, namespace = '', name = ''] = service
+      return this.reference('Service', this.services, namespace, name)
+    }
+    const [namespace = '', name = ''] = source.split('/')
+    return this.reference('ConfigMap', this.configMaps, namespace, name)
+  }
+
+  private reference (kind: string, watched: Array<Watched<KubernetesObject>>, namespace: string, name: string): ObjectReference | undefined {
+    const object = watched.find(w => w.namespace === namespace)?.informer.get(name, namespace)
+    if (object === undefined) return undefined
+    return { apiVersion: 'v1', kind, namespace, name, ...(object.metadata?.uid !== undefined ? { uid: object.metadata.uid } : {}) }
+  }
+
+  private watch<T extends KubernetesObject> (resource: string, namespace: string, informer: Informer<T> & ObjectCache<T>): Watched<T> {
+    const watched: Watched<T> = { resource, namespace, informer, synced: false, failures: 0 }
+    const changed = (): void => { for (const listener of this.listeners) listener() }
+    informer.on('add', changed)
+    informer.on('update', changed)
+    informer.on('delete', changed)
+    informer.on('error', (err: unknown) => { this.failed(watched, err) })
+    return watched
+  }
+
+  private async startInformer<T extends KubernetesObject> (watched: Watched<T>): Promise<void> {
+    const failuresBefore = watched.failures
+    await watched.informer.start()
+    // start() resolves even when the list failed; the error handler has counted that.
+    if (watched.failures === failuresBefore && !watched.synced) {
+      watched.synced = true
+      this.init.log.info({ resource: watched.resource, namespace: watched.namespace }, 'watching')
+      for (const listener of this.listeners) listener()
+    }
+    if (watched.failures === failuresBefore) watched.failures = 0
+  }
+
+  /** The informer stopped on an error: restart it with backoff; its cache stays as it was. */
+  private failed<T extends KubernetesObject> (watched: Watched<T>, err: unknown): void {
+    watched.failures++
+    this.init.countWatchError?.(watched.resource)
+    const delay = Math.min(this.init.retryMaxMs ?? RETRY_MAX_MS, (this.init.retryMinMs ?? RETRY_MIN_MS) * 2 ** (watched.failures - 1))
+    this.init.log.warn({ resource: watched.resource, namespace: watched.namespace, err: describe(err), retryMs: delay }, 'list or watch failed; the caches and the last published config stand')
+    if (this.stopped) return
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      if (!this.stopped) void this.startInformer(watched)
+    }, delay)
+    this.timers.add(timer)
+  }
+}
+
+function describe (err: unknown): string {
+  const e = err as { message?: string, code?: number | string, statusCode?: number }
+  return [e.statusCode ?? e.code, e.message].filter(part => part !== undefined).join(' ')
+}
+
