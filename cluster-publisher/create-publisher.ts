@@ -51,7 +51,7 @@ export interface PublisherOptions {
   log: Logger
   reporters?: FragmentReporter[]
   leadership?: Leadership
-  /** Called after leadership is won or lost (the Kubernetes wiring labels the pod). */
+  /** Called once the mesh is up after winning leadership, and before it stops after losing it (the Kubernetes wiring labels the pod). */
   onLeadershipChange?: (leading: boolean) => Promise<void>
   /** Publish a config with no routers even when the published one has some. */
   allowEmpty?: boolean
@@ -192,14 +192,17 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       leaderGauge.set(leader ? 1 : 0)
       if (leader) await lead()
       else await follow()
-      await options.onLeadershipChange?.(leader)
     }).catch((err: unknown) => { log.error({ err: (err as Error).message }, 'leadership change failed') })
   }
 
-  /** Joins the mesh, learns the newest version there (bounded wait), then publishes. */
+  /**
+   * Joins the mesh and becomes reachable (the pod label routes edges here),
+   * learns the newest version there (a bounded wait), then publishes.
+   */
   async function lead (): Promise<void> {
     recoverFromMesh = true
     await mesh.start()
+    await options.onLeadershipChange?.(true)
     const deadline = Date.now() + (options.timing?.learnTimeoutMs ?? LEARN_TIMEOUT_MS)
     while (mesh.peers().length === 0 && Date.now() < deadline && leading) await new Promise(resolve => setTimeout(resolve, 100))
     await mesh.syncWithPeers()
@@ -210,6 +213,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
   async function follow (): Promise<void> {
     beacons.stop()
     await reconciler.stop()
+    await options.onLeadershipChange?.(false)
     await mesh.stop()
     published = false
   }

@@ -147,7 +147,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       bodySha256: current.configSha256,
       receivedAt: current.receivedAt,
       stale: current.stale,
-      addresses: current.listen.map(address => address.replace(/\/p2p\/[^/]+$/, '')),
+      addresses: current.listen,
       announcedAt: new Date().toISOString()
     }
   }

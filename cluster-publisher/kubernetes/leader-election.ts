@@ -116,7 +116,9 @@ export class LeaderElector {
       }))
     }
     const spec = lease.spec ?? {}
-    const record = `${spec.holderIdentity ?? ''}|${String(spec.renewTime?.getTime() ?? '')}`
+    // Only used to notice that the Lease changed; the client may hand renewTime over as a Date or a string.
+    const renewed: unknown = spec.renewTime
+    const record = `${spec.holderIdentity ?? ''}|${renewed instanceof Date ? renewed.toISOString() : String(renewed ?? '')}`
     if (record !== this.observed) {
       this.observed = record
       this.observedAt = now

@@ -145,11 +145,12 @@ export class KubernetesSource implements FragmentSource {
 
   /** The informer stopped on an error: restart it with backoff; its cache stays as it was. */
   private failed<T extends KubernetesObject> (watched: Watched<T>, err: unknown): void {
+    // Stopping aborts the watches; that is not a failure.
+    if (this.stopped) return
     watched.failures++
     this.init.countWatchError?.(watched.resource)
     const delay = Math.min(this.init.retryMaxMs ?? RETRY_MAX_MS, (this.init.retryMinMs ?? RETRY_MIN_MS) * 2 ** (watched.failures - 1))
     this.init.log.warn({ resource: watched.resource, namespace: watched.namespace, err: describe(err), retryMs: delay }, 'list or watch failed; the caches and the last published config stand')
-    if (this.stopped) return
     const timer = setTimeout(() => {
       this.timers.delete(timer)
       if (!this.stopped) void this.startInformer(watched)

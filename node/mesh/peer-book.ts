@@ -43,8 +43,10 @@ export class PeerBook {
     }
   }
 
+  /** Remembers where a peer listens; addresses may end in the peer's own `/p2p/ID`, as libp2p prints them. */
   learn (id: string, addresses: string[], now = Date.now()): void {
-    const dialable = [...new Set(addresses.filter(address => DIALABLE.test(address)))].slice(0, MAX_ADDRESSES_PER_PEER)
+    const bare = addresses.map(address => address.endsWith(`/p2p/${id}`) ? address.slice(0, -`/p2p/${id}`.length) : address)
+    const dialable = [...new Set(bare.filter(address => DIALABLE.test(address)))].slice(0, MAX_ADDRESSES_PER_PEER)
     if (id === this.selfId || dialable.length === 0) return
     const known = this.peers.get(id)
     const changed = known === undefined || known.addresses.join() !== dialable.join()

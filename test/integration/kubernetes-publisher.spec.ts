@@ -1,0 +1,168 @@
+import test from 'ava'
+import { ANNOTATIONS } from '../../cluster-publisher/kubernetes/service-routes.js'
+import { LEADER_LABEL } from '../../cluster-publisher/kubernetes/leader-label.js'
+import { fakeKubeApi, fragmentConfigMap, loadBalancerService, NAMESPACE, servedRouters, startKubePublisher } from '../fixtures/kube.js'
+import { meshKeys, routeFragment, startEdge } from '../fixtures/mesh.js'
+import { waitFor } from '../fixtures/wait-for.js'
+
+const SETTLE_MS = 10_000
+
+async function serves (edge: Parameters<typeof servedRouters>[0], routers: string[]): Promise<true | undefined> {
+  return JSON.stringify(await servedRouters(edge)) === JSON.stringify(routers) ? true : undefined
+}
+
+test('ConfigMaps added, changed and deleted reach the edges; unlabelled ones are ignored', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  api.apply('configmaps', fragmentConfigMap('whoami', { 'routes.yaml': routeFragment('whoami', 'whoami.example.com') }))
+  api.apply('configmaps', fragmentConfigMap('unrelated', { 'x.yaml': routeFragment('nope', 'nope.example.com') }, false))
+  const publisher = await startKubePublisher(t, keys, api)
+  const edge = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
+  await waitFor('whoami served', async () => await serves(edge, ['whoami']), SETTLE_MS)
+
+  api.apply('configmaps', fragmentConfigMap('video', { 'routes.yaml': routeFragment('video', 'video.example.com') }))
+  await waitFor('video served', async () => await serves(edge, ['video', 'whoami']), SETTLE_MS)
+  api.apply('configmaps', fragmentConfigMap('video', { 'routes.yaml': routeFragment('stream', 'video.example.com') }))
+  await waitFor('video renamed', async () => await serves(edge, ['stream', 'whoami']), SETTLE_MS)
+  api.remove('configmaps', NAMESPACE, 'video')
+  await waitFor('video removed', async () => await serves(edge, ['whoami']), SETTLE_MS)
+  t.deepEqual(publisher.status().fragments.map(f => f.source), [`${NAMESPACE}/whoami/routes.yaml`])
+})
+
+test('conflicting and invalid fragments are left out, reported in /status and as Events on their ConfigMaps', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  api.apply('configmaps', fragmentConfigMap('a', { 'routes.yaml': routeFragment('shared', 'a.example.com') }))
+  api.apply('configmaps', fragmentConfigMap('b', { 'routes.yaml': routeFragment('shared', 'b.example.com') }))
+  api.apply('configmaps', fragmentConfigMap('c', { 'routes.yaml': 'http:\n  routers:\n    c: { rule: "Host(`c`)" }\n' }))
+  const publisher = await startKubePublisher(t, keys, api)
+  const edge = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
+  await waitFor('a served', async () => await serves(edge, ['shared']), SETTLE_MS)
+  t.like(publisher.status().fragments.find(f => f.source === `${NAMESPACE}/b/routes.yaml`),
+    { status: 'rejected', problem: 'conflict', reason: `conflicts with ${NAMESPACE}/a/routes.yaml at http.routers.shared.rule` })
+  const events = await waitFor('two warning Events', () => {
+    const warnings = api.list('events').filter(event => event.type === 'Warning')
+    return warnings.length >= 2 ? warnings : undefined
+  })
+  const byObject = Object.fromEntries(events.map(event => [(event.involvedObject as { name: string }).name, event]))
+  t.like(byObject.b, { reason: 'FragmentConflict', involvedObject: { kind: 'ConfigMap', namespace: NAMESPACE } })
+  t.like(byObject.c, { reason: 'FragmentInvalid' })
+  t.regex(String(byObject.c?.message), /must have required property 'service'/)
+})
+
+test('an annotated LoadBalancer Service is routed to its addresses once it has them, and pending before', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  api.apply('configmaps', fragmentConfigMap('base', { 'routes.yaml': routeFragment('base', 'base.example.com') }))
+  api.apply('services', loadBalancerService('whoami', { [ANNOTATIONS.hosts]: 'whoami.example.com', [ANNOTATIONS.entryPoints]: 'web' }))
+  const publisher = await startKubePublisher(t, keys, api)
+  const edge = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
+  await waitFor('base served', async () => await serves(edge, ['base']), SETTLE_MS)
+  t.deepEqual(publisher.status().pending, [{ source: `service:${NAMESPACE}/whoami`, reason: 'no LoadBalancer address yet' }])
+  await waitFor('a RoutePending Event', () => api.list('events').some(event => event.reason === 'RoutePending') ? true : undefined)
+
+  api.apply('services', loadBalancerService('whoami', { [ANNOTATIONS.hosts]: 'whoami.example.com', [ANNOTATIONS.entryPoints]: 'web' }, ['192.168.50.240']))
+  await waitFor('whoami routed', async () => await serves(edge, ['base', `${NAMESPACE}-whoami`]), SETTLE_MS)
+  const config = await (await fetch(`${edge.serveUrl() ?? ''}/config`)).json() as { http: { routers: Record<string, unknown>, services: Record<string, unknown> } }
+  t.deepEqual(config.http.routers[`${NAMESPACE}-whoami`], { entryPoints: ['web'], rule: 'Host(`whoami.example.com`)', service: `${NAMESPACE}-whoami` })
+  t.deepEqual(config.http.services[`${NAMESPACE}-whoami`], { loadBalancer: { servers: [{ url: 'http://192.168.50.240:80' }] } })
+
+  api.apply('services', loadBalancerService('whoami', { [ANNOTATIONS.hosts]: 'whoami.example.com' }))
+  await waitFor('whoami unrouted when it loses its address', async () => await serves(edge, ['base']), SETTLE_MS)
+})
+
+test('nothing is published before every informer has listed; the API server failing leaves the last config standing', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  api.apply('configmaps', fragmentConfigMap('whoami', { 'routes.yaml': routeFragment('whoami', 'whoami.example.com') }))
+  api.fail('services')
+  const publisher = await startKubePublisher(t, keys, api)
+  await new Promise(resolve => setTimeout(resolve, 800))
+  t.is(publisher.status().version, null, 'a view without Services is partial: not published')
+  const readyz = await fetch(`${publisher.adminUrl() ?? ''}/readyz`)
+  t.is(readyz.status, 503)
+  t.regex(((await readyz.json()) as { reason: string }).reason, /waiting for the first list of services/)
+
+  api.fail('services', false)
+  const version = await waitFor('published once services list', () => publisher.status().version ?? undefined, SETTLE_MS)
+  api.fail('configmaps')
+  api.cutWatches()
+  await new Promise(resolve => setTimeout(resolve, 800))
+  t.is(publisher.status().version, version, 'the last published config stands')
+})
+
+test('an API server restart mid-watch and a 410 Gone are survived: later changes still arrive', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  api.apply('configmaps', fragmentConfigMap('a', { 'routes.yaml': routeFragment('a', 'a.example.com') }))
+  const publisher = await startKubePublisher(t, keys, api)
+  const edge = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
+  await waitFor('a served', async () => await serves(edge, ['a']), SETTLE_MS)
+
+  await api.restart()
+  api.apply('configmaps', fragmentConfigMap('b', { 'routes.yaml': routeFragment('b', 'b.example.com') }))
+  await waitFor('b served after the restart', async () => await serves(edge, ['a', 'b']), SETTLE_MS)
+
+  // Changes made while the watch is cut and history is compacted: the resumed watch gets 410 and relists.
+  api.cutWatches()
+  api.remove('configmaps', NAMESPACE, 'a')
+  api.apply('configmaps', fragmentConfigMap('c', { 'routes.yaml': routeFragment('c', 'c.example.com') }))
+  api.compact()
+  await waitFor('the relist shows a gone and c added', async () => await serves(edge, ['b', 'c']), SETTLE_MS)
+  t.true(api.calls.filter(call => call.verb === 'list' && call.resource === 'configmaps').length >= 2, 'relisted')
+})
+
+test('a burst of 100 ConfigMap edits becomes a few versions, and the watches do not grow with the edges', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  api.apply('configmaps', fragmentConfigMap('burst', { 'routes.yaml': routeFragment('r0', 'burst.example.com') }))
+  const publisher = await startKubePublisher(t, keys, api)
+  const edges = await Promise.all([1, 2, 3].map(async () => await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })))
+  await waitFor('r0 served', async () => await serves(edges[0]!, ['r0']), SETTLE_MS)
+  const before = publisher.status().version ?? 0
+  let versions = 0
+  const seen = new Set<number>()
+  const watcher = setInterval(() => { const v = publisher.status().version; if (v !== null && v !== before && !seen.has(v)) { seen.add(v); versions++ } }, 5)
+  for (let i = 1; i <= 100; i++) api.apply('configmaps', fragmentConfigMap('burst', { 'routes.yaml': routeFragment(`r${i}`, 'burst.example.com') }))
+  await waitFor('r100 served everywhere', async () => (await Promise.all(edges.map(async edge => await serves(edge, ['r100'])))).every(Boolean) ? true : undefined, SETTLE_MS)
+  clearInterval(watcher)
+  t.true(versions >= 1 && versions <= 5, `${versions} versions for 100 edits`)
+  const watches = api.calls.filter(call => call.verb === 'watch')
+  t.is(watches.length, 2, 'one watch on ConfigMaps and one on Services, however many edges')
+})
+
+test('a config that would drop every router is not published without --allow-empty, and is reported', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  api.apply('configmaps', fragmentConfigMap('only', { 'routes.yaml': routeFragment('only', 'only.example.com') }))
+  const publisher = await startKubePublisher(t, keys, api)
+  const version = await waitFor('published', () => publisher.status().version ?? undefined, SETTLE_MS)
+  api.remove('configmaps', NAMESPACE, 'only')
+  await waitFor('the refusal is reported', () => /--allow-empty/.test(publisher.status().lastError ?? '') ? true : undefined, SETTLE_MS)
+  t.is(publisher.status().version, version)
+})
+
+test('two replicas: only the Lease holder publishes and carries the leader label; a handover continues the versions', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  api.apply('configmaps', fragmentConfigMap('whoami', { 'routes.yaml': routeFragment('whoami', 'whoami.example.com') }))
+  const first = await startKubePublisher(t, keys, api, { podName: 'publisher-a', leaderElect: true })
+  const leaderVersion = await waitFor('the first replica leads and publishes', () => first.status().leader ? first.status().version ?? undefined : undefined, SETTLE_MS)
+  const second = await startKubePublisher(t, keys, api, { podName: 'publisher-b', leaderElect: true })
+  const edge = await startEdge(t, keys, { bootstrap: [first.mesh.addresses()[0] ?? ''] })
+  await waitFor('the edge serves', () => edge.status().version === leaderVersion ? true : undefined, SETTLE_MS)
+  await waitFor('the leader carries the label', () => api.get('pods', NAMESPACE, 'publisher-a')?.metadata.labels?.[LEADER_LABEL] === 'true' ? true : undefined)
+  t.false(second.status().leader)
+  t.is(api.get('pods', NAMESPACE, 'publisher-b')?.metadata.labels?.[LEADER_LABEL], undefined)
+
+  // The second replica joins the mesh through the edge once it leads.
+  second.mesh.learnPeer(edge.mesh.peerId, edge.mesh.addresses())
+  await first.stop()
+  await waitFor('the second replica takes over and carries the label', () =>
+    second.status().leader && api.get('pods', NAMESPACE, 'publisher-b')?.metadata.labels?.[LEADER_LABEL] === 'true' ? true : undefined, SETTLE_MS)
+  api.apply('configmaps', fragmentConfigMap('video', { 'routes.yaml': routeFragment('video', 'video.example.com') }))
+  await waitFor('the edge gets the new leader\'s config', async () => await serves(edge, ['video', 'whoami']), SETTLE_MS)
+  t.true((edge.status().version ?? 0) > leaderVersion, 'versions went forward across the handover')
+  const lease = api.get('leases', NAMESPACE, 'dime-publisher') as unknown as { spec: { holderIdentity: string, leaseTransitions: number } }
+  t.is(lease.spec.holderIdentity, 'publisher-b')
+})
