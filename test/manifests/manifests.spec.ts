@@ -1,0 +1,78 @@
+import test from 'ava'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseAllDocuments } from 'yaml'
+import { FRAGMENT_LABEL } from '../../cluster-publisher/constants.js'
+import { fragmentFromText } from '../../cluster-publisher/fragment-files.js'
+import { createFragmentValidator } from '../../cluster-publisher/fragment-schema.js'
+import { LEADER_LABEL } from '../../cluster-publisher/kubernetes/leader-label.js'
+import { loadTraefikSchema } from '../../cluster-publisher/traefik-schema.js'
+import { dime } from '../fixtures/dime-process.js'
+
+const MANIFESTS = fileURLToPath(new URL('../../manifests/', import.meta.url))
+
+interface Manifest {
+  file: string
+  object: { apiVersion: string, kind: string, metadata?: { name?: string, labels?: Record<string, string> }, [key: string]: unknown }
+}
+
+function yamlFiles (directory: string): string[] {
+  return readdirSync(directory).flatMap(name => {
+    const path = join(directory, name)
+    return statSync(path).isDirectory() ? yamlFiles(path) : /\.ya?ml$/.test(name) ? [path] : []
+  })
+}
+
+const manifests: Manifest[] = yamlFiles(MANIFESTS).flatMap(path => parseAllDocuments(readFileSync(path, 'utf8'))
+  .map(document => ({ file: relative(MANIFESTS, path), object: document.toJS() as Manifest['object'] })))
+const kubernetesObjects = manifests.filter(manifest => manifest.object.kind !== 'Kustomization')
+
+/** The object of that kind and name, read as the shape the test cares about. */
+function find<T> (kind: string, name?: string): T {
+  const found = manifests.find(manifest => manifest.object.kind === kind && (name === undefined || manifest.object.metadata?.name === name))
+  if (found === undefined) throw new Error(`no ${kind} ${name ?? ''} in manifests/`)
+  return found.object as unknown as T
+}
+
+for (const { file, object } of kubernetesObjects) {
+  test(`${file}: ${object.kind} ${object.metadata?.name ?? ''} is valid against the Kubernetes schema`, async t => {
+    const modulePath = `kubernetes-models/${object.apiVersion}`
+    const models = await import(modulePath) as Record<string, new (data: unknown) => { validate: () => void }>
+    const Model = models[object.kind]
+    if (Model === undefined) { t.fail(`no model for ${object.apiVersion} ${object.kind}`); return }
+    t.notThrows(() => { new Model(object).validate() })
+  })
+}
+
+test('the kustomization lists every manifest outside fragments/, and only files that exist', t => {
+  const kustomization = find<{ resources: string[] }>('Kustomization')
+  const listed = [...kustomization.resources].sort()
+  const files = yamlFiles(MANIFESTS).map(path => relative(MANIFESTS, path)).filter(path => path !== 'kustomization.yaml' && !path.startsWith('fragments/')).sort()
+  t.deepEqual(listed, files)
+})
+
+test('every route fragment in the manifests is valid Traefik configuration', t => {
+  const validate = createFragmentValidator(loadTraefikSchema())
+  const fragments = kubernetesObjects.filter(({ object }) => object.kind === 'ConfigMap' && object.metadata?.labels?.[FRAGMENT_LABEL] === 'true')
+  t.true(fragments.length >= 3)
+  for (const { file, object } of fragments) {
+    for (const [key, text] of Object.entries(object.data as Record<string, string>)) {
+      const fragment = fragmentFromText(`${file}/${key}`, text)
+      t.false('error' in fragment, `${file}/${key}`)
+      if ('content' in fragment) t.is(validate(fragment.content), undefined, `${file}/${key}`)
+    }
+  }
+})
+
+test('the Deployment runs the publisher with flags that exist, and the mesh Service reaches only the leader', async t => {
+  const deployment = find<{ spec: { replicas: number, template: { spec: { containers: Array<{ args: string[] }> } } } }>('Deployment', 'dime-publisher')
+  t.is(deployment.spec.replicas, 2)
+  const args = deployment.spec.template.spec.containers[0]?.args ?? []
+  const help = (await dime('publisher', '--help')).stdout
+  for (const flag of args.filter(arg => arg.startsWith('--')).map(arg => arg.split('=')[0] ?? '')) {
+    t.true(help.includes(flag), `${flag} is not a flag of dime publisher`)
+  }
+  const service = find<{ spec: { selector: Record<string, string> } }>('Service', 'dime-publisher-mesh')
+  t.is(service.spec.selector[LEADER_LABEL], 'true')
+})

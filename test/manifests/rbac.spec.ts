@@ -1,0 +1,46 @@
+import test from 'ava'
+import { readFileSync } from 'node:fs'
+import { parseAllDocuments } from 'yaml'
+import { ANNOTATIONS } from '../../cluster-publisher/kubernetes/service-routes.js'
+import type { ApiCall } from '../fixtures/fake-kube-api.js'
+import { fakeKubeApi, fragmentConfigMap, loadBalancerService, NAMESPACE, startKubePublisher } from '../fixtures/kube.js'
+import { meshKeys, routeFragment } from '../fixtures/mesh.js'
+import { waitFor } from '../fixtures/wait-for.js'
+
+interface Rule { apiGroups: string[], resources: string[], verbs: string[] }
+interface Role { kind: string, metadata: { name: string, namespace: string }, rules: Rule[] }
+
+const roles = parseAllDocuments(readFileSync(new URL('../../manifests/publisher/rbac.yaml', import.meta.url), 'utf8'))
+  .map(document => document.toJS() as Role)
+  .filter(object => object.kind === 'Role')
+
+function permissions (rules: Rule[]): Set<string> {
+  return new Set(rules.flatMap(rule => rule.apiGroups.flatMap(group => rule.resources.flatMap(resource => rule.verbs.map(verb => `${group}/${resource}/${verb}`)))))
+}
+
+function key (call: ApiCall): string {
+  return `${call.group}/${call.resource}/${call.verb}`
+}
+
+test('the Roles grant exactly the API calls the publisher makes, no more, no less', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  api.apply('configmaps', fragmentConfigMap('good', { 'routes.yaml': routeFragment('good', 'good.example.com') }))
+  api.apply('configmaps', fragmentConfigMap('broken', { 'routes.yaml': 'http: [' }))
+  api.apply('services', loadBalancerService('waiting', { [ANNOTATIONS.hosts]: 'waiting.example.com' }))
+  const publisher = await startKubePublisher(t, keys, api, { leaderElect: true })
+  await waitFor('leading and published', () => publisher.status().leader && publisher.status().version !== null ? true : undefined)
+  await waitFor('Events recorded', () => api.list('events').length >= 2 ? true : undefined)
+  await publisher.stop()
+
+  const made = new Set(api.calls.map(key))
+  const home = roles.find(role => role.metadata.namespace === NAMESPACE)
+  t.truthy(home)
+  t.deepEqual([...made].sort(), [...permissions(home?.rules ?? [])].sort())
+
+  // Other watched namespaces need only what a namespace of routes uses: no Lease, no Pod.
+  const routesOnly = new Set(api.calls.filter(call => call.resource !== 'leases' && call.resource !== 'pods').map(key))
+  for (const role of roles.filter(role => role.metadata.namespace !== NAMESPACE)) {
+    t.deepEqual([...permissions(role.rules)].sort(), [...routesOnly].sort(), `Role ${role.metadata.namespace}/${role.metadata.name}`)
+  }
+})
