@@ -82,6 +82,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
   const metrics = createMeshMetrics()
   const fragmentGauge = new Gauge({ name: 'dime_publisher_fragments', help: 'Fragments by status in the latest build', labelNames: ['status'] as const, registers: [metrics.registry] })
   const versionGauge = new Gauge({ name: 'dime_publisher_config_version', help: 'Version of the newest config', registers: [metrics.registry] })
+  const pendingGauge = new Gauge({ name: 'dime_publisher_pending_routes', help: 'Annotated Services not routed yet (no LoadBalancer address)', registers: [metrics.registry] })
   const leaderGauge = new Gauge({ name: 'dime_publisher_leader', help: '1 while this replica publishes', registers: [metrics.registry] })
   const publishes = new Counter({ name: 'dime_publisher_publishes_total', help: 'Configs signed and published', registers: [metrics.registry] })
   const refusals = new Counter({ name: 'dime_publisher_empty_refused_total', help: 'Builds not published because they would drop every router (see --allow-empty)', registers: [metrics.registry] })
@@ -138,6 +139,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       fragments = desired.fragments
       skipped = snapshot.skipped
       pending = snapshot.pending
+      pendingGauge.set(pending.length)
       fragmentGauge.reset()
       for (const fragment of fragments) fragmentGauge.inc({ status: fragment.status })
 

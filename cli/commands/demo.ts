@@ -16,7 +16,6 @@ const REFRESH_MS = 1000
 
 interface DemoFlags {
   edges: string
-  duration?: string
 }
 
 interface EdgeProcess {
@@ -28,11 +27,8 @@ export function demoCommand (program: Command): void {
   program.command('demo')
     .description('Run a publisher and edges on loopback with throw-away keys, and show which edge serves which version')
     .option('--edges <n>', 'how many edges to start', '3')
-    .option('--duration <seconds>', 'stop by itself after this long (default: until Ctrl-C)')
     .action(async (flags: DemoFlags) => {
-      const edgeCount = positiveInteger(flags.edges, '--edges')
-      const durationMs = flags.duration === undefined ? undefined : positiveInteger(flags.duration, '--duration') * 1000
-      await runDemo(edgeCount, durationMs)
+      await runDemo(positiveInteger(flags.edges, '--edges'))
     })
 }
 
@@ -42,7 +38,7 @@ function positiveInteger (value: string, flag: string): number {
   return n
 }
 
-async function runDemo (edgeCount: number, durationMs: number | undefined): Promise<void> {
+async function runDemo (edgeCount: number): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'dime-demo-'))
   const keys = join(root, 'keys')
   const fragments = join(root, 'fragments')
@@ -88,7 +84,6 @@ Stop the publisher (kill ${children[0]?.pid ?? ''}) and the edges keep serving. 
   await new Promise<void>(resolve => {
     process.once('SIGINT', resolve)
     process.once('SIGTERM', resolve)
-    if (durationMs !== undefined) setTimeout(resolve, durationMs)
   })
   clearInterval(timer)
   await Promise.all(children.map(async child => { await stopChild(child) }))

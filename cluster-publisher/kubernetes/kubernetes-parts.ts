@@ -1,5 +1,4 @@
 import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node'
-import type { Counter } from 'prom-client'
 import type { Logger } from '../../node/logger.js'
 import type { FragmentReporter, Leadership } from '../create-publisher.js'
 import { KubernetesSource } from '../sources/kubernetes-source.js'
@@ -16,7 +15,6 @@ export interface KubernetesPartsInit {
   /** Lease name; leader election is on when given. */
   leaseName?: string
   log: Logger
-  watchErrors?: Counter<'resource'>
   timing?: { leaseDurationMs?: number, renewDeadlineMs?: number, retryPeriodMs?: number, retryMinMs?: number }
 }
 
@@ -34,8 +32,7 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
     kubeConfig: init.kubeConfig,
     namespaces: init.namespaces,
     log: init.log,
-    ...(init.timing?.retryMinMs !== undefined ? { retryMinMs: init.timing.retryMinMs } : {}),
-    ...(init.watchErrors !== undefined ? { countWatchError: (resource: string) => init.watchErrors?.inc({ resource }) } : {})
+    ...(init.timing?.retryMinMs !== undefined ? { retryMinMs: init.timing.retryMinMs } : {})
   })
   const events = new EventRecorder(core, init.pod.name, init.log)
   const reporter: FragmentReporter = {

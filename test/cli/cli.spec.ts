@@ -2,6 +2,7 @@ import test from 'ava'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { dime } from '../fixtures/dime-process.js'
+import { parse } from 'yaml'
 import { tempDir } from '../fixtures/temp-dir.js'
 
 for (const command of ['publisher', 'edge', 'keygen', 'demo', 'status', 'inspect']) {
@@ -73,4 +74,29 @@ test('inspect shows a head and verifies it against a trusted key', async t => {
   const result = await dime('inspect', garbage, '--trust', join(dir, 'publisher.pub'))
   t.is(result.code, 2)
   t.regex(result.stderr, /InvalidEnvelopeError: not an envelope/)
+})
+
+test('the publisher needs exactly one source of fragments', async t => {
+  const dir = await tempDir(t)
+  await dime('keygen', '--out', dir)
+  const keys = ['--key', join(dir, 'publisher.key'), '--swarm-key', join(dir, 'swarm.key')]
+  const neither = await dime('publisher', ...keys)
+  t.is(neither.code, 2)
+  t.regex(neither.stderr, /one of --fragments DIR or --kubernetes is required/)
+  const both = await dime('publisher', ...keys, '--fragments', dir, '--kubernetes')
+  t.is(both.code, 2)
+  t.regex(both.stderr, /option '--fragments <dir>' cannot be used with option '--kubernetes'/)
+  const badConfig = await dime('publisher', ...keys, '--kubernetes', '--kubeconfig', join(dir, 'missing-kubeconfig'))
+  t.is(badConfig.code, 2)
+  t.regex(badConfig.stderr, /cannot load Kubernetes configuration from .*missing-kubeconfig/)
+})
+
+test('keygen --kubernetes-secret prints a Secret manifest with the keys, ready for kubectl apply', async t => {
+  const result = await dime('keygen', '--kubernetes-secret', 'dime-publisher-keys', '--namespace', 'traefik')
+  t.is(result.code, 0)
+  const secret = parse(result.stdout) as { kind: string, metadata: { name: string, namespace: string }, stringData: Record<string, string> }
+  t.is(secret.kind, 'Secret')
+  t.deepEqual(secret.metadata.name, 'dime-publisher-keys')
+  t.deepEqual(Object.keys(secret.stringData).sort(), ['publisher.key', 'publisher.pub', 'swarm.key'])
+  t.regex(result.stderr, /publisher key id: [0-9a-f]{32}/)
 })
