@@ -1,4 +1,4 @@
-import type { Connection, IdentifyResult, Libp2pEvents, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
+import { setMaxListeners, type Connection, type IdentifyResult, type Libp2pEvents, type PeerStore, type Startable, type TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
@@ -62,6 +62,8 @@ class PeerKeeper implements Startable {
 
   start (): void {
     this.controller = new AbortController()
+    // One signal serves every dial for the node's lifetime (as in libp2p's own services).
+    setMaxListeners(Infinity, this.controller.signal)
     this.loops = this.init.bootstrap.map(async address => { await this.keepConnected(address, this.controller.signal) })
     this.components.events.addEventListener('peer:identify', this.onIdentify)
     this.components.events.addEventListener('peer:disconnect', this.check)

@@ -1,7 +1,7 @@
 import test from 'ava'
 import type { Edge } from '../../edge-subscriber/create-edge.js'
 import { getConfig, meshKeys, publisherWithRoute, routeFragment, startEdge, startPublisher, writeFragment } from '../fixtures/mesh.js'
-import { Partition } from '../fixtures/partition.js'
+import { Partition } from '../../simulations/partition.js'
 import { tempDir } from '../fixtures/temp-dir.js'
 import { waitFor } from '../fixtures/wait-for.js'
 

@@ -1,0 +1,65 @@
+import type { Verdict } from './invariants.js'
+import type { RunRecord } from './recorder.js'
+
+const ROW = 18
+const LEFT = 90
+const WIDTH = 900
+const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac']
+
+function escape (text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+}
+
+/**
+ * A self-contained HTML page: a timeline per edge coloured by the version it
+ * serves, partition windows shaded, marks (publishes, kills, restarts) as
+ * lines, convergence per expectation, and the verdict.
+ */
+export function renderReport (run: RunRecord, verdict: Verdict): string {
+  const edges = [...new Set(run.served.map(change => change.edge))].sort()
+  const x = (t: number): number => LEFT + (t / Math.max(1, run.durationMs)) * (WIDTH - LEFT - 10)
+  const versions = [...new Set(run.published.map(p => p.version))].sort((a, b) => a - b)
+  const colour = (version: number): string => PALETTE[versions.indexOf(version) % PALETTE.length] ?? '#999'
+  const top = 30
+  const height = top + edges.length * ROW + 30
+
+  const windows = run.windows.map(w => `<rect x="${x(w.start)}" y="${top - 6}" width="${Math.max(1, x(w.end ?? run.durationMs) - x(w.start))}" height="${edges.length * ROW + 6}" fill="#d62728" opacity="0.12"><title>${escape(w.label)}</title></rect>`)
+  const marks = run.marks.map(m => `<line x1="${x(m.t)}" x2="${x(m.t)}" y1="${top - 10}" y2="${top + edges.length * ROW}" stroke="#555" stroke-dasharray="3,3"><title>${escape(m.label)} at ${m.t} ms</title></line><text x="${x(m.t) + 2}" y="${top - 12}" font-size="9" fill="#555">${escape(m.label)}</text>`)
+  const rows = edges.map((edge, i) => {
+    const y = top + i * ROW
+    const changes = run.served.filter(change => change.edge === edge)
+    const bars = changes.map((change, j) => {
+      const end = changes[j + 1]?.t ?? run.durationMs
+      return `<rect x="${x(change.t)}" y="${y + 2}" width="${Math.max(1, x(end) - x(change.t))}" height="${ROW - 4}" fill="${colour(change.version)}"><title>${escape(edge)}: version ${change.version} from ${change.t} ms (${escape(change.origin.replace(/:.*/, ''))})</title></rect>`
+    })
+    return `<text x="4" y="${y + ROW - 5}" font-size="11">${escape(edge)}</text>${bars.join('')}`
+  })
+  const convergence = verdict.convergence.flatMap(c => {
+    const times = Object.values(c.edges)
+    const reachedAt = run.expectations.find(e => e.label === c.label)?.from ?? 0
+    return c.worstMs === null ? [] : [`<circle cx="${x(reachedAt + c.worstMs)}" cy="${top + edges.length * ROW + 12}" r="4" fill="#2ca02c"><title>${escape(c.label)}: all converged after ${c.worstMs} ms (${times.length} edges)</title></circle>`]
+  })
+  const axis = [0, 0.25, 0.5, 0.75, 1].map(f => `<text x="${x(f * run.durationMs)}" y="${height - 4}" font-size="9" text-anchor="middle">${Math.round(f * run.durationMs / 100) / 10} s</text>`)
+
+  const summary = verdict.convergence.map(c => {
+    const times = Object.values(c.edges).filter((ms): ms is number => ms !== null).sort((a, b) => a - b)
+    const p50 = times[Math.floor(times.length / 2)]
+    return `<tr><td>${escape(c.label)}</td><td>${Object.keys(c.edges).length}</td><td>${p50 ?? '–'}</td><td>${c.worstMs ?? 'never'}</td><td>${c.boundMs}</td><td>${c.worstMs !== null && c.worstMs <= c.boundMs ? 'ok' : 'MISSED'}</td></tr>`
+  })
+  const violations = verdict.violations.length === 0 ? '<p class="ok">No invariant violated.</p>' : `<ul class="bad">${verdict.violations.map(v => `<li>${escape(v)}</li>`).join('')}</ul>`
+
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escape(run.scenario)}: simulation report</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:${WIDTH + 40}px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}.ok{color:#2ca02c}.bad{color:#d62728}</style></head>
+<body>
+<h1>${escape(run.scenario)}</h1>
+<p>${run.nodes} edges and a publisher, seed ${run.seed}, ${Math.round(run.durationMs / 100) / 10} s; ${run.published.length} versions published, ${run.served.length} changes served.</p>
+${violations}
+<h2>Timeline</h2>
+<p>One row per edge, coloured by the version it serves; red bands are partitions; dashed lines are events; green dots mark when each expectation was met by every edge. Hover for details.</p>
+<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" role="img" aria-label="timeline">${windows.join('')}${rows.join('')}${marks.join('')}${convergence.join('')}${axis.join('')}</svg>
+<h2>Convergence</h2>
+<table><tr><th>expectation</th><th>edges</th><th>p50 ms</th><th>worst ms</th><th>bound ms</th><th></th></tr>${summary.join('')}</table>
+</body></html>
+`
+}

@@ -1,0 +1,201 @@
+import { multiaddr } from '@multiformats/multiaddr'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createPublisher, type Publisher } from '../cluster-publisher/create-publisher.js'
+import { directorySource } from '../cluster-publisher/sources/directory-source.js'
+import { createEdge, type Edge } from '../edge-subscriber/create-edge.js'
+import { silentLogger } from '../node/logger.js'
+import type { MeshNode } from '../node/mesh/mesh-node.js'
+import { generateSigningKeyPem, parseSigningKey, parseTrustedKey, type SigningKey, type TrustedKey } from '../node/signing-keys.js'
+import { generateSwarmKey, parseSwarmKey } from '../node/swarm-key.js'
+import { Partition } from './partition.js'
+import type { Recorder } from './recorder.js'
+
+/**
+ * Timings for simulations and tests: the production values scaled down (redial
+ * backoff capped at 1 s instead of 30 s, faster sync, beacons and announcements),
+ * so scenarios of partitions and heals finish in seconds. Behaviour is the same.
+ */
+export const FAST_TIMING = { syncIntervalMs: 1000, redialMaxMs: 1000, peerCheckIntervalMs: 250, announceIntervalMs: 1000 }
+export const PUBLISHER = 'publisher'
+const MESH = 'simulation'
+
+interface SimEdge {
+  name: string
+  dataDir: string
+  peerId: string | undefined
+  edge: Edge | undefined
+}
+
+export interface WorldInit {
+  edges: number
+  root: string
+  recorder: Recorder
+  /** The clock the publisher signs with (a replacement may run behind). */
+  now?: () => number
+}
+
+/**
+ * A publisher and N edges as real libp2p nodes in this process, with links
+ * cut below the protocols by a connection gater. Everything a scenario does
+ * goes through here, and every config an edge starts serving is recorded.
+ */
+export class World {
+  readonly partition = new Partition()
+  private readonly edges: SimEdge[] = []
+  private publisher: Publisher | undefined
+  private publisherAddress = ''
+  private readonly signingKey: SigningKey
+  private readonly trustedKey: TrustedKey
+  private readonly swarmKey: Uint8Array
+  private readonly fragments: string
+  private publishCount = 0
+
+  constructor (private readonly init: WorldInit) {
+    const pem = generateSigningKeyPem()
+    this.signingKey = parseSigningKey(pem.privatePem, 'simulation key')
+    this.trustedKey = parseTrustedKey(pem.publicPem, 'simulation key')
+    this.swarmKey = parseSwarmKey(generateSwarmKey(), 'simulation swarm key')
+    this.fragments = join(init.root, 'fragments')
+  }
+
+  edgeNames (): string[] {
+    return this.edges.map(edge => edge.name)
+  }
+
+  runningEdges (): Array<{ name: string, edge: Edge }> {
+    return this.edges.flatMap(({ name, edge }) => edge === undefined ? [] : [{ name, edge }])
+  }
+
+  /** Starts everything and waits until every edge serves the first config, so scenarios measure propagation, not start-up. */
+  async start (): Promise<void> {
+    await mkdir(this.fragments, { recursive: true })
+    await this.writeFragment()
+    await this.startPublisher()
+    await this.addEdges(this.init.edges)
+    await this.until(() => {
+      const version = this.publisher?.status().version ?? null
+      return version !== null && this.runningEdges().every(({ edge }) => edge.status().version === version) ? true : undefined
+    }, 30_000, 'every edge to serve the first config')
+    this.init.recorder.mark('all edges up')
+  }
+
+  async stop (): Promise<void> {
+    await Promise.all(this.runningEdges().map(async ({ name }) => { await this.killEdge(name) }))
+    await this.killPublisher()
+  }
+
+  /** Changes a fragment and waits until the publisher has signed the new config. */
+  async publish (): Promise<number> {
+    const before = this.publisher?.status().version ?? null
+    await this.writeFragment()
+    return await this.until(() => {
+      const version = this.publisher?.status().version ?? null
+      return version !== null && version !== before ? version : undefined
+    }, 5000, 'the publisher to sign a new version')
+  }
+
+  async startPublisher (now = this.init.now): Promise<void> {
+    let self: string | undefined
+    const publisher = await createPublisher({
+      mesh: MESH,
+      source: directorySource({ directory: this.fragments }),
+      signingKey: this.signingKey,
+      swarmKey: this.swarmKey,
+      listen: [this.publisherAddress === '' ? '/ip4/127.0.0.1/tcp/0' : this.publisherAddress],
+      log: silentLogger(),
+      timing: { ...FAST_TIMING, beaconIntervalMs: 500, learnTimeoutMs: 2000 },
+      connectionGater: this.partition.gaterFor(() => self),
+      ...(now !== undefined ? { now } : {})
+    })
+    self = publisher.mesh.peerId
+    this.publisher = publisher
+    this.init.recorder.watchPublisher(publisher)
+    await publisher.start()
+    this.publisherAddress = (publisher.mesh.addresses()[0] ?? '').replace(/\/p2p\/.*$/, '')
+  }
+
+  async killPublisher (): Promise<void> {
+    const publisher = this.publisher
+    this.publisher = undefined
+    await publisher?.stop()
+  }
+
+  async addEdges (count: number): Promise<string[]> {
+    const names: string[] = []
+    for (let i = 0; i < count; i++) {
+      const name = `edge-${String(this.edges.length + 1).padStart(3, '0')}`
+      this.edges.push({ name, dataDir: join(this.init.root, name), peerId: undefined, edge: undefined })
+      names.push(name)
+    }
+    await Promise.all(names.map(async name => { await this.restartEdge(name) }))
+    return names
+  }
+
+  async killEdge (name: string): Promise<void> {
+    const sim = this.sim(name)
+    const edge = sim.edge
+    sim.edge = undefined
+    await edge?.stop()
+  }
+
+  /** Starts (or restarts, on its data directory) an edge bootstrapped to the publisher's address. */
+  async restartEdge (name: string): Promise<void> {
+    const sim = this.sim(name)
+    let self = sim.peerId
+    const edge = await createEdge({
+      mesh: MESH,
+      trust: [this.trustedKey],
+      bootstrap: [multiaddr(this.publisherAddress)],
+      swarmKey: this.swarmKey,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      dataDir: sim.dataDir,
+      serve: { host: '127.0.0.1', port: 0 },
+      log: silentLogger(),
+      timing: FAST_TIMING,
+      connectionGater: this.partition.gaterFor(() => self)
+    })
+    self = edge.mesh.peerId
+    sim.peerId = self
+    this.init.recorder.watchEdge(name, edge)
+    await edge.start()
+    sim.edge = edge
+  }
+
+  /** Cuts every link between the two groups (names of edges, or PUBLISHER). */
+  async cut (left: string[], right: string[]): Promise<void> {
+    await this.partition.split(left.map(name => this.meshOf(name)), right.map(name => this.meshOf(name)))
+  }
+
+  heal (): void {
+    this.partition.heal()
+  }
+
+  private meshOf (name: string): Pick<MeshNode, 'peerId' | 'hangUp'> {
+    if (name === PUBLISHER) return this.publisher?.mesh ?? { peerId: '', hangUp: async () => {} }
+    const sim = this.sim(name)
+    return sim.edge?.mesh ?? { peerId: sim.peerId ?? '', hangUp: async () => {} }
+  }
+
+  private sim (name: string): SimEdge {
+    const sim = this.edges.find(edge => edge.name === name)
+    if (sim === undefined) throw new TypeError(`no edge named ${name}`)
+    return sim
+  }
+
+  private async writeFragment (): Promise<void> {
+    const n = this.publishCount++
+    const routers = Array.from({ length: 3 }, (_, i) => `    r${n}-${i}:\n      rule: "Host(\`r${n}-${i}.example.com\`)"\n      service: s\n`).join('')
+    await writeFile(join(this.fragments, 'routes.yaml'), `http:\n  routers:\n${routers}  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: "http://192.0.2.1:80"\n`)
+  }
+
+  private async until<T> (probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const value = probe()
+      if (value !== undefined) return value
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+      await new Promise(resolve => setTimeout(resolve, 10))
+    }
+  }
+}
