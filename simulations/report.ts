@@ -20,11 +20,12 @@ export function renderReport (run: RunRecord, verdict: Verdict): string {
   const x = (t: number): number => LEFT + (t / Math.max(1, run.durationMs)) * (WIDTH - LEFT - 10)
   const versions = [...new Set(run.published.map(p => p.version))].sort((a, b) => a - b)
   const colour = (version: number): string => PALETTE[versions.indexOf(version) % PALETTE.length] ?? '#999'
-  const top = 30
+  const top = 44
   const height = top + edges.length * ROW + 30
 
-  const windows = run.windows.map(w => `<rect x="${x(w.start)}" y="${top - 6}" width="${Math.max(1, x(w.end ?? run.durationMs) - x(w.start))}" height="${edges.length * ROW + 6}" fill="#d62728" opacity="0.12"><title>${escape(w.label)}</title></rect>`)
-  const marks = run.marks.map(m => `<line x1="${x(m.t)}" x2="${x(m.t)}" y1="${top - 10}" y2="${top + edges.length * ROW}" stroke="#555" stroke-dasharray="3,3"><title>${escape(m.label)} at ${m.t} ms</title></line><text x="${x(m.t) + 2}" y="${top - 12}" font-size="9" fill="#555">${escape(m.label)}</text>`)
+  const windows = run.windows.map(w => `<rect x="${x(w.start)}" y="${top - 6}" width="${Math.max(1, x(w.end ?? run.durationMs) - x(w.start))}" height="${edges.length * ROW + 6}" fill="#d62728" opacity="0.18"><title>${escape(w.label)}</title></rect>`)
+  // Labels alternate between two lines so neighbouring events stay readable.
+  const marks = run.marks.map((m, i) => `<line x1="${x(m.t)}" x2="${x(m.t)}" y1="${top - 10 - (i % 2) * 12}" y2="${top + edges.length * ROW}" stroke="#555" stroke-dasharray="3,3"><title>${escape(m.label)} at ${m.t} ms</title></line><text x="${x(m.t) + 2}" y="${top - 12 - (i % 2) * 12}" font-size="9" fill="#555">${escape(m.label)}</text>`)
   const rows = edges.map((edge, i) => {
     const y = top + i * ROW
     const changes = run.served.filter(change => change.edge === edge)
@@ -39,7 +40,7 @@ export function renderReport (run: RunRecord, verdict: Verdict): string {
     const reachedAt = run.expectations.find(e => e.label === c.label)?.from ?? 0
     return c.worstMs === null ? [] : [`<circle cx="${x(reachedAt + c.worstMs)}" cy="${top + edges.length * ROW + 12}" r="4" fill="#2ca02c"><title>${escape(c.label)}: all converged after ${c.worstMs} ms (${times.length} edges)</title></circle>`]
   })
-  const axis = [0, 0.25, 0.5, 0.75, 1].map(f => `<text x="${x(f * run.durationMs)}" y="${height - 4}" font-size="9" text-anchor="middle">${Math.round(f * run.durationMs / 100) / 10} s</text>`)
+  const axis = [0, 0.25, 0.5, 0.75, 1].map(f => `<text x="${x(f * run.durationMs)}" y="${height - 4}" font-size="9" text-anchor="${f === 1 ? 'end' : 'middle'}">${Math.round(f * run.durationMs / 100) / 10} s</text>`)
 
   const summary = verdict.convergence.map(c => {
     const times = Object.values(c.edges).filter((ms): ms is number => ms !== null).sort((a, b) => a - b)
