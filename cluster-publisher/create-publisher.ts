@@ -62,6 +62,8 @@ export interface PublisherOptions {
 
 export interface Publisher {
   readonly mesh: MeshNode
+  /** The newest envelope known: accepted (and announced) the moment this publisher signs one. */
+  readonly latest: LatestEnvelope
   /** The admin endpoint's base URL once listening. */
   adminUrl(): string | undefined
   status(): PublisherStatus
@@ -250,6 +252,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
 
   return {
     mesh,
+    latest,
     adminUrl: () => adminUrl,
     status,
     async start () {

@@ -11,7 +11,7 @@ import { LatestEnvelope } from '../node/latest-envelope.js'
 import type { Logger } from '../node/logger.js'
 import { beaconHandler } from '../node/mesh/beacon-handler.js'
 import { peerIdOfKey } from '../node/mesh/identity.js'
-import { createMeshNode, type MeshNode, type MeshTiming } from '../node/mesh/mesh-node.js'
+import { createMeshNode, type MeshNode, type MeshTiming, type TopicHandler } from '../node/mesh/mesh-node.js'
 import { createMeshMetrics, offerCounter } from '../node/metrics.js'
 import type { PeerAnnouncement } from '../node/peer-announcement.js'
 import type { TrustedKey } from '../node/signing-keys.js'
@@ -38,8 +38,10 @@ export interface EdgeOptions {
   /** Other edges allowed to connect; trusted publishers are always allowed. Anyone with the swarm key when absent. */
   allowPeers?: string[]
   staleAfterMs?: number
-  timing?: MeshTiming & { announceIntervalMs?: number }
+  timing?: MeshTiming & { announceIntervalMs?: number, announceJitterMs?: number }
   connectionGater?: ConnectionGater
+  /** Further gossip topics to join (the benchmarks measure raw gossipsub delivery on one). */
+  topics?: TopicHandler[]
 }
 
 export interface Edge {
@@ -103,13 +105,18 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       onNewer: via => {
         node.syncWith(via).catch((err: unknown) => { log.debug({ peer: via, err: (err as Error).message }, 'pull after beacon failed') })
       }
-    })],
+    }), ...options.topics ?? []],
     timing,
     log
   })
 
   let receivedAt: string | null = null
-  const announcer = new StatusAnnouncer({ announcement, publish: node.publish }, { mesh: options.mesh, log, ...(timing.announceIntervalMs !== undefined ? { intervalMs: timing.announceIntervalMs } : {}) })
+  const announcer = new StatusAnnouncer({ announcement, publish: node.publish }, {
+    mesh: options.mesh,
+    log,
+    ...(timing.announceIntervalMs !== undefined ? { intervalMs: timing.announceIntervalMs } : {}),
+    ...(timing.announceJitterMs !== undefined ? { jitterMs: timing.announceJitterMs } : {})
+  })
   latest.onAccepted((envelope, origin) => {
     receivedAt = origin === 'disk' ? null : new Date().toISOString()
     if (origin !== 'disk') freshness.heard(Date.now())

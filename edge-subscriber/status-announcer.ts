@@ -1,4 +1,4 @@
-import { ANNOUNCE_INTERVAL_MS, ANNOUNCE_MIN_GAP_MS, statusTopic } from '../node/constants.js'
+import { ANNOUNCE_INTERVAL_MS, ANNOUNCE_JITTER_MS, ANNOUNCE_MIN_GAP_MS, statusTopic } from '../node/constants.js'
 import { encodeAnnouncement, type PeerAnnouncement } from '../node/peer-announcement.js'
 import type { Logger } from '../node/logger.js'
 
@@ -7,6 +7,12 @@ export interface StatusAnnouncerInit {
   log: Logger
   intervalMs?: number
   minGapMs?: number
+  /**
+   * After a change, wait a random time up to this long: a new version reaches
+   * every edge at once, and their announcements should not all arrive together.
+   */
+  jitterMs?: number
+  random?: () => number
 }
 
 export interface StatusAnnouncerComponents {
@@ -22,6 +28,8 @@ export interface StatusAnnouncerComponents {
 export class StatusAnnouncer {
   private readonly intervalMs: number
   private readonly minGapMs: number
+  private readonly jitterMs: number
+  private readonly random: () => number
   private readonly topic: string
   private timer: NodeJS.Timeout | undefined
   private lastSentAt = 0
@@ -29,6 +37,8 @@ export class StatusAnnouncer {
   constructor (private readonly components: StatusAnnouncerComponents, private readonly init: StatusAnnouncerInit) {
     this.intervalMs = init.intervalMs ?? ANNOUNCE_INTERVAL_MS
     this.minGapMs = init.minGapMs ?? ANNOUNCE_MIN_GAP_MS
+    this.jitterMs = init.jitterMs ?? ANNOUNCE_JITTER_MS
+    this.random = init.random ?? Math.random
     this.topic = statusTopic(init.mesh)
   }
 
@@ -41,10 +51,10 @@ export class StatusAnnouncer {
     this.timer = undefined
   }
 
-  /** Something changed: announce as soon as the rate limit allows. */
+  /** Something changed: announce after a jittered delay, and no sooner than the rate limit allows. */
   poke (): void {
     if (this.timer === undefined) return
-    this.schedule(Math.max(0, this.lastSentAt + this.minGapMs - Date.now()))
+    this.schedule(Math.max(this.random() * this.jitterMs, this.lastSentAt + this.minGapMs - Date.now()))
   }
 
   private schedule (delayMs: number): void {

@@ -54,5 +54,7 @@ export const STALE_AFTER_MS = 60_000
 /** How often an edge announces its status, at the most often and at the least. */
 export const ANNOUNCE_MIN_GAP_MS = 1_000
 export const ANNOUNCE_INTERVAL_MS = 15_000
+/** After a change, an edge announces within this long (at random), so a fleet does not answer all at once. */
+export const ANNOUNCE_JITTER_MS = 2_000
 /** An edge silent for this many announce intervals is shown as missing. */
 export const MISSING_AFTER_INTERVALS = 3

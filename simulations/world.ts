@@ -16,7 +16,17 @@ import type { Recorder } from './recorder.js'
  * backoff capped at 1 s instead of 30 s, faster sync, beacons and announcements),
  * so scenarios of partitions and heals finish in seconds. Behaviour is the same.
  */
-export const FAST_TIMING = { syncIntervalMs: 1000, redialMaxMs: 1000, peerCheckIntervalMs: 250, announceIntervalMs: 1000 }
+export const FAST_TIMING = { syncIntervalMs: 1000, redialMaxMs: 1000, peerCheckIntervalMs: 250, announceIntervalMs: 1000, announceJitterMs: 200 }
+/**
+ * For large worlds, where every node shares one process and two cores:
+ * production intervals for anti-entropy and peer checks, and rarer, more
+ * spread status announcements (each is relayed by every node, so a round
+ * costs N² sends here, where in a real mesh each node pays only N). The
+ * redial cap stays short, so heals are seen quickly.
+ */
+export const SCALE_TIMING = { syncIntervalMs: 5000, redialMaxMs: 1000, peerCheckIntervalMs: 2000, announceIntervalMs: 60_000, announceJitterMs: 10_000 }
+/** Worlds larger than this run on SCALE_TIMING. */
+const FAST_TIMING_MAX_EDGES = 20
 export const PUBLISHER = 'publisher'
 const MESH = 'simulation'
 
@@ -50,6 +60,7 @@ export class World {
   private readonly swarmKey: Uint8Array
   private readonly fragments: string
   private publishCount = 0
+  private readonly timing: typeof FAST_TIMING
 
   constructor (private readonly init: WorldInit) {
     const pem = generateSigningKeyPem()
@@ -57,6 +68,7 @@ export class World {
     this.trustedKey = parseTrustedKey(pem.publicPem, 'simulation key')
     this.swarmKey = parseSwarmKey(generateSwarmKey(), 'simulation swarm key')
     this.fragments = join(init.root, 'fragments')
+    this.timing = init.edges > FAST_TIMING_MAX_EDGES ? SCALE_TIMING : FAST_TIMING
   }
 
   edgeNames (): string[] {
@@ -73,10 +85,13 @@ export class World {
     await this.writeFragment()
     await this.startPublisher()
     await this.addEdges(this.init.edges)
-    await this.until(() => {
+    const serving = (): number => {
       const version = this.publisher?.status().version ?? null
-      return version !== null && this.runningEdges().every(({ edge }) => edge.status().version === version) ? true : undefined
-    }, 30_000, 'every edge to serve the first config')
+      return version === null ? 0 : this.runningEdges().filter(({ edge }) => edge.status().version === version).length
+    }
+    // Start-up of many nodes in one process is slow on two cores; allow for it.
+    await this.until(() => serving() === this.init.edges ? true : undefined, 20_000 + 500 * this.init.edges,
+      () => `every edge to serve the first config (${serving()} of ${this.init.edges} do)`)
     this.init.recorder.mark('all edges up')
   }
 
@@ -92,7 +107,7 @@ export class World {
     return await this.until(() => {
       const version = this.publisher?.status().version ?? null
       return version !== null && version !== before ? version : undefined
-    }, 5000, 'the publisher to sign a new version')
+    }, 5000 + 100 * this.init.edges, 'the publisher to sign a new version')
   }
 
   async startPublisher (now = this.init.now): Promise<void> {
@@ -104,7 +119,7 @@ export class World {
       swarmKey: this.swarmKey,
       listen: [this.publisherAddress === '' ? '/ip4/127.0.0.1/tcp/0' : this.publisherAddress],
       log: silentLogger(),
-      timing: { ...FAST_TIMING, beaconIntervalMs: 500, learnTimeoutMs: 2000 },
+      timing: { ...this.timing, beaconIntervalMs: 500, learnTimeoutMs: 2000 },
       connectionGater: this.partition.gaterFor(() => self),
       ...(now !== undefined ? { now } : {})
     })
@@ -152,7 +167,7 @@ export class World {
       dataDir: sim.dataDir,
       serve: { host: '127.0.0.1', port: 0 },
       log: silentLogger(),
-      timing: FAST_TIMING,
+      timing: this.timing,
       connectionGater: this.partition.gaterFor(() => self)
     })
     self = edge.mesh.peerId
@@ -189,12 +204,12 @@ export class World {
     await writeFile(join(this.fragments, 'routes.yaml'), `http:\n  routers:\n${routers}  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: "http://192.0.2.1:80"\n`)
   }
 
-  private async until<T> (probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+  private async until<T> (probe: () => T | undefined, timeoutMs: number, what: string | (() => string)): Promise<T> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const value = probe()
       if (value !== undefined) return value
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`)
       await new Promise(resolve => setTimeout(resolve, 10))
     }
   }

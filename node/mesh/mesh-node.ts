@@ -125,6 +125,11 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: allowListGater(init.allowPeers, init.connectionGater),
+    // libp2p accepts 5 new connections a second from one host (10 pending); a fleet of
+    // edges restarting behind one NAT or overlay gateway would be turned away for
+    // minutes. Strangers fail at the swarm key, before the costly Noise handshake,
+    // so a higher bound is cheap.
+    connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 100 },
     // An overlay link can be slow for a while; a slow ping is no reason to drop a peer.
     connectionMonitor: { abortConnectionOnPingFailure: false },
     services: {

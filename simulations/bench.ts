@@ -1,0 +1,75 @@
+// npm run bench: every figure beside a baseline measured in the same run, as a ratio.
+import { execFileSync } from 'node:child_process'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { cpus, totalmem } from 'node:os'
+import { measureApiLoad } from './bench/api-load.js'
+import { routersForSize } from './bench/configs.js'
+import { measurePropagation } from './bench/propagation.js'
+import { edgeProcess, nginxServing, wrk } from './bench/serving.js'
+import { round } from './bench/stats.js'
+
+function have (command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** nginx and wrk come from Debian's packages; installed here when missing and allowed. */
+function ensureTools (): void {
+  const missing = [['nginx', 'nginx-light'], ['wrk', 'wrk']].filter(([command]) => !have(command ?? ''))
+  if (missing.length === 0) return
+  if (process.getuid?.() !== 0) throw new Error(`install ${missing.map(([, pkg]) => pkg).join(' and ')} first (apt-get install), or run as root`)
+  process.stdout.write(`installing ${missing.map(([, pkg]) => pkg).join(', ')} from Debian's packages…\n`)
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore' })
+  execFileSync('apt-get', ['install', '-y', '-qq', ...missing.map(([, pkg]) => pkg ?? '')], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+}
+
+const rows: string[][] = []
+function row (...cells: Array<string | number>): void {
+  rows.push(cells.map(String))
+  process.stdout.write(`${cells.join(' | ')}\n`)
+}
+
+async function main (): Promise<void> {
+  ensureTools()
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${round(totalmem() / 2 ** 30)} GiB, Node.js ${process.version}`
+  process.stdout.write(`machine: ${machine}\n\n`)
+  const results: Record<string, unknown> = { machine }
+
+  const small = routersForSize(2048)
+  const propagation = []
+  for (const [edges, routers, rounds] of [[10, small, 20], [50, small, 10], [10, 10_000, 3], [50, 10_000, 3]] as const) {
+    const r = await measurePropagation(edges, routers, rounds)
+    propagation.push(r)
+    row(`propagation, ${edges} edges, ${routers} routers (${round(r.bodyBytes / 1024)} KiB, gzip ${round(r.gzipBytes / 1024)} KiB)`,
+      `p50 ${round(r.ours.p50)} ms / p99 ${round(r.ours.p99)} ms`,
+      `raw gossipsub p50 ${round(r.raw.p50)} ms / p99 ${round(r.raw.p99)} ms`,
+      `×${round(r.ours.p50 / r.raw.p50, 2)} / ×${round(r.ours.p99 / r.raw.p99, 2)}`)
+  }
+  results.propagation = propagation
+
+  const edge = await edgeProcess(small, async url => await wrk(url))
+  const nginx = await nginxServing((await import('./bench/configs.js')).configWithRouters(small, 'bench').bytes, async url => await wrk(url))
+  row('GET /config (2 KiB, keep-alive, wrk -t2 -c32)', `${round(edge.load.requestsPerSecond)} req/s, p50 ${round(edge.load.p50Ms, 2)} ms, p99 ${round(edge.load.p99Ms, 2)} ms`,
+    `nginx ${round(nginx.requestsPerSecond)} req/s, p50 ${round(nginx.p50Ms, 2)} ms, p99 ${round(nginx.p99Ms, 2)} ms`, `×${round(edge.load.requestsPerSecond / nginx.requestsPerSecond, 2)} of nginx`)
+  const big = await edgeProcess(10_000, async () => undefined)
+  row('edge with a 10,000-router config', `RSS ${round(big.rssMb)} MB`, `cold start to serving ${round(big.coldStartMs)} ms`, `(2 KiB config: RSS ${round(edge.rssMb)} MB, cold start ${round(edge.coldStartMs)} ms)`)
+  results.serving = { edge, nginx, big }
+
+  const apiLoad = []
+  for (const edges of [1, 10, 100]) {
+    const r = await measureApiLoad(edges, 30_000)
+    apiLoad.push(r)
+    row(`Kubernetes API load, ${edges} edges`, `${round(r.requestsPerMinute)} requests/min, ${r.watches} watches`, `proof of concept ${r.proofOfConceptPerMinute} lists/min`, `×${round(r.requestsPerMinute / r.proofOfConceptPerMinute, 2)}`)
+  }
+  results.apiLoad = apiLoad
+
+  await mkdir('simulations/results', { recursive: true })
+  await writeFile('simulations/results/bench.json', JSON.stringify(results, null, 2))
+  process.stdout.write(`\n| measure | ours | baseline | ratio |\n| --- | --- | --- | --- |\n${rows.map(r => `| ${r.join(' | ')} |`).join('\n')}\n\nraw numbers: simulations/results/bench.json\n`)
+}
+
+await main()
