@@ -8,8 +8,12 @@ import { UsageError } from './usage-error.js'
 
 /** Reads a file named by a flag, saying which flag and why when it cannot. */
 export function readFlagFile (path: string, flag: string): string {
+  return readFlagBytes(path, flag).toString('utf8')
+}
+
+export function readFlagBytes (path: string, flag: string): Buffer {
   try {
-    return readFileSync(path, 'utf8')
+    return readFileSync(path)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message

@@ -44,7 +44,7 @@ async function main (): Promise<void> {
   for (const [edges, routers, rounds] of [[10, small, 20], [50, small, 10], [10, 10_000, 3], [50, 10_000, 3]] as const) {
     const r = await measurePropagation(edges, routers, rounds)
     propagation.push(r)
-    row(`propagation, ${edges} edges, ${routers} routers (${round(r.bodyBytes / 1024)} KiB, gzip ${round(r.gzipBytes / 1024)} KiB)`,
+    row(`propagation, ${edges} edges, ${routers} routers (${round(r.bodyBytes / 1024, 1)} KiB, gzip ${round(r.gzipBytes / 1024, 1)} KiB)`,
       `p50 ${round(r.ours.p50)} ms / p99 ${round(r.ours.p99)} ms`,
       `raw gossipsub p50 ${round(r.raw.p50)} ms / p99 ${round(r.raw.p99)} ms`,
       `×${round(r.ours.p50 / r.raw.p50, 2)} / ×${round(r.ours.p99 / r.raw.p99, 2)}`)

@@ -27,6 +27,10 @@ export const FAST_TIMING = { syncIntervalMs: 1000, redialMaxMs: 1000, peerCheckI
 export const SCALE_TIMING = { syncIntervalMs: 5000, redialMaxMs: 1000, peerCheckIntervalMs: 2000, announceIntervalMs: 60_000, announceJitterMs: 10_000 }
 /** Worlds larger than this run on SCALE_TIMING. */
 const FAST_TIMING_MAX_EDGES = 20
+
+export function timingFor (edges: number): typeof FAST_TIMING {
+  return edges > FAST_TIMING_MAX_EDGES ? SCALE_TIMING : FAST_TIMING
+}
 export const PUBLISHER = 'publisher'
 const MESH = 'simulation'
 
@@ -68,7 +72,7 @@ export class World {
     this.trustedKey = parseTrustedKey(pem.publicPem, 'simulation key')
     this.swarmKey = parseSwarmKey(generateSwarmKey(), 'simulation swarm key')
     this.fragments = join(init.root, 'fragments')
-    this.timing = init.edges > FAST_TIMING_MAX_EDGES ? SCALE_TIMING : FAST_TIMING
+    this.timing = timingFor(init.edges)
   }
 
   edgeNames (): string[] {

@@ -1,9 +1,8 @@
 import { Option, type Command } from 'commander'
 import { DEFAULT_MESH } from '../../node/constants.js'
 import { openEnvelope, peekHead, trustPolicy } from '../../node/envelope.js'
-import { collect, listOf, readFlagFile, readTrustedKeys } from '../inputs.js'
+import { collect, listOf, readFlagBytes, readTrustedKeys } from '../inputs.js'
 import { UsageError } from '../usage-error.js'
-import { readFileSync } from 'node:fs'
 
 export function inspectCommand (program: Command): void {
   program.command('inspect')
@@ -13,8 +12,7 @@ export function inspectCommand (program: Command): void {
     .option('--mesh <name>', 'mesh name to verify against', DEFAULT_MESH)
     .option('--body', 'print the config body instead of the head', false)
     .action((file: string, flags: { trust?: string[], mesh: string, body: boolean }) => {
-      readFlagFile(file, 'envelope')
-      const bytes = new Uint8Array(readFileSync(file))
+      const bytes = new Uint8Array(readFlagBytes(file, 'envelope'))
       const trustFiles = listOf(flags.trust)
       let verdict = 'not verified (no --trust given)'
       if (trustFiles.length > 0) {

@@ -10,7 +10,7 @@ import { silentLogger } from '../../node/logger.js'
 import { generateSigningKeyPem, parseSigningKey, parseTrustedKey } from '../../node/signing-keys.js'
 import { generateSwarmKey, parseSwarmKey } from '../../node/swarm-key.js'
 import { FakeKubeApi } from '../fake-kube-api.js'
-import { FAST_TIMING } from '../world.js'
+import { timingFor } from '../world.js'
 
 export interface ApiLoadResult {
   edges: number
@@ -38,7 +38,7 @@ export async function measureApiLoad (edgeCount: number, windowMs: number): Prom
   const publisher = await createPublisher({
     mesh: 'bench', source: parts.source, reporters: parts.reporters, ...(parts.leadership !== undefined ? { leadership: parts.leadership } : {}),
     ...(parts.onLeadershipChange !== undefined ? { onLeadershipChange: parts.onLeadershipChange } : {}),
-    signingKey: parseSigningKey(pem.privatePem, 'bench'), swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'], log: silentLogger(), timing: FAST_TIMING
+    signingKey: parseSigningKey(pem.privatePem, 'bench'), swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'], log: silentLogger(), timing: timingFor(edgeCount)
   })
   const edges: Edge[] = []
   try {
@@ -48,7 +48,7 @@ export async function measureApiLoad (edgeCount: number, windowMs: number): Prom
     for (let i = 0; i < edgeCount; i++) {
       const edge = await createEdge({
         mesh: 'bench', trust: [parseTrustedKey(pem.publicPem, 'bench')], bootstrap: [multiaddr(publisher.mesh.addresses()[0] ?? '')], swarmKey,
-        listen: ['/ip4/127.0.0.1/tcp/0'], dataDir: join(root, `edge-${i}`), serve: { host: '127.0.0.1', port: 0 }, log: silentLogger(), timing: FAST_TIMING
+        listen: ['/ip4/127.0.0.1/tcp/0'], dataDir: join(root, `edge-${i}`), serve: { host: '127.0.0.1', port: 0 }, log: silentLogger(), timing: timingFor(edgeCount)
       })
       edges.push(edge)
       await edge.start()

@@ -9,7 +9,7 @@ import { createEdge, type Edge } from '../../edge-subscriber/create-edge.js'
 import { silentLogger } from '../../node/logger.js'
 import { generateSigningKeyPem, parseSigningKey, parseTrustedKey } from '../../node/signing-keys.js'
 import { generateSwarmKey, parseSwarmKey } from '../../node/swarm-key.js'
-import { FAST_TIMING } from '../world.js'
+import { timingFor } from '../world.js'
 import { configWithRouters } from './configs.js'
 import { percentile } from './stats.js'
 
@@ -46,7 +46,7 @@ export async function measurePropagation (edgeCount: number, routers: number, ro
   await writeFile(join(fragments, 'routes.json'), configWithRouters(routers, 'r0').fragment)
   const publisher = await createPublisher({
     mesh: MESH, source: directorySource({ directory: fragments }), signingKey: parseSigningKey(pem.privatePem, 'bench'),
-    swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'], log: silentLogger(), timing: FAST_TIMING
+    swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'], log: silentLogger(), timing: timingFor(edgeCount)
   })
   await publisher.start()
   const rawArrivals = new Map<string, number[]>()
@@ -55,7 +55,7 @@ export async function measurePropagation (edgeCount: number, routers: number, ro
     for (let i = 0; i < edgeCount; i++) {
       edges.push(await createEdge({
         mesh: MESH, trust: [parseTrustedKey(pem.publicPem, 'bench')], bootstrap: [multiaddr(publisher.mesh.addresses()[0] ?? '')], swarmKey,
-        listen: ['/ip4/127.0.0.1/tcp/0'], dataDir: join(root, `edge-${i}`), serve: { host: '127.0.0.1', port: 0 }, log: silentLogger(), timing: FAST_TIMING,
+        listen: ['/ip4/127.0.0.1/tcp/0'], dataDir: join(root, `edge-${i}`), serve: { host: '127.0.0.1', port: 0 }, log: silentLogger(), timing: timingFor(edgeCount),
         topics: [{
           topic: RAW_TOPIC,
           validate (data) {

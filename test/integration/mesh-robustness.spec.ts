@@ -1,15 +1,36 @@
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
+import type { Publisher } from '../../cluster-publisher/create-publisher.js'
 import type { Edge } from '../../edge-subscriber/create-edge.js'
-import { getConfig, meshKeys, publisherWithRoute, routeFragment, startEdge, startPublisher, writeFragment } from '../fixtures/mesh.js'
+import { getConfig, meshKeys, publisherWithRoute, routeFragment, startEdge, startPublisher, writeFragment, type MeshKeys } from '../fixtures/mesh.js'
 import { Partition } from '../../simulations/partition.js'
 import { tempDir } from '../fixtures/temp-dir.js'
 import { waitFor } from '../fixtures/wait-for.js'
 
 const CONVERGE_MS = 10_000
 
+type EdgeFixture = Awaited<ReturnType<typeof startEdge>>
+
 /** True once every edge serves `version`, which must be a real one (null would match edges serving nothing). */
 async function allAt (edges: Edge[], version: number | null): Promise<true | undefined> {
   return version !== null && edges.every(edge => edge.status().version === version) ? true : undefined
+}
+
+/** A publisher serving a.yaml, on a mesh whose links a partition can cut. */
+async function partitionedPublisher (t: ExecutionContext): Promise<{ partition: Partition, keys: MeshKeys, fragments: string, publisher: Publisher }> {
+  const partition = new Partition()
+  const keys = meshKeys()
+  const fragments = await tempDir(t)
+  await writeFragment(fragments, 'a.yaml', routeFragment('a', 'a.example.com'))
+  return { partition, keys, fragments, publisher: await startPublisher(t, keys, fragments, { partition }) }
+}
+
+/** Two edges of that publisher, once the far one has learned of the near one (from its announcements) and connected. */
+async function edgesThatFoundEachOther (t: ExecutionContext, keys: MeshKeys, publisher: Publisher, partition: Partition): Promise<{ bootstrap: string[], near: EdgeFixture, far: EdgeFixture }> {
+  const bootstrap = publisher.mesh.addresses()
+  const near = await startEdge(t, keys, { bootstrap, partition })
+  const far = await startEdge(t, keys, { bootstrap, partition })
+  await waitFor('the edges find each other', () => far.mesh.peers().includes(near.mesh.peerId) ? true : undefined, CONVERGE_MS)
+  return { bootstrap, near, far }
 }
 
 test('a late joiner converges by sync, with nothing new published', async t => {
@@ -22,11 +43,7 @@ test('a late joiner converges by sync, with nothing new published', async t => {
 })
 
 test('publisher cut off from every edge publishes; after the heal all converge', async t => {
-  const partition = new Partition()
-  const keys = meshKeys()
-  const fragments = await tempDir(t)
-  await writeFragment(fragments, 'a.yaml', routeFragment('a', 'a.example.com'))
-  const publisher = await startPublisher(t, keys, fragments, { partition })
+  const { partition, keys, fragments, publisher } = await partitionedPublisher(t)
   const edges = await Promise.all([1, 2, 3].map(async () => await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), partition })))
   await waitFor('first version everywhere', async () => await allAt(edges, publisher.status().version))
   const before = publisher.status().version
@@ -43,16 +60,8 @@ test('publisher cut off from every edge publishes; after the heal all converge',
 })
 
 test('edges relay: an edge the publisher cannot reach converges through another edge', async t => {
-  const partition = new Partition()
-  const keys = meshKeys()
-  const fragments = await tempDir(t)
-  await writeFragment(fragments, 'a.yaml', routeFragment('a', 'a.example.com'))
-  const publisher = await startPublisher(t, keys, fragments, { partition })
-  const bootstrap = publisher.mesh.addresses()
-  const near = await startEdge(t, keys, { bootstrap, partition })
-  const far = await startEdge(t, keys, { bootstrap, partition })
-  // The far edge learns of the near one from its announcements and connects to it.
-  await waitFor('the edges find each other', () => far.mesh.peers().includes(near.mesh.peerId) ? true : undefined, CONVERGE_MS)
+  const { partition, keys, fragments, publisher } = await partitionedPublisher(t)
+  const { near, far } = await edgesThatFoundEachOther(t, keys, publisher, partition)
 
   await partition.split([publisher.mesh], [far.mesh])
   await writeFragment(fragments, 'b.yaml', routeFragment('b', 'b.example.com'))
@@ -61,15 +70,8 @@ test('edges relay: an edge the publisher cannot reach converges through another 
 })
 
 test('an edge restarted during a partition serves its persisted config, then finds the other edges and converges', async t => {
-  const partition = new Partition()
-  const keys = meshKeys()
-  const fragments = await tempDir(t)
-  await writeFragment(fragments, 'a.yaml', routeFragment('a', 'a.example.com'))
-  const publisher = await startPublisher(t, keys, fragments, { partition })
-  const bootstrap = publisher.mesh.addresses()
-  const near = await startEdge(t, keys, { bootstrap, partition })
-  const far = await startEdge(t, keys, { bootstrap, partition })
-  await waitFor('the edges find each other', () => far.mesh.peers().includes(near.mesh.peerId) ? true : undefined, CONVERGE_MS)
+  const { partition, keys, fragments, publisher } = await partitionedPublisher(t)
+  const { bootstrap, near, far } = await edgesThatFoundEachOther(t, keys, publisher, partition)
   const served = await (await getConfig(far)).text()
   const farId = far.mesh.peerId
   await far.stop()
