@@ -1,31 +1,43 @@
 import { createRequire } from 'node:module'
 
 /**
- * @libp2p/pnet encrypts with the `xsalsa20` package, whose WebAssembly memory
- * is shared by the whole process, grows to the size of each chunk it is given,
- * and cannot grow past about 32–64 MiB. When a connection falls behind, libp2p
- * hands pnet everything buffered in one chunk; with large configs that chunk
- * can exceed the limit, and the RangeError, thrown in an event handler, crashes
- * the process (seen in `npm run bench` with 10,000-router configs).
- *
- * XSalsa20 is a stream cipher and this implementation carries partial blocks
- * across calls, so feeding it the same bytes in 1 MiB slices gives the same
- * output with bounded memory. Loaded once, before any connection is made.
+ * @libp2p/pnet encrypts with the `xsalsa20` package, whose ciphers share one
+ * WebAssembly memory per process and each keep a view of it. Two faults there
+ * crash a busy node (a RangeError thrown in an event handler):
+ * - when one cipher grows the memory, every other cipher's view is detached
+ *   (length 0), so its next update grows the memory again by its whole size;
+ *   with a few dozen connections the memory ratchets up to its limit
+ *   (about 64 MiB) within seconds of one large read;
+ * - a chunk larger than the limit cannot be processed at all, and a connection
+ *   that fell behind hands pnet everything buffered in one chunk.
+ * The wrapper below refreshes a stale view before each update (growth only
+ * ever happens inside `update`, so the last updated cipher holds the live
+ * buffer), and feeds large chunks in 1 MiB slices. XSalsa20 is a stream cipher
+ * and the package carries partial blocks across calls, so the output is the
+ * same bytes. Loaded once, before any connection is made.
  */
 const SLICE_BYTES = 1024 * 1024
 
-interface XSalsa20 { update: (input: Uint8Array, output?: Uint8Array) => Uint8Array }
+interface Xor { _memory?: Uint8Array }
+interface XSalsa20 { _xor: Xor, update: (input: Uint8Array, output?: Uint8Array) => Uint8Array }
 
 const require = createRequire(import.meta.url)
 // The copy @libp2p/pnet resolves, so the patch lands on the module it uses.
 const XSalsa20 = require(require.resolve('xsalsa20', { paths: [require.resolve('@libp2p/pnet')] })) as { prototype: XSalsa20 }
 const update = XSalsa20.prototype.update
+let live: ArrayBufferLike | undefined
+
+function updateSlice (cipher: XSalsa20, input: Uint8Array, output: Uint8Array): void {
+  const view = cipher._xor._memory
+  if (view !== undefined && live !== undefined && view.buffer !== live) cipher._xor._memory = new Uint8Array(live)
+  update.call(cipher, input, output)
+  live = cipher._xor._memory?.buffer ?? live
+}
 
 XSalsa20.prototype.update = function (this: XSalsa20, input: Uint8Array, output: Uint8Array = new Uint8Array(input.length)): Uint8Array {
-  if (input.length <= SLICE_BYTES) return update.call(this, input, output)
   for (let offset = 0; offset < input.length; offset += SLICE_BYTES) {
     const end = Math.min(input.length, offset + SLICE_BYTES)
-    update.call(this, input.subarray(offset, end), output.subarray(offset, end))
+    updateSlice(this, input.subarray(offset, end), output.subarray(offset, end))
   }
   return output
 }

@@ -19,3 +19,13 @@ test('a chunk larger than a slice encrypts exactly as the same bytes fed in smal
 test('a 64 MiB chunk, past the cipher\'s WebAssembly memory limit, no longer throws', t => {
   t.notThrows(() => new XSalsa20(nonce, key).update(new Uint8Array(64 * 1024 * 1024)))
 })
+
+test('many ciphers after one large read: the shared memory stays bounded instead of ratcheting to its limit', t => {
+  const ciphers = Array.from({ length: 50 }, () => new XSalsa20(nonce, key) as unknown as { update: (input: Uint8Array) => Uint8Array, _xor: { _memory: Uint8Array } })
+  ciphers[0]?.update(new Uint8Array(pnetCipherSliceBytes))
+  t.notThrows(() => {
+    for (let round = 0; round < 30; round++) for (const cipher of ciphers) cipher.update(new Uint8Array(64 * 1024))
+  })
+  const memory = Math.max(...ciphers.map(cipher => cipher._xor._memory.buffer.byteLength))
+  t.true(memory < 4 * 1024 * 1024, `${memory} bytes`)
+})
