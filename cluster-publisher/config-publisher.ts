@@ -15,6 +15,9 @@ export interface ConfigPublisherComponents {
   mesh: { publishEnvelope: (envelope: Envelope) => Promise<number> }
 }
 
+/** The origin of envelopes this publisher signed itself, as `LatestEnvelope` reports it. */
+export const OWN_ORIGIN = 'self'
+
 export type PublishResult =
   | { readonly changed: false, readonly envelope: Envelope }
   | { readonly changed: true, readonly envelope: Envelope, readonly recipients: number }
@@ -48,7 +51,7 @@ export class ConfigPublisher {
       issuedAt: new Date(now),
       body
     }, this.signingKey)
-    const verdict = latest.offer(envelope.bytes, 'self')
+    const verdict = latest.offer(envelope.bytes, OWN_ORIGIN)
     if (verdict !== 'accept') {
       throw new Error(`own envelope not accepted (${verdict}); is the signing key among the trusted keys?`)
     }

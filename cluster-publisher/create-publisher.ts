@@ -12,7 +12,7 @@ import { createMeshNode, type MeshNode, type MeshTiming } from '../node/mesh/mes
 import { createMeshMetrics, offerCounter } from '../node/metrics.js'
 import type { SigningKey, TrustedKey } from '../node/signing-keys.js'
 import { buildAdminServer } from './admin-server.js'
-import { ConfigPublisher } from './config-publisher.js'
+import { ConfigPublisher, OWN_ORIGIN } from './config-publisher.js'
 import { buildDesiredConfig, countRouters, recoverLastGood, type FragmentReport } from './desired-config.js'
 import type { SkippedObject } from './fragment-files.js'
 import { createFragmentValidator } from './fragment-schema.js'
@@ -184,8 +184,9 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
 
   const reconciler = new Reconciler({ reconcile, log })
   source.onChange(() => { reconciler.markDirty() })
-  // A newer envelope learned from the mesh (an earlier run, another replica) may need superseding.
-  latest.onAccepted(() => { reconciler.markDirty() })
+  // A newer envelope learned from the mesh (an earlier run, another replica) may need
+  // superseding; our own need not be rebuilt (that would re-read and re-validate everything).
+  latest.onAccepted((_envelope, origin) => { if (origin !== OWN_ORIGIN) reconciler.markDirty() })
 
   // Leadership changes run one at a time, in order.
   let transition: Promise<void> = Promise.resolve()

@@ -1,7 +1,5 @@
 import { Option, type Command } from 'commander'
-import { createEdge } from '../../edge-subscriber/create-edge.js'
 import { DEFAULT_MESH } from '../../node/constants.js'
-import { createLogger } from '../../node/logger.js'
 import { collect, listOf, parseBootstrap, parseHostPort, parsePeerId, positiveSeconds, readSwarmKey, readTrustedKeys } from '../inputs.js'
 import { runUntilSignal } from '../run-until-signal.js'
 import { listenAddresses } from './publisher.js'
@@ -45,6 +43,8 @@ Example:
   dime edge --trust keys/publisher.pub --bootstrap /ip4/10.0.0.5/tcp/4001 \\
     --swarm-key keys/swarm.key --listen /ip4/0.0.0.0/tcp/4001 --data-dir /var/lib/dime`)
     .action(async (flags: EdgeFlags) => {
+      // Loaded here, not at the top: each program loads only its own code (start-up time, memory).
+      const [{ createEdge }, { createLogger }] = await Promise.all([import('../../edge-subscriber/create-edge.js'), import('../../node/logger.js')])
       const log = createLogger('dime-edge')
       const allowPeers = listOf(flags.allowPeer).map(id => parsePeerId(id, '--allow-peer'))
       const edge = await createEdge({

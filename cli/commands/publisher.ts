@@ -1,11 +1,8 @@
 import { Option, type Command } from 'commander'
 import { hostname } from 'node:os'
-import { createPublisher, type PublisherOptions } from '../../cluster-publisher/create-publisher.js'
-import { kubeConfigFor } from '../kubernetes.js'
-import { kubernetesParts } from '../../cluster-publisher/kubernetes/kubernetes-parts.js'
-import { directorySource } from '../../cluster-publisher/sources/directory-source.js'
+import type { PublisherOptions } from '../../cluster-publisher/create-publisher.js'
 import { DEFAULT_MESH } from '../../node/constants.js'
-import { createLogger } from '../../node/logger.js'
+import type { Logger } from '../../node/logger.js'
 import { collect, listOf, parseHostPort, parseListen, readSigningKey, readSwarmKey, readTrustedKeys } from '../inputs.js'
 import { runUntilSignal } from '../run-until-signal.js'
 import { UsageError } from '../usage-error.js'
@@ -53,6 +50,8 @@ Examples:
   dime publisher --kubernetes --namespace traefik --namespace apps --leader-elect \\
     --key /secrets/publisher.key --swarm-key /secrets/swarm.key --admin 0.0.0.0:9090`)
     .action(async (flags: PublisherFlags) => {
+      // Loaded here, not at the top: each program loads only its own code (start-up time, memory).
+      const [{ createPublisher }, { createLogger }] = await Promise.all([import('../../cluster-publisher/create-publisher.js'), import('../../node/logger.js')])
       const log = createLogger('dime-publisher')
       const common = {
         mesh: flags.mesh,
@@ -64,16 +63,18 @@ Examples:
         allowEmpty: flags.allowEmpty === true,
         log
       }
-      const publisher = await createPublisher({ ...common, ...sourceParts(flags, log) })
+      const publisher = await createPublisher({ ...common, ...await sourceParts(flags, log) })
       await runUntilSignal(publisher, log)
     })
 }
 
-function sourceParts (flags: PublisherFlags, log: ReturnType<typeof createLogger>): Pick<PublisherOptions, 'source' | 'reporters' | 'leadership' | 'onLeadershipChange'> {
+async function sourceParts (flags: PublisherFlags, log: Logger): Promise<Pick<PublisherOptions, 'source' | 'reporters' | 'leadership' | 'onLeadershipChange'>> {
   if (flags.kubernetes !== true) {
     if (flags.fragments === undefined) throw new UsageError('one of --fragments DIR or --kubernetes is required')
+    const { directorySource } = await import('../../cluster-publisher/sources/directory-source.js')
     return { source: directorySource({ directory: flags.fragments }) }
   }
+  const [{ kubernetesParts }, { kubeConfigFor }] = await Promise.all([import('../../cluster-publisher/kubernetes/kubernetes-parts.js'), import('../kubernetes.js')])
   const namespaces = listOf(flags.namespace)
   const pod = { name: process.env.POD_NAME ?? hostname(), namespace: process.env.POD_NAMESPACE ?? namespaces[0] ?? DEFAULT_NAMESPACE }
   if (flags.leaderElect === true && process.env.POD_NAME === undefined) {

@@ -58,5 +58,7 @@ test('real dime processes: killing the publisher changes nothing the edges serve
   t.is(await stopped, 0, first?.output())
   const restarted = spawnDime(t, specs[0]?.args ?? [])
   t.is(await waitFor('the restarted edge serves', async () => await body(specs[0]?.url ?? '').catch(() => undefined), 30_000), served)
-  t.regex(restarted.output(), /"msg":"serving config"/)
+  // Its log travels through a pipe and may arrive after its HTTP answer.
+  await waitFor('the restarted edge logs what it serves', () => /"msg":"serving config"/.test(restarted.output()) ? true : undefined)
+  t.regex(restarted.output(), /"origin":"disk"/)
 })
