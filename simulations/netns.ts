@@ -1,0 +1,144 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const DIME = fileURLToPath(new URL('../bin/dime.js', import.meta.url))
+/** RFC 2544's benchmarking range: it exists only inside the namespaces made here. */
+const SUBNET = '198.18.0'
+const HOST_ADDRESS = `${SUBNET}.254`
+const MESH_PORT = 4001
+const SERVE_PORT = 8088
+const ADMIN_PORT = 9090
+
+function ip (...args: string[]): void {
+  execFileSync('ip', args, { stdio: 'pipe' })
+}
+
+/** Why real namespaces cannot be used here, or undefined when they can. */
+export function namespacesUnavailable (): string | undefined {
+  if (process.platform !== 'linux') return 'network namespaces need Linux'
+  if (process.getuid?.() !== 0) return 'network namespaces need root'
+  const probe = `dimeprobe${process.pid % 100000}`
+  try {
+    ip('netns', 'add', probe)
+    ip('netns', 'del', probe)
+    return undefined
+  } catch (err) {
+    return `cannot create a network namespace (${(err as Error).message.split('\n')[0] ?? ''})`
+  }
+}
+
+interface NodeSpec { name: string, namespace: string, hostLink: string, address: string }
+
+/**
+ * A publisher and N edges as separate `dime` processes, each in its own
+ * network namespace joined to a bridge by a veth pair; the host has an address
+ * on the bridge too, to watch them over HTTP. A partition takes a node's link
+ * down, so the real sockets see a real network fault.
+ */
+export class NamespaceMesh {
+  readonly nodes: NodeSpec[] = []
+  private readonly processes = new Map<string, ChildProcess>()
+  private readonly prefix = `dm${process.pid % 10000}`
+  private readonly hub = `${this.prefix}hub`
+
+  constructor (private readonly root: string, private readonly edges: number) {
+    for (let i = 0; i <= edges; i++) {
+      this.nodes.push({ name: i === 0 ? 'publisher' : `edge-${i}`, namespace: `${this.prefix}n${i}`, hostLink: `${this.prefix}h${i}`, address: `${SUBNET}.${i + 1}` })
+    }
+  }
+
+  get publisher (): NodeSpec { return this.nodes[0] as NodeSpec }
+  get edgeNodes (): NodeSpec[] { return this.nodes.slice(1) }
+
+  /** Builds the network: hub bridge, one namespace and veth pair per node, and the host's own link. */
+  setUp (): void {
+    ip('netns', 'add', this.hub)
+    ip('-n', this.hub, 'link', 'add', 'br0', 'type', 'bridge')
+    ip('-n', this.hub, 'link', 'set', 'br0', 'up')
+    ip('link', 'add', `${this.prefix}r`, 'type', 'veth', 'peer', 'name', `${this.prefix}rh`)
+    ip('link', 'set', `${this.prefix}rh`, 'netns', this.hub)
+    ip('-n', this.hub, 'link', 'set', `${this.prefix}rh`, 'master', 'br0', 'up')
+    ip('addr', 'add', `${HOST_ADDRESS}/24`, 'dev', `${this.prefix}r`)
+    ip('link', 'set', `${this.prefix}r`, 'up')
+    for (const node of this.nodes) {
+      ip('netns', 'add', node.namespace)
+      ip('-n', node.namespace, 'link', 'set', 'lo', 'up')
+      ip('link', 'add', `${node.hostLink}x`, 'type', 'veth', 'peer', 'name', node.hostLink)
+      ip('link', 'set', `${node.hostLink}x`, 'netns', node.namespace)
+      ip('-n', node.namespace, 'link', 'set', `${node.hostLink}x`, 'name', 'eth0')
+      ip('-n', node.namespace, 'addr', 'add', `${node.address}/24`, 'dev', 'eth0')
+      ip('-n', node.namespace, 'link', 'set', 'eth0', 'up')
+      ip('link', 'set', node.hostLink, 'netns', this.hub)
+      ip('-n', this.hub, 'link', 'set', node.hostLink, 'master', 'br0', 'up')
+    }
+  }
+
+  /** Stops every process and removes every namespace and link made here. */
+  tearDown (): void {
+    for (const child of this.processes.values()) child.kill('SIGKILL')
+    for (const namespace of [...this.nodes.map(node => node.namespace), this.hub]) {
+      try { ip('netns', 'del', namespace) } catch {}
+    }
+    try { ip('link', 'del', `${this.prefix}r`) } catch {}
+  }
+
+  async writeKeysAndFragments (): Promise<void> {
+    execFileSync(process.execPath, [DIME, 'keygen', '--out', join(this.root, 'keys')], { stdio: 'pipe' })
+    await mkdir(join(this.root, 'fragments'), { recursive: true })
+  }
+
+  async writeFragment (router: string): Promise<void> {
+    await writeFile(join(this.root, 'fragments', 'routes.yaml'),
+      `http:\n  routers:\n    ${router}:\n      rule: "Host(\`${router}.example.com\`)"\n      service: s\n  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: "http://192.0.2.1:80"\n`)
+  }
+
+  startPublisher (): void {
+    const keys = join(this.root, 'keys')
+    this.run(this.publisher, ['publisher', '--fragments', join(this.root, 'fragments'), '--key', join(keys, 'publisher.key'),
+      '--swarm-key', join(keys, 'swarm.key'), '--listen', `/ip4/${this.publisher.address}/tcp/${MESH_PORT}`, '--admin', `${this.publisher.address}:${ADMIN_PORT}`])
+  }
+
+  startEdge (node: NodeSpec): void {
+    const keys = join(this.root, 'keys')
+    this.run(node, ['edge', '--trust', join(keys, 'publisher.pub'), '--swarm-key', join(keys, 'swarm.key'),
+      '--bootstrap', `/ip4/${this.publisher.address}/tcp/${MESH_PORT}`, '--listen', `/ip4/${node.address}/tcp/${MESH_PORT}`,
+      '--data-dir', join(this.root, node.name), '--serve', `${node.address}:${SERVE_PORT}`])
+  }
+
+  async stop (node: NodeSpec): Promise<void> {
+    const child = this.processes.get(node.name)
+    if (child === undefined || child.exitCode !== null) return
+    await new Promise<void>(resolve => { child.once('exit', () => { resolve() }); child.kill('SIGTERM') })
+  }
+
+  /** Takes a node's link to the bridge down (cut) or up (heal). */
+  link (node: NodeSpec, up: boolean): void {
+    ip('-n', this.hub, 'link', 'set', node.hostLink, up ? 'up' : 'down')
+  }
+
+  /** The version an edge serves (X-Dime-Version), or undefined when it serves none or cannot be reached. */
+  async servedVersion (node: NodeSpec): Promise<number | undefined> {
+    try {
+      const response = await fetch(`http://${node.address}:${SERVE_PORT}/config`, { signal: AbortSignal.timeout(1000) })
+      return response.status === 200 ? Number(response.headers.get('x-dime-version')) : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  async publishedVersion (): Promise<number | undefined> {
+    try {
+      const response = await fetch(`http://${this.publisher.address}:${ADMIN_PORT}/status`, { signal: AbortSignal.timeout(1000) })
+      return ((await response.json()) as { version: number | null }).version ?? undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  private run (node: NodeSpec, args: string[]): void {
+    const child = spawn('ip', ['netns', 'exec', node.namespace, process.execPath, DIME, ...args], { stdio: 'ignore' })
+    this.processes.set(node.name, child)
+  }
+}
