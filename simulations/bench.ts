@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import { measureApiLoad } from './bench/api-load.js'
-import { routersForSize } from './bench/configs.js'
+import { configWithRouters, routersForSize } from './bench/configs.js'
 import { measurePropagation } from './bench/propagation.js'
 import { edgeProcess, nginxServing, wrk } from './bench/serving.js'
 import { round } from './bench/stats.js'
@@ -52,7 +52,7 @@ async function main (): Promise<void> {
   results.propagation = propagation
 
   const edge = await edgeProcess(small, async url => await wrk(url))
-  const nginx = await nginxServing((await import('./bench/configs.js')).configWithRouters(small, 'bench').bytes, async url => await wrk(url))
+  const nginx = await nginxServing(configWithRouters(small, 'bench').bytes, async url => await wrk(url))
   row('GET /config (2 KiB, keep-alive, wrk -t2 -c32)', `${round(edge.load.requestsPerSecond)} req/s, p50 ${round(edge.load.p50Ms, 2)} ms, p99 ${round(edge.load.p99Ms, 2)} ms`,
     `nginx ${round(nginx.requestsPerSecond)} req/s, p50 ${round(nginx.p50Ms, 2)} ms, p99 ${round(nginx.p99Ms, 2)} ms`, `×${round(edge.load.requestsPerSecond / nginx.requestsPerSecond, 2)} of nginx`)
   const big = await edgeProcess(10_000, async () => undefined)
