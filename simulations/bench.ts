@@ -3,6 +3,8 @@ import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import { measureApiLoad } from './bench/api-load.js'
+import { measureBytesPerVersion } from './bench/bytes-per-version.js'
+import { namespacesUnavailable } from './netns.js'
 import { configWithRouters, routersForSize } from './bench/configs.js'
 import { measurePropagation } from './bench/propagation.js'
 import { edgeProcess, nginxServing, wrk } from './bench/serving.js'
@@ -58,6 +60,20 @@ async function main (): Promise<void> {
   const big = await edgeProcess(10_000, async () => undefined)
   row('edge with a 10,000-router config', `RSS ${round(big.rssMb)} MB`, `cold start to serving ${round(big.coldStartMs)} ms`, `(2 KiB config: RSS ${round(edge.rssMb)} MB, cold start ${round(edge.coldStartMs)} ms)`)
   results.serving = { edge, nginx, big }
+
+  const unavailable = namespacesUnavailable()
+  if (unavailable === undefined) {
+    const bytes = []
+    for (const routers of [small, 10_000]) {
+      const r = await measureBytesPerVersion(5, routers, 3)
+      bytes.push(r)
+      row(`bytes received per edge per version, 5 edges (processes in network namespaces), ${routers} routers`,
+        `p50 ${round(r.perEdge.p50 / 1024, 1)} KiB, max ${round(r.perEdge.max / 1024, 1)} KiB`, `gzip of the config ${round(r.gzipBytes / 1024, 1)} KiB`, `×${round(r.perEdge.p50 / r.gzipBytes, 1)}`)
+    }
+    results.bytesPerVersion = bytes
+  } else {
+    process.stdout.write(`bytes per edge per version: skipped (${unavailable})\n`)
+  }
 
   const apiLoad = []
   for (const edges of [1, 10, 100]) {

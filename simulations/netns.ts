@@ -90,8 +90,16 @@ export class NamespaceMesh {
   }
 
   async writeFragment (router: string): Promise<void> {
-    await writeFile(join(this.root, 'fragments', 'routes.yaml'),
-      `http:\n  routers:\n    ${router}:\n      rule: "Host(\`${router}.example.com\`)"\n      service: s\n  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: "http://192.0.2.1:80"\n`)
+    await this.writeFragmentText(`http:\n  routers:\n    ${router}:\n      rule: "Host(\`${router}.example.com\`)"\n      service: s\n  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: "http://192.0.2.1:80"\n`)
+  }
+
+  async writeFragmentText (text: string): Promise<void> {
+    await writeFile(join(this.root, 'fragments', 'routes.yaml'), text)
+  }
+
+  /** Bytes a node's network interface has received, from the kernel's counters. */
+  receivedBytes (node: NodeSpec): number {
+    return Number(execFileSync('ip', ['netns', 'exec', node.namespace, 'cat', '/sys/class/net/eth0/statistics/rx_bytes'], { encoding: 'utf8' }))
   }
 
   startPublisher (): void {
@@ -118,10 +126,10 @@ export class NamespaceMesh {
     ip('-n', this.hub, 'link', 'set', node.hostLink, up ? 'up' : 'down')
   }
 
-  /** The version an edge serves (X-Dime-Version), or undefined when it serves none or cannot be reached. */
+  /** The version an edge serves (X-Dime-Version, from a HEAD request), or undefined when it serves none or cannot be reached. */
   async servedVersion (node: NodeSpec): Promise<number | undefined> {
     try {
-      const response = await fetch(`http://${node.address}:${SERVE_PORT}/config`, { signal: AbortSignal.timeout(1000) })
+      const response = await fetch(`http://${node.address}:${SERVE_PORT}/config`, { method: 'HEAD', signal: AbortSignal.timeout(1000) })
       return response.status === 200 ? Number(response.headers.get('x-dime-version')) : undefined
     } catch {
       return undefined

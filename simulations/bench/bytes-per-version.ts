@@ -1,0 +1,74 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { NamespaceMesh } from '../netns.js'
+import { configWithRouters } from './configs.js'
+import { percentile } from './stats.js'
+
+export interface BytesPerVersion {
+  edges: number
+  routers: number
+  gzipBytes: number
+  /** Bytes each edge's interface received for one new version, beyond its idle traffic (beacons, announcements, pings). */
+  perEdge: { p50: number, max: number }
+}
+
+const IDLE_SAMPLE_MS = 5000
+const SETTLE_MS = 1500
+
+async function until (probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!await probe()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the edges to converge')
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
+/**
+ * Real processes in network namespaces, so each edge has an interface of its
+ * own: the kernel's receive counter around each new version, less the idle
+ * rate, is what one version costs an edge on the wire.
+ */
+export async function measureBytesPerVersion (edges: number, routers: number, versions: number): Promise<BytesPerVersion> {
+  const root = await mkdtemp(join(tmpdir(), 'dime-bench-bytes-'))
+  const mesh = new NamespaceMesh(root, edges)
+  try {
+    mesh.setUp()
+    await mesh.writeKeysAndFragments()
+    await mesh.writeFragmentText(configWithRouters(routers, 'v0').fragment)
+    mesh.startPublisher()
+    for (const edge of mesh.edgeNodes) mesh.startEdge(edge)
+    const converged = async (): Promise<boolean> => {
+      const published = await mesh.publishedVersion()
+      if (published === undefined) return false
+      return (await Promise.all(mesh.edgeNodes.map(async edge => await mesh.servedVersion(edge)))).every(v => v === published)
+    }
+    await until(converged, 60_000)
+    await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
+
+    const rx = (): number[] => mesh.edgeNodes.map(edge => mesh.receivedBytes(edge))
+    const idleStart = rx()
+    await new Promise(resolve => setTimeout(resolve, IDLE_SAMPLE_MS))
+    const idlePerMs = rx().map((bytes, i) => (bytes - (idleStart[i] ?? 0)) / IDLE_SAMPLE_MS)
+
+    const costs: number[] = []
+    let gzipBytes = 0
+    for (let v = 1; v <= versions; v++) {
+      const before = rx()
+      const started = Date.now()
+      const config = configWithRouters(routers, `v${v}`)
+      gzipBytes = gzipSync(config.bytes).byteLength
+      const previous = await mesh.publishedVersion()
+      await mesh.writeFragmentText(config.fragment)
+      await until(async () => (await mesh.publishedVersion()) !== previous && await converged(), 60_000)
+      await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
+      const elapsed = Date.now() - started
+      rx().forEach((bytes, i) => { costs.push(bytes - (before[i] ?? 0) - (idlePerMs[i] ?? 0) * elapsed) })
+    }
+    return { edges, routers, gzipBytes, perEdge: { p50: percentile(costs, 50), max: Math.max(...costs) } }
+  } finally {
+    mesh.tearDown()
+    await rm(root, { recursive: true, force: true })
+  }
+}
