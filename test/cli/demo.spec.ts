@@ -1,5 +1,7 @@
 import test from 'ava'
+import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { spawnDime } from '../fixtures/dime-process.js'
 import { waitFor } from '../fixtures/wait-for.js'
 
@@ -23,4 +25,14 @@ test('the demo brings up edges that all serve one version, prints how to try the
   t.is(await exited, 0)
   t.regex(demo.output(), /demo stopped/)
   t.false(existsSync(root))
+})
+
+test('the README\'s demo command resolves: npm run demo', async t => {
+  const result = await new Promise<{ code: number | null, output: string }>(resolve => {
+    execFile('npm', ['run', '--silent', 'demo', '--', '--help'], { cwd: fileURLToPath(new URL('../..', import.meta.url)), timeout: 30_000 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : (typeof error.code === 'number' ? error.code : 1), output: stdout + stderr })
+    })
+  })
+  t.is(result.code, 0, result.output)
+  t.regex(result.output, /Usage: dime demo/)
 })
