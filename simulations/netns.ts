@@ -55,8 +55,11 @@ export class NamespaceMesh {
   /** Builds the network: hub bridge, one namespace and veth pair per node, and the host's own link. */
   setUp (): void {
     ip('netns', 'add', this.hub)
-    ip('-n', this.hub, 'link', 'add', 'br0', 'type', 'bridge')
-    ip('-n', this.hub, 'link', 'set', 'br0', 'up')
+    // br0 joins everyone; a group moved to br1 is split from the rest but not from each other.
+    for (const bridge of ['br0', 'br1']) {
+      ip('-n', this.hub, 'link', 'add', bridge, 'type', 'bridge')
+      ip('-n', this.hub, 'link', 'set', bridge, 'up')
+    }
     ip('link', 'add', `${this.prefix}r`, 'type', 'veth', 'peer', 'name', `${this.prefix}rh`)
     ip('link', 'set', `${this.prefix}rh`, 'netns', this.hub)
     ip('-n', this.hub, 'link', 'set', `${this.prefix}rh`, 'master', 'br0', 'up')
@@ -119,6 +122,14 @@ export class NamespaceMesh {
     const child = this.processes.get(node.name)
     if (child === undefined || child.exitCode !== null) return
     await new Promise<void>(resolve => { child.once('exit', () => { resolve() }); child.kill('SIGTERM') })
+  }
+
+  /**
+   * Splits these nodes from the rest (they still reach each other) or joins them
+   * back. The host watches from br0, so it cannot see the split group meanwhile.
+   */
+  split (nodes: NodeSpec[], apart: boolean): void {
+    for (const node of nodes) ip('-n', this.hub, 'link', 'set', node.hostLink, 'master', apart ? 'br1' : 'br0')
   }
 
   /** Takes a node's link to the bridge down (cut) or up (heal). */

@@ -1,29 +1,48 @@
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { NamespaceMesh, namespacesUnavailable } from '../../simulations/netns.js'
 import { tempDir } from '../fixtures/temp-dir.js'
 import { waitFor } from '../fixtures/wait-for.js'
 
 const unavailable = namespacesUnavailable()
-const EDGES = 3
-const CONVERGE_MS = 5000
+/** Real processes redial with production backoff (capped at 30 s); a heal is usually seen within a few seconds. */
+const CONVERGE_MS = 40_000
+
+type Node = NamespaceMesh['nodes'][number]
+
+async function versions (mesh: NamespaceMesh, edges: Node[]): Promise<Array<number | undefined>> {
+  return await Promise.all(edges.map(async edge => await mesh.servedVersion(edge)))
+}
+
+async function allServe (mesh: NamespaceMesh, edges: Node[], version: number, what: string): Promise<void> {
+  await waitFor(what, async () => (await versions(mesh, edges)).every(v => v === version) ? true : undefined, CONVERGE_MS, 100)
+}
+
+async function newerPublished (mesh: NamespaceMesh, than: number): Promise<number> {
+  return await waitFor('a newer published version', async () => {
+    const v = await mesh.publishedVersion()
+    return v !== undefined && v > than ? v : undefined
+  }, 15_000, 100)
+}
+
+/** A publisher and `edges` edges as processes in namespaces (of `extra` more, not started), all serving the first version. */
+async function started (t: ExecutionContext, edges: number, extra = 0): Promise<{ mesh: NamespaceMesh, first: number }> {
+  const mesh = new NamespaceMesh(await tempDir(t), edges + extra)
+  t.teardown(() => { mesh.tearDown() })
+  mesh.setUp()
+  await mesh.writeKeysAndFragments()
+  await mesh.writeFragment('first')
+  mesh.startPublisher()
+  for (const edge of mesh.edgeNodes.slice(0, edges)) mesh.startEdge(edge)
+  const first = await waitFor('the publisher publishes', async () => await mesh.publishedVersion(), 30_000, 200)
+  await allServe(mesh, mesh.edgeNodes.slice(0, edges), first, 'every edge serves the first version')
+  return { mesh, first }
+}
 
 if (unavailable !== undefined) {
   test(`real processes in network namespaces (skipped: ${unavailable})`, t => { t.pass() })
 } else {
-  test.serial('real dime processes in network namespaces: an isolated publisher publishes, the link heals, every edge converges; an edge restarted while cut off serves at once', async t => {
-    const mesh = new NamespaceMesh(await tempDir(t), EDGES)
-    t.teardown(() => { mesh.tearDown() })
-    mesh.setUp()
-    await mesh.writeKeysAndFragments()
-    await mesh.writeFragment('first')
-    mesh.startPublisher()
-    for (const edge of mesh.edgeNodes) mesh.startEdge(edge)
-
-    const first = await waitFor('the publisher publishes', async () => await mesh.publishedVersion(), 30_000, 200)
-    await waitFor('every edge serves the first version', async () =>
-      (await Promise.all(mesh.edgeNodes.map(async edge => await mesh.servedVersion(edge)))).every(v => v === first) ? true : undefined, 30_000, 200)
-
-    // Cut the publisher off, restart an edge meanwhile, and publish on the publisher's side only.
+  test.serial('processes: an isolated publisher publishes, an edge restarts meanwhile and serves at once, and after the heal every edge converges', async t => {
+    const { mesh, first } = await started(t, 3)
     mesh.link(mesh.publisher, false)
     const restarted = mesh.edgeNodes[0]!
     await mesh.stop(restarted)
@@ -31,17 +50,65 @@ if (unavailable !== undefined) {
     t.is(await waitFor('the restarted edge serves its persisted config', async () => await mesh.servedVersion(restarted), 30_000, 50), first)
     await mesh.writeFragment('second')
     await new Promise(resolve => setTimeout(resolve, 2000))
-    for (const edge of mesh.edgeNodes) t.is(await mesh.servedVersion(edge), first, `${edge.name} still serves the first version while cut off`)
+    t.deepEqual(await versions(mesh, mesh.edgeNodes), mesh.edgeNodes.map(() => first), 'nothing crossed the cut')
 
     mesh.link(mesh.publisher, true)
     const healedAt = Date.now()
-    const second = await waitFor('the publisher is reachable again with its new version', async () => {
-      const v = await mesh.publishedVersion()
-      return v !== undefined && v > first ? v : undefined
-    }, 10_000, 100)
-    await waitFor('every edge converges after the heal', async () =>
-      (await Promise.all(mesh.edgeNodes.map(async edge => await mesh.servedVersion(edge)))).every(v => v === second) ? true : undefined, 40_000, 100)
-    t.log(`converged ${Date.now() - healedAt} ms after the heal (redial backoff is capped at 30 s in production)`)
+    await allServe(mesh, mesh.edgeNodes, await newerPublished(mesh, first), 'every edge converges after the heal')
+    t.log(`converged ${Date.now() - healedAt} ms after the heal`)
+  })
+
+  test.serial('processes: the mesh splits in two halves, the publisher in one; its half converges at once, the other after the heal', async t => {
+    const { mesh, first } = await started(t, 4)
+    const near = mesh.edgeNodes.slice(0, 2)
+    const far = mesh.edgeNodes.slice(2)
+    mesh.split(far, true)
+    await mesh.writeFragment('during-split')
+    const next = await newerPublished(mesh, first)
+    await allServe(mesh, near, next, "the publisher's half converges during the split")
+    mesh.split(far, false)
+    const healedAt = Date.now()
+    await allServe(mesh, mesh.edgeNodes, next, 'the other half converges after the heal')
+    t.log(`the far half converged ${Date.now() - healedAt} ms after the heal`)
     t.pass()
+  })
+
+  test.serial('processes: an edge whose link flaps five times while versions are published ends up with the newest', async t => {
+    const { mesh, first } = await started(t, 3)
+    const flapper = mesh.edgeNodes[1]!
+    let newest = first
+    for (let i = 1; i <= 5; i++) {
+      mesh.link(flapper, false)
+      await mesh.writeFragment(`flap${i}`)
+      newest = await newerPublished(mesh, newest)
+      await new Promise(resolve => setTimeout(resolve, 700))
+      mesh.link(flapper, true)
+      await new Promise(resolve => setTimeout(resolve, 700))
+    }
+    const healedAt = Date.now()
+    await allServe(mesh, mesh.edgeNodes, newest, 'every edge, the flapper too, serves the newest')
+    t.log(`converged ${Date.now() - healedAt} ms after the last heal`)
+    t.pass()
+  })
+
+  test.serial('processes: edges that join after the last publish converge by sync', async t => {
+    const { mesh, first } = await started(t, 2, 2)
+    const late = mesh.edgeNodes.slice(2)
+    const joinedAt = Date.now()
+    for (const edge of late) mesh.startEdge(edge)
+    await allServe(mesh, late, first, 'the late edges serve the current version')
+    t.log(`late joiners served ${Date.now() - joinedAt} ms after starting`)
+    t.pass()
+  })
+
+  test.serial('processes: the publisher crashes and a replacement continues the versions upwards', async t => {
+    const { mesh, first } = await started(t, 3)
+    await mesh.stop(mesh.publisher)
+    t.deepEqual(await versions(mesh, mesh.edgeNodes), mesh.edgeNodes.map(() => first), 'the edges keep serving without a publisher')
+    mesh.startPublisher()
+    await mesh.writeFragment('after-replacement')
+    const next = await newerPublished(mesh, first)
+    await allServe(mesh, mesh.edgeNodes, next, 'every edge serves the replacement\'s version')
+    t.true(next > first)
   })
 }
