@@ -94,3 +94,10 @@ export function positiveSeconds (value: string, flag: string): number {
   if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`${flag} must be a positive number of seconds, got "${value}"`)
   return seconds
 }
+
+/** A bearer token from a file (trailing newline ignored); an empty one is refused. */
+export function readToken (path: string, flag = '--token-file'): string {
+  const token = readFlagFile(path, flag).trim()
+  if (token === '' || /\s/.test(token)) throw new UsageError(`${flag} ${path}: expected one token with no spaces`)
+  return token
+}

@@ -40,6 +40,8 @@ export interface EdgeOptions {
   staleAfterMs?: number
   timing?: MeshTiming & { announceIntervalMs?: number, announceJitterMs?: number }
   connectionGater?: ConnectionGater
+  /** When set, /config requires `Authorization: Bearer <token>` (Traefik's HTTP provider can send it). */
+  token?: string
   /** Further gossip topics to join (the benchmarks measure raw gossipsub delivery on one). */
   topics?: TopicHandler[]
 }
@@ -175,7 +177,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     async start () {
       const notRestored = await latest.restore()
       if (notRestored !== undefined) log.warn({ reason: notRestored }, 'no persisted config to serve; answering 503 until one is verified')
-      server = await buildEdgeServer({ registry: metrics.registry, current: () => latest.current(), status })
+      server = await buildEdgeServer({ registry: metrics.registry, current: () => latest.current(), status, ...(options.token !== undefined ? { token: options.token } : {}) })
       serveUrl = await server.listen({ host: options.serve.host, port: options.serve.port })
       log.info({ url: `${serveUrl}/config` }, 'serving Traefik config')
       await node.start()

@@ -1,4 +1,5 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Registry } from 'prom-client'
 import type { Envelope } from '../node/envelope.js'
 import { healthRoutes } from '../node/http/health-routes.js'
@@ -9,6 +10,8 @@ export interface EdgeServerDeps {
   /** The verified envelope to serve, if any. */
   current: () => Envelope | undefined
   status: () => EdgeStatus
+  /** When set, /config answers only requests bearing `Authorization: Bearer <token>`. */
+  token?: string
 }
 
 const nullableString = { type: ['string', 'null'] } as const
@@ -43,21 +46,37 @@ export async function buildEdgeServer (deps: EdgeServerDeps): Promise<FastifyIns
     registry: deps.registry,
     notReadyReason: () => deps.current() === undefined ? 'no verified config yet' : undefined
   })
-  app.get('/config', async (request, reply) => {
-    const envelope = deps.current()
-    if (envelope === undefined) {
-      return await reply.code(503).header('retry-after', '1').send({ error: 'no verified config yet' })
-    }
-    const etag = `"${envelope.head.bodySha256}"`
-    void reply
-      .header('etag', etag)
-      .header('x-dime-version', String(envelope.head.version))
-      .header('x-dime-issued-at', envelope.head.issuedAt)
-      .header('x-dime-key-id', envelope.head.keyId)
-      .header('cache-control', 'no-cache')
-    if (request.headers['if-none-match'] === etag) return await reply.code(304).send()
-    return await reply.type('application/json').send(Buffer.from(envelope.body.buffer, envelope.body.byteOffset, envelope.body.byteLength))
+  await app.register(async (configRoute) => {
+    if (deps.token !== undefined) configRoute.addHook('onRequest', bearerAuth(deps.token))
+    configRoute.get('/config', async (request, reply) => await serveConfig(deps, request, reply))
   })
   app.get('/status', { schema: { response: { 200: statusResponse } } }, async () => deps.status())
   return app
+}
+
+/** Refuses a request without the right bearer token (compared in constant time). */
+function bearerAuth (token: string): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  const expected = createHash('sha256').update(token).digest()
+  return async (request, reply) => {
+    const presented = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? ''
+    if (!timingSafeEqual(createHash('sha256').update(presented).digest(), expected)) {
+      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'a bearer token is required' })
+    }
+  }
+}
+
+async function serveConfig (deps: EdgeServerDeps, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const envelope = deps.current()
+  if (envelope === undefined) {
+    return await reply.code(503).header('retry-after', '1').send({ error: 'no verified config yet' })
+  }
+  const etag = `"${envelope.head.bodySha256}"`
+  void reply
+    .header('etag', etag)
+    .header('x-dime-version', String(envelope.head.version))
+    .header('x-dime-issued-at', envelope.head.issuedAt)
+    .header('x-dime-key-id', envelope.head.keyId)
+    .header('cache-control', 'no-cache')
+  if (request.headers['if-none-match'] === etag) return await reply.code(304).send()
+  return await reply.type('application/json').send(Buffer.from(envelope.body.buffer, envelope.body.byteOffset, envelope.body.byteLength))
 }

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander'
 import { DEFAULT_MESH } from '../../node/constants.js'
-import { collect, listOf, parseBootstrap, parseHostPort, parsePeerId, positiveSeconds, readSwarmKey, readTrustedKeys } from '../inputs.js'
+import { collect, listOf, parseBootstrap, parseHostPort, parsePeerId, positiveSeconds, readSwarmKey, readToken, readTrustedKeys } from '../inputs.js'
 import { runUntilSignal } from '../run-until-signal.js'
 import { listenAddresses } from './publisher.js'
 
@@ -14,6 +14,7 @@ interface EdgeFlags {
   mesh: string
   allowPeer?: string[]
   staleAfter: string
+  tokenFile?: string
 }
 
 export const DEFAULT_SERVE = '127.0.0.1:8088'
@@ -29,6 +30,7 @@ export function edgeCommand (program: Command): void {
     .addOption(new Option('--serve <host:port>', 'where Traefik fetches /config; loopback unless you mean otherwise').default(DEFAULT_SERVE).env('DIME_SERVE'))
     .addOption(new Option('--mesh <name>', 'mesh name; envelopes for other meshes are refused').default(DEFAULT_MESH).env('DIME_MESH'))
     .addOption(new Option('--allow-peer <peer-id>', 'only these peers (other edges) may connect, besides trusted publishers; repeatable').argParser(collect).env('DIME_ALLOW_PEER'))
+    .addOption(new Option('--token-file <file>', 'require this bearer token on /config (Traefik: providers.http.headers.Authorization)').env('DIME_TOKEN_FILE'))
     .addOption(new Option('--stale-after <seconds>', 'report stale after this long without news from a publisher (the config is served regardless)').default('60').env('DIME_STALE_AFTER'))
     .addHelpText('after', `
 Traefik's static configuration:
@@ -52,6 +54,7 @@ Example:
         trust: readTrustedKeys(listOf(flags.trust), { required: true }),
         ...(allowPeers.length > 0 ? { allowPeers } : {}),
         staleAfterMs: positiveSeconds(flags.staleAfter, '--stale-after') * 1000,
+        ...(flags.tokenFile !== undefined ? { token: readToken(flags.tokenFile) } : {}),
         bootstrap: listOf(flags.bootstrap).map(value => parseBootstrap(value)),
         swarmKey: readSwarmKey(flags.swarmKey),
         listen: listenAddresses(flags.listen),

@@ -100,3 +100,12 @@ test('keygen --kubernetes-secret prints a Secret manifest with the keys, ready f
   t.deepEqual(Object.keys(secret.stringData).sort(), ['publisher.key', 'publisher.pub', 'swarm.key'])
   t.regex(result.stderr, /publisher key id: [0-9a-f]{32}/)
 })
+
+test('an empty token file is refused with its name', async t => {
+  const dir = await tempDir(t)
+  await dime('keygen', '--out', dir)
+  writeFileSync(join(dir, 'token'), '\n')
+  const result = await dime('edge', '--trust', join(dir, 'publisher.pub'), '--swarm-key', join(dir, 'swarm.key'), '--data-dir', dir, '--token-file', join(dir, 'token'))
+  t.is(result.code, 2)
+  t.regex(result.stderr, /--token-file .*token: expected one token with no spaces/)
+})

@@ -50,3 +50,15 @@ test('/metrics speaks the Prometheus text format', async t => {
   t.is(response.statusCode, 200)
   t.regex(response.headers['content-type'] as string, /^text\/plain/)
 })
+
+test('with a token, /config answers only requests bearing it; health and status stay open', async t => {
+  const app = await buildEdgeServer({ registry: new Registry(), current: () => envelope, status: () => status, token: 's3cret-token' })
+  const missing = await app.inject({ url: '/config' })
+  t.is(missing.statusCode, 401)
+  t.is(missing.headers['www-authenticate'], 'Bearer')
+  t.is((await app.inject({ url: '/config', headers: { authorization: 'Bearer wrong' } })).statusCode, 401)
+  const allowed = await app.inject({ url: '/config', headers: { authorization: 'Bearer s3cret-token' } })
+  t.is(allowed.statusCode, 200)
+  t.deepEqual(allowed.rawPayload, Buffer.from(envelope.body))
+  t.is((await app.inject({ url: '/healthz' })).statusCode, 200)
+})
