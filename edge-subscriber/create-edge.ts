@@ -7,7 +7,7 @@ import { Counter, Gauge } from 'prom-client'
 import { STALE_AFTER_MS } from '../node/constants.js'
 import { trustPolicy } from '../node/envelope.js'
 import { Freshness } from '../node/freshness.js'
-import { LatestEnvelope } from '../node/latest-envelope.js'
+import { DISK_ORIGIN, LatestEnvelope } from '../node/latest-envelope.js'
 import type { Logger } from '../node/logger.js'
 import { beaconHandler } from '../node/mesh/beacon-handler.js'
 import { peerIdOfKey } from '../node/mesh/identity.js'
@@ -78,7 +78,15 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
   const beacons = new Counter({ name: 'dime_edge_beacons_total', help: 'Head beacons received, by outcome', labelNames: ['outcome'] as const, registers: [metrics.registry] })
   const versionGauge = new Gauge({ name: 'dime_edge_config_version', help: 'Version of the config served (0 before the first)', registers: [metrics.registry] })
   // Read when scraped, so they are always current.
-  new Gauge({ name: 'dime_edge_last_news_age_seconds', help: 'Seconds since the last verified news from a publisher (-1 before any)', registers: [metrics.registry], collect () { this.set((freshness.ageMs(Date.now()) ?? -1000) / 1000) } })
+  new Gauge({
+    name: 'dime_edge_last_news_age_seconds',
+    help: 'Seconds since the last verified news from a publisher (-1 before any)',
+    registers: [metrics.registry],
+    collect () {
+      const age = freshness.ageMs(Date.now())
+      this.set(age === undefined ? -1 : age / 1000)
+    }
+  })
   new Gauge({ name: 'dime_edge_stale', help: '1 when no news came for longer than --stale-after (the config is still served)', registers: [metrics.registry], collect () { this.set(freshness.isStale(Date.now()) ? 1 : 0) } })
 
   // The allow list grows with the trusted keys: their publishers are always admitted.
@@ -120,8 +128,9 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     ...(timing.announceJitterMs !== undefined ? { jitterMs: timing.announceJitterMs } : {})
   })
   latest.onAccepted((envelope, origin) => {
-    receivedAt = origin === 'disk' ? null : new Date().toISOString()
-    if (origin !== 'disk') freshness.heard(Date.now())
+    const restored = origin === DISK_ORIGIN
+    receivedAt = restored ? null : new Date().toISOString()
+    if (!restored) freshness.heard(Date.now())
     versionGauge.set(envelope.head.version)
     log.info({ version: envelope.head.version, sha256: envelope.head.bodySha256, origin }, 'serving config')
     announcer.poke()

@@ -3,6 +3,9 @@ import { openEnvelope, type Envelope, type TrustPolicy } from './envelope.js'
 import type { EnvelopeStore } from './envelope-store.js'
 import type { Logger } from './logger.js'
 
+/** The origin of an envelope restored from the store at start, as `onAccepted` reports it. */
+export const DISK_ORIGIN = 'disk'
+
 /** What gossipsub is told: accept and forward, ignore quietly, or reject and penalise. */
 export type Verdict = 'accept' | 'ignore' | 'reject'
 
@@ -96,7 +99,7 @@ export class LatestEnvelope {
     return current === undefined ? undefined : this.trust.keys.has(current.head.keyId)
   }
 
-  /** Called after each envelope becomes current: persisted, or restored (origin `disk`). */
+  /** Called after each envelope becomes current: persisted, or restored (origin DISK_ORIGIN). */
   onAccepted (listener: (envelope: Envelope, origin: string) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
@@ -113,7 +116,7 @@ export class LatestEnvelope {
       const envelope = openEnvelope(bytes, this.trust)
       this.committed = envelope
       this.highestOffered = Math.max(this.highestOffered, envelope.head.version)
-      this.notify(envelope, 'disk')
+      this.notify(envelope, DISK_ORIGIN)
       return undefined
     } catch (err) {
       return `stored envelope refused: ${(err as Error).message}`
