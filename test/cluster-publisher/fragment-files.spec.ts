@@ -6,9 +6,9 @@ test('a plain YAML file is one fragment named after the file', t => {
   t.deepEqual(fragments, [{ source: 'a.yaml', content: { http: { routers: {} } } }])
 })
 
-test('JSON is read as YAML', t => {
-  t.deepEqual(fragmentsFromFile({ name: 'a.json', text: '{"tcp":{"routers":{}}}' }).fragments,
-    [{ source: 'a.json', content: { tcp: { routers: {} } } }])
+test('JSON in a file not named .json is read as YAML, of which it is a subset', t => {
+  t.deepEqual(fragmentsFromFile({ name: 'a.yaml', text: '{"tcp":{"routers":{}}}' }).fragments,
+    [{ source: 'a.yaml', content: { tcp: { routers: {} } } }])
 })
 
 test('each data value of a labelled ConfigMap is a fragment; other objects are skipped', t => {
@@ -49,3 +49,11 @@ for (const [name, text, reason] of [
     t.regex((fragment as { error: string }).error, reason)
   })
 }
+
+test('a .json fragment is parsed as JSON, and broken JSON says so', t => {
+  t.deepEqual(fragmentsFromFile({ name: 'big.json', text: '{"http":{"routers":{}}}' }).fragments, [{ source: 'big.json', content: { http: { routers: {} } } }])
+  const [broken] = fragmentsFromFile({ name: 'big.json', text: '{"http": {' }).fragments
+  t.regex((broken as { error: string }).error, /^is not valid JSON: /)
+  const [empty] = fragmentsFromFile({ name: 'empty.json', text: 'null' }).fragments
+  t.regex((empty as { error: string }).error, /is empty/)
+})
