@@ -9,7 +9,7 @@ import { LatestEnvelope } from '../node/latest-envelope.js'
 import type { Logger } from '../node/logger.js'
 import { peerKeyFromSigningKey } from '../node/mesh/identity.js'
 import { createMeshNode, type MeshNode, type MeshTiming } from '../node/mesh/mesh-node.js'
-import { createMeshMetrics, offerCounter } from '../node/metrics.js'
+import { createMeshMetrics, offerCounter, type MeshMetrics } from '../node/metrics.js'
 import type { SigningKey, TrustedKey } from '../node/signing-keys.js'
 import { buildAdminServer } from './admin-server.js'
 import { ConfigPublisher, OWN_ORIGIN } from './config-publisher.js'
@@ -58,6 +58,8 @@ export interface PublisherOptions {
   now?: () => number
   timing?: MeshTiming & { beaconIntervalMs?: number, missingAfterMs?: number, learnTimeoutMs?: number }
   connectionGater?: ConnectionGater
+  /** Metrics to add to (the Kubernetes parts register theirs on it first); a new set when absent. */
+  metrics?: MeshMetrics
 }
 
 export interface Publisher {
@@ -81,7 +83,7 @@ const LEARN_TIMEOUT_MS = 3_000
  */
 export async function createPublisher (options: PublisherOptions): Promise<Publisher> {
   const { log, source } = options
-  const metrics = createMeshMetrics()
+  const metrics = options.metrics ?? createMeshMetrics()
   const fragmentGauge = new Gauge({ name: 'dime_publisher_fragments', help: 'Fragments by status in the latest build', labelNames: ['status'] as const, registers: [metrics.registry] })
   const versionGauge = new Gauge({ name: 'dime_publisher_config_version', help: 'Version of the newest config', registers: [metrics.registry] })
   const pendingGauge = new Gauge({ name: 'dime_publisher_pending_routes', help: 'Annotated Services not routed yet (no LoadBalancer address)', registers: [metrics.registry] })

@@ -3,6 +3,7 @@ import { hostname } from 'node:os'
 import type { PublisherOptions } from '../../cluster-publisher/create-publisher.js'
 import { DEFAULT_MESH } from '../../node/constants.js'
 import type { Logger } from '../../node/logger.js'
+import type { Registry } from 'prom-client'
 import { collect, listOf, parseHostPort, parseListen, readSigningKey, readSwarmKey, readTrustedKeys } from '../inputs.js'
 import { runUntilSignal } from '../run-until-signal.js'
 import { UsageError } from '../usage-error.js'
@@ -51,8 +52,10 @@ Examples:
     --key /secrets/publisher.key --swarm-key /secrets/swarm.key --admin 0.0.0.0:9090`)
     .action(async (flags: PublisherFlags) => {
       // Loaded here, not at the top: each program loads only its own code (start-up time, memory).
-      const [{ createPublisher }, { createLogger }] = await Promise.all([import('../../cluster-publisher/create-publisher.js'), import('../../node/logger.js')])
+      const [{ createPublisher }, { createLogger }, { createMeshMetrics }] = await Promise.all([
+        import('../../cluster-publisher/create-publisher.js'), import('../../node/logger.js'), import('../../node/metrics.js')])
       const log = createLogger('dime-publisher')
+      const metrics = createMeshMetrics()
       const common = {
         mesh: flags.mesh,
         signingKey: readSigningKey(flags.key),
@@ -61,14 +64,15 @@ Examples:
         listen: listenAddresses(flags.listen),
         ...(flags.admin !== undefined ? { admin: parseHostPort(flags.admin, '--admin') } : {}),
         allowEmpty: flags.allowEmpty === true,
-        log
+        log,
+        metrics
       }
-      const publisher = await createPublisher({ ...common, ...await sourceParts(flags, log) })
+      const publisher = await createPublisher({ ...common, ...await sourceParts(flags, log, metrics.registry) })
       await runUntilSignal(publisher, log)
     })
 }
 
-async function sourceParts (flags: PublisherFlags, log: Logger): Promise<Pick<PublisherOptions, 'source' | 'reporters' | 'leadership' | 'onLeadershipChange'>> {
+async function sourceParts (flags: PublisherFlags, log: Logger, registry: Registry): Promise<Pick<PublisherOptions, 'source' | 'reporters' | 'leadership' | 'onLeadershipChange'>> {
   if (flags.kubernetes !== true) {
     if (flags.fragments === undefined) throw new UsageError('one of --fragments DIR or --kubernetes is required')
     const { directorySource } = await import('../../cluster-publisher/sources/directory-source.js')
@@ -85,7 +89,8 @@ async function sourceParts (flags: PublisherFlags, log: Logger): Promise<Pick<Pu
     namespaces: namespaces.length > 0 ? namespaces : [DEFAULT_NAMESPACE],
     pod,
     ...(flags.leaderElect === true ? { leaseName: flags.lease } : {}),
-    log
+    log,
+    registry
   })
   return {
     source: parts.source,

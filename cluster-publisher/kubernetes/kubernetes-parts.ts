@@ -1,4 +1,5 @@
 import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node'
+import { Counter, type Registry } from 'prom-client'
 import type { Logger } from '../../node/logger.js'
 import type { FragmentReporter, Leadership } from '../create-publisher.js'
 import { KubernetesSource } from '../sources/kubernetes-source.js'
@@ -15,6 +16,8 @@ export interface KubernetesPartsInit {
   /** Lease name; leader election is on when given. */
   leaseName?: string
   log: Logger
+  /** Where the API-failure counter is registered (the publisher's registry). */
+  registry?: Registry
   timing?: { leaseDurationMs?: number, renewDeadlineMs?: number, retryPeriodMs?: number, retryMinMs?: number }
 }
 
@@ -28,10 +31,17 @@ export interface KubernetesParts {
 /** The publisher's parts that talk to Kubernetes, for `dime publisher --kubernetes`. */
 export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
   const core = init.kubeConfig.makeApiClient(CoreV1Api)
+  const failures = new Counter({
+    name: 'dime_publisher_kubernetes_failures_total',
+    help: 'Lists and watches against the Kubernetes API that failed (each is retried with backoff), by resource',
+    labelNames: ['resource'] as const,
+    registers: init.registry !== undefined ? [init.registry] : []
+  })
   const source = new KubernetesSource({
     kubeConfig: init.kubeConfig,
     namespaces: init.namespaces,
     log: init.log,
+    countFailure: resource => { failures.inc({ resource }) },
     ...(init.timing?.retryMinMs !== undefined ? { retryMinMs: init.timing.retryMinMs } : {})
   })
   const events = new EventRecorder(core, init.pod.name, init.log)

@@ -11,6 +11,8 @@ export interface KubernetesSourceInit {
   log: Logger
   retryMinMs?: number
   retryMaxMs?: number
+  /** Counts lists and watches that failed, by resource. */
+  countFailure?: (resource: string) => void
 }
 
 /** The Kubernetes object a fragment came from, for Events. */
@@ -146,6 +148,7 @@ export class KubernetesSource implements FragmentSource {
     // Stopping aborts the watches; that is not a failure.
     if (this.stopped) return
     watched.failures++
+    this.init.countFailure?.(watched.resource)
     const delay = Math.min(this.init.retryMaxMs ?? RETRY_MAX_MS, (this.init.retryMinMs ?? RETRY_MIN_MS) * 2 ** (watched.failures - 1))
     this.init.log.warn({ resource: watched.resource, namespace: watched.namespace, err: describe(err), retryMs: delay }, 'list or watch failed; the caches and the last published config stand')
     const timer = setTimeout(() => {

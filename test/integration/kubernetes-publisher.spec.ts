@@ -82,6 +82,8 @@ test('nothing is published before every informer has listed; the API server fail
   const readyz = await fetch(`${publisher.adminUrl() ?? ''}/readyz`)
   t.is(readyz.status, 503)
   t.regex(((await readyz.json()) as { reason: string }).reason, /waiting for the first list of services/)
+  const metrics = await (await fetch(`${publisher.adminUrl() ?? ''}/metrics`)).text()
+  t.regex(metrics, /dime_publisher_kubernetes_failures_total\{resource="services"\} [1-9]/)
 
   api.fail('services', false)
   const version = await waitFor('published once services list', () => publisher.status().version ?? undefined, SETTLE_MS)
