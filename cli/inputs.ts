@@ -101,3 +101,8 @@ export function readToken (path: string, flag = '--token-file'): string {
   if (token === '' || /\s/.test(token)) throw new UsageError(`${flag} ${path}: expected one token with no spaces`)
   return token
 }
+
+/** Whether a host name or address only this machine can reach. */
+export function isLoopback (host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}

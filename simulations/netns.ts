@@ -10,6 +10,8 @@ const HOST_ADDRESS = `${SUBNET}.254`
 const MESH_PORT = 4001
 const SERVE_PORT = 8088
 const ADMIN_PORT = 9090
+/** Edges serve on their namespace's address, which is not loopback, so /config needs a token. */
+const TOKEN = 'netns-test-token'
 
 function ip (...args: string[]): void {
   execFileSync('ip', args, { stdio: 'pipe' })
@@ -89,6 +91,7 @@ export class NamespaceMesh {
 
   async writeKeysAndFragments (): Promise<void> {
     execFileSync(process.execPath, [DIME, 'keygen', '--out', join(this.root, 'keys')], { stdio: 'pipe' })
+    await writeFile(join(this.root, 'keys', 'token'), `${TOKEN}\n`, { mode: 0o600 })
     await mkdir(join(this.root, 'fragments'), { recursive: true })
   }
 
@@ -115,7 +118,7 @@ export class NamespaceMesh {
     const keys = join(this.root, 'keys')
     this.run(node, ['edge', '--trust', join(keys, 'publisher.pub'), '--swarm-key', join(keys, 'swarm.key'),
       '--bootstrap', `/ip4/${this.publisher.address}/tcp/${MESH_PORT}`, '--listen', `/ip4/${node.address}/tcp/${MESH_PORT}`,
-      '--data-dir', join(this.root, node.name), '--serve', `${node.address}:${SERVE_PORT}`])
+      '--data-dir', join(this.root, node.name), '--serve', `${node.address}:${SERVE_PORT}`, '--token-file', join(keys, 'token')])
   }
 
   async stop (node: NodeSpec): Promise<void> {
@@ -140,7 +143,7 @@ export class NamespaceMesh {
   /** The version an edge serves (X-Dime-Version, from a HEAD request), or undefined when it serves none or cannot be reached. */
   async servedVersion (node: NodeSpec): Promise<number | undefined> {
     try {
-      const response = await fetch(`http://${node.address}:${SERVE_PORT}/config`, { method: 'HEAD', signal: AbortSignal.timeout(1000) })
+      const response = await fetch(`http://${node.address}:${SERVE_PORT}/config`, { method: 'HEAD', headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(1000) })
       return response.status === 200 ? Number(response.headers.get('x-dime-version')) : undefined
     } catch {
       return undefined

@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander'
 import { DEFAULT_MESH } from '../../node/constants.js'
-import { collect, listOf, parseBootstrap, parseHostPort, parsePeerId, positiveSeconds, readSwarmKey, readToken, readTrustedKeys } from '../inputs.js'
+import { collect, isLoopback, listOf, parseBootstrap, parseHostPort, parsePeerId, positiveSeconds, readSwarmKey, readToken, readTrustedKeys } from '../inputs.js'
 import { runUntilSignal } from '../run-until-signal.js'
+import { UsageError } from '../usage-error.js'
 import { listenAddresses } from './publisher.js'
 
 interface EdgeFlags {
@@ -49,6 +50,10 @@ Example:
       const [{ createEdge }, { createLogger }] = await Promise.all([import('../../edge-subscriber/create-edge.js'), import('../../node/logger.js')])
       const log = createLogger('dime-edge')
       const allowPeers = listOf(flags.allowPeer).map(id => parsePeerId(id, '--allow-peer'))
+      const serve = parseHostPort(flags.serve, '--serve')
+      if (!isLoopback(serve.host) && flags.tokenFile === undefined) {
+        throw new UsageError(`--serve ${flags.serve} is not a loopback address: anyone who reaches it could read every route; give --token-file, or serve on 127.0.0.1`)
+      }
       const edge = await createEdge({
         mesh: flags.mesh,
         trust: readTrustedKeys(listOf(flags.trust), { required: true }),
@@ -59,7 +64,7 @@ Example:
         swarmKey: readSwarmKey(flags.swarmKey),
         listen: listenAddresses(flags.listen),
         dataDir: flags.dataDir,
-        serve: parseHostPort(flags.serve, '--serve'),
+        serve,
         log
       })
       if (listOf(flags.bootstrap).length === 0) log.warn('no --bootstrap peers: this edge only hears from peers that dial it')

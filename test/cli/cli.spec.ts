@@ -109,3 +109,11 @@ test('an empty token file is refused with its name', async t => {
   t.is(result.code, 2)
   t.regex(result.stderr, /--token-file .*token: expected one token with no spaces/)
 })
+
+test('serving /config beyond loopback without a token is refused', async t => {
+  const dir = await tempDir(t)
+  await dime('keygen', '--out', dir)
+  const result = await dime('edge', '--trust', join(dir, 'publisher.pub'), '--swarm-key', join(dir, 'swarm.key'), '--data-dir', dir, '--serve', '0.0.0.0:8088')
+  t.is(result.code, 2)
+  t.regex(result.stderr, /--serve 0\.0\.0\.0:8088 is not a loopback address: .* give --token-file/)
+})
