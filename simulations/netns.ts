@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { stopProcess } from '../cli/processes.js'
 
 const DIME = fileURLToPath(new URL('../bin/dime.js', import.meta.url))
 /** RFC 2544's benchmarking range: it exists only inside the namespaces made here. */
@@ -123,8 +124,7 @@ export class NamespaceMesh {
 
   async stop (node: NodeSpec): Promise<void> {
     const child = this.processes.get(node.name)
-    if (child === undefined || child.exitCode !== null) return
-    await new Promise<void>(resolve => { child.once('exit', () => { resolve() }); child.kill('SIGTERM') })
+    if (child !== undefined) await stopProcess(child)
   }
 
   /**

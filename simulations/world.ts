@@ -10,6 +10,7 @@ import { generateSigningKeyPem, parseSigningKey, parseTrustedKey, type SigningKe
 import { generateSwarmKey, parseSwarmKey } from '../node/swarm-key.js'
 import { Partition } from './partition.js'
 import type { Recorder } from './recorder.js'
+import { waitFor } from './wait-for.js'
 
 /**
  * Timings for simulations and tests: the production values scaled down (redial
@@ -94,8 +95,8 @@ export class World {
       return version === null ? 0 : this.runningEdges().filter(({ edge }) => edge.status().version === version).length
     }
     // Start-up of many nodes in one process is slow on two cores; allow for it.
-    await this.until(() => serving() === this.init.edges ? true : undefined, 20_000 + 500 * this.init.edges,
-      () => `every edge to serve the first config (${serving()} of ${this.init.edges} do)`)
+    await waitFor(() => `every edge to serve the first config (${serving()} of ${this.init.edges} do)`,
+      () => serving() === this.init.edges ? true : undefined, 20_000 + 500 * this.init.edges, 10)
     this.init.recorder.mark('all edges up')
   }
 
@@ -108,10 +109,10 @@ export class World {
   async publish (): Promise<number> {
     const before = this.publisher?.status().version ?? null
     await this.writeFragment()
-    return await this.until(() => {
+    return await waitFor('the publisher to sign a new version', () => {
       const version = this.publisher?.status().version ?? null
       return version !== null && version !== before ? version : undefined
-    }, 5000 + 100 * this.init.edges, 'the publisher to sign a new version')
+    }, 5000 + 100 * this.init.edges, 10)
   }
 
   async startPublisher (now = this.init.now): Promise<void> {
@@ -206,15 +207,5 @@ export class World {
     const n = this.publishCount++
     const routers = Array.from({ length: 3 }, (_, i) => `    r${n}-${i}:\n      rule: "Host(\`r${n}-${i}.example.com\`)"\n      service: s\n`).join('')
     await writeFile(join(this.fragments, 'routes.yaml'), `http:\n  routers:\n${routers}  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: "http://192.0.2.1:80"\n`)
-  }
-
-  private async until<T> (probe: () => T | undefined, timeoutMs: number, what: string | (() => string)): Promise<T> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const value = probe()
-      if (value !== undefined) return value
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`)
-      await new Promise(resolve => setTimeout(resolve, 10))
-    }
   }
 }

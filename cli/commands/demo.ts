@@ -1,12 +1,12 @@
 import type { Command } from 'commander'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generateSigningKeyPem } from '../../node/signing-keys.js'
 import { generateSwarmKey } from '../../node/swarm-key.js'
+import { freePort, stopProcess } from '../processes.js'
 import { UsageError } from '../usage-error.js'
 import { KEY_FILES } from './keygen.js'
 
@@ -86,7 +86,7 @@ Stop the publisher (kill ${children[0]?.pid ?? ''}) and the edges keep serving. 
     process.once('SIGTERM', resolve)
   })
   clearInterval(timer)
-  await Promise.all(children.map(async child => { await stopChild(child) }))
+  await Promise.all(children.map(async child => { await stopProcess(child) }))
   rmSync(root, { recursive: true, force: true })
   process.stdout.write('\ndemo stopped; temporary keys, data and logs removed\n')
 }
@@ -118,24 +118,4 @@ function liveTable (isTerminal: boolean): (lines: string[]) => void {
     }
     previous = lines
   }
-}
-
-async function stopChild (child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  await new Promise<void>(resolve => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 5000)
-    child.once('exit', () => { clearTimeout(force); resolve() })
-    child.kill('SIGTERM')
-  })
-}
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
-    })
-  })
 }

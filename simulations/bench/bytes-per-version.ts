@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib'
 import { NamespaceMesh } from '../netns.js'
 import { configWithRouters } from './configs.js'
 import { percentile } from './stats.js'
+import { waitFor } from '../wait-for.js'
 
 export interface BytesPerVersion {
   edges: number
@@ -16,14 +17,6 @@ export interface BytesPerVersion {
 
 const IDLE_SAMPLE_MS = 5000
 const SETTLE_MS = 1500
-
-async function until (probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!await probe()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the edges to converge')
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
 
 /**
  * Real processes in network namespaces, so each edge has an interface of its
@@ -44,7 +37,7 @@ export async function measureBytesPerVersion (edges: number, routers: number, ve
       if (published === undefined) return false
       return (await Promise.all(mesh.edgeNodes.map(async edge => await mesh.servedVersion(edge)))).every(v => v === published)
     }
-    await until(converged, 60_000)
+    await waitFor('every edge to serve the first config', async () => await converged() ? true : undefined, 60_000, 50)
     await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
 
     const rx = (): number[] => mesh.edgeNodes.map(edge => mesh.receivedBytes(edge))
@@ -61,7 +54,7 @@ export async function measureBytesPerVersion (edges: number, routers: number, ve
       gzipBytes = gzipSync(config.bytes).byteLength
       const previous = await mesh.publishedVersion()
       await mesh.writeFragmentText(config.fragment)
-      await until(async () => (await mesh.publishedVersion()) !== previous && await converged(), 60_000)
+      await waitFor(`every edge to serve version ${v}`, async () => (await mesh.publishedVersion()) !== previous && await converged() ? true : undefined, 60_000, 50)
       await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
       const elapsed = Date.now() - started
       rx().forEach((bytes, i) => { costs.push(bytes - (before[i] ?? 0) - (idlePerMs[i] ?? 0) * elapsed) })

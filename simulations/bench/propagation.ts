@@ -9,6 +9,7 @@ import { createEdge, type Edge } from '../../edge-subscriber/create-edge.js'
 import { silentLogger } from '../../node/logger.js'
 import { generateSigningKeyPem, parseSigningKey, parseTrustedKey } from '../../node/signing-keys.js'
 import { generateSwarmKey, parseSwarmKey } from '../../node/swarm-key.js'
+import { waitFor } from '../wait-for.js'
 import { timingFor } from '../world.js'
 import { configWithRouters } from './configs.js'
 import { percentile } from './stats.js'
@@ -26,14 +27,6 @@ export interface PropagationResult {
   ours: { p50: number, p99: number }
   /** The same bytes published on a plain gossipsub topic of the same mesh, to each edge's validator, in ms. */
   raw: { p50: number, p99: number }
-}
-
-async function until (probe: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 2))
-  }
 }
 
 /** Publishes `rounds` configs of `routers` routers to `edgeCount` edges; compares with raw gossipsub on the same mesh. */
@@ -67,7 +60,8 @@ export async function measurePropagation (edgeCount: number, routers: number, ro
       }))
     }
     await Promise.all(edges.map(async edge => { await edge.start() }))
-    await until(() => publisher.latest.current() !== undefined && edges.every(edge => edge.status().version === publisher.latest.current()?.head.version), 60_000, 'every edge to serve the first config')
+    await waitFor('every edge to serve the first config', () =>
+      publisher.latest.current() !== undefined && edges.every(edge => edge.status().version === publisher.latest.current()?.head.version) ? true : undefined, 60_000, 2)
     // Let gossipsub build its mesh before measuring.
     await new Promise(resolve => setTimeout(resolve, 2000))
 
@@ -88,7 +82,7 @@ export async function measurePropagation (edgeCount: number, routers: number, ro
       const tag = `round-${String(round).padStart(10, '0')}`
       const sent = performance.now()
       await publisher.mesh.publish(RAW_TOPIC, Buffer.concat([Buffer.from(tag, 'latin1'), envelope]))
-      await until(() => (rawArrivals.get(tag)?.length ?? 0) >= edgeCount, 60_000, 'raw delivery to every edge')
+      await waitFor('raw delivery to every edge', () => (rawArrivals.get(tag)?.length ?? 0) >= edgeCount ? true : undefined, 60_000, 2)
       for (const t of rawArrivals.get(tag) ?? []) raw.push(t - sent)
       await new Promise(resolve => setTimeout(resolve, 300))
     }

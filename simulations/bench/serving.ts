@@ -1,13 +1,14 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { freePort, stopProcess } from '../../cli/processes.js'
 import { sealEnvelope } from '../../node/envelope.js'
 import { generateSigningKeyPem, parseSigningKey } from '../../node/signing-keys.js'
 import { generateSwarmKey } from '../../node/swarm-key.js'
+import { waitFor } from '../wait-for.js'
 import { configWithRouters } from './configs.js'
 
 const run = promisify(execFile)
@@ -16,15 +17,6 @@ const MESH = 'bench'
 
 export interface LoadResult { requestsPerSecond: number, p50Ms: number, p99Ms: number }
 export interface EdgeProcessResult { coldStartMs: number, rssMb: number }
-
-async function freePort (): Promise<number> {
-  return await new Promise(resolve => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => { resolve(port) })
-    })
-  })
-}
 
 function toMs (value: string, unit: string): number {
   return Number(value) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : 1)
@@ -38,22 +30,6 @@ export async function wrk (url: string, seconds = 5): Promise<LoadResult> {
   const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(stdout)
   if (rps === undefined || p50 === null || p99 === null) throw new Error(`cannot read wrk output:\n${stdout}`)
   return { requestsPerSecond: Number(rps), p50Ms: toMs(p50[1] ?? '', p50[2] ?? ''), p99Ms: toMs(p99[1] ?? '', p99[2] ?? '') }
-}
-
-async function waitFor200 (url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      if ((await fetch(url)).status === 200) return
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 in ${timeoutMs} ms`)
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
-}
-
-async function stop (child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return
-  await new Promise<void>(resolve => { child.once('exit', () => { resolve() }); child.kill('SIGTERM') })
 }
 
 /**
@@ -77,14 +53,14 @@ export async function edgeProcess<T> (routers: number, load: (url: string, body:
     '--data-dir', join(root, 'data'), '--listen', '/ip4/127.0.0.1/tcp/0', '--serve', `127.0.0.1:${port}`], { stdio: 'ignore', env: { ...process.env, DIME_LOG_LEVEL: 'warn' } })
   try {
     const url = `http://127.0.0.1:${port}/config`
-    await waitFor200(url, 30_000)
+    await waitFor(`${url} to answer 200`, async () => (await fetch(url)).status === 200 ? true : undefined, 30_000, 5)
     const coldStartMs = performance.now() - started
     const loaded = await load(url, config.bytes)
     const status = await readFile(`/proc/${child.pid ?? 0}/status`, 'utf8')
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN)
     return { coldStartMs, rssMb: rssKb / 1024, load: loaded }
   } finally {
-    await stop(child)
+    await stopProcess(child)
     await rm(root, { recursive: true, force: true })
   }
 }
@@ -110,10 +86,10 @@ http {
 `)
   const child = spawn('nginx', ['-p', root, '-c', join(root, 'nginx.conf')], { stdio: 'ignore' })
   try {
-    await waitFor200(`http://127.0.0.1:${port}/config`, 10_000)
+    await waitFor('nginx to answer 200', async () => (await fetch(`http://127.0.0.1:${port}/config`)).status === 200 ? true : undefined, 10_000, 5)
     return await load(`http://127.0.0.1:${port}/config`)
   } finally {
-    await stop(child)
+    await stopProcess(child)
     await rm(root, { recursive: true, force: true })
   }
 }

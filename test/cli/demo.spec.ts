@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { spawnDime } from '../fixtures/dime-process.js'
-import { waitFor } from '../fixtures/wait-for.js'
+import { waitFor } from '../../simulations/wait-for.js'
 
 /** The versions in the newest complete table the demo printed. */
 function lastTableVersions (output: string, edges: number): string[] | undefined {

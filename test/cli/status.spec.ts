@@ -1,7 +1,7 @@
 import test from 'ava'
 import { dime } from '../fixtures/dime-process.js'
 import { publisherWithRoute, startEdge } from '../fixtures/mesh.js'
-import { waitFor } from '../fixtures/wait-for.js'
+import { waitFor } from '../../simulations/wait-for.js'
 
 test('dime status shows a publisher\'s fragments and the edges it hears from, as a table', async t => {
   const { keys, publisher } = await publisherWithRoute(t)

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { parse } from 'yaml'
 import { getConfig, meshKeys, publisherWithRoute, routeFragment, startEdge, writeFragment } from '../fixtures/mesh.js'
 import { traefikPoller } from '../fixtures/traefik-poller.js'
-import { waitFor } from '../fixtures/wait-for.js'
+import { waitFor } from '../../simulations/wait-for.js'
 
 type Routers = Record<string, unknown>
 

@@ -8,7 +8,7 @@ import { sealBeacon } from '../../node/head-beacon.js'
 import { generateSwarmKey, parseSwarmKey } from '../../node/swarm-key.js'
 import { MESH, meshKeys, publisherWithRoute, startEdge } from '../fixtures/mesh.js'
 import { rawNode } from '../fixtures/raw-node.js'
-import { waitFor } from '../fixtures/wait-for.js'
+import { waitFor } from '../../simulations/wait-for.js'
 
 test('a node without the swarm key cannot connect at all', async t => {
   const { keys, publisher } = await publisherWithRoute(t)

@@ -1,7 +1,7 @@
 import test from 'ava'
 import { getConfig, meshKeys, routeFragment, startEdge, startPublisher, writeFragment } from '../fixtures/mesh.js'
 import { tempDir } from '../fixtures/temp-dir.js'
-import { waitFor } from '../fixtures/wait-for.js'
+import { waitFor } from '../../simulations/wait-for.js'
 
 /** Polls an edge like Traefik and remembers any answer other than 200 after the first 200. */
 function watchForGaps (url: string): { gaps: () => number[], stop: () => Promise<void> } {

@@ -3,7 +3,7 @@ import { ANNOTATIONS } from '../../cluster-publisher/kubernetes/service-routes.j
 import { LEADER_LABEL } from '../../cluster-publisher/kubernetes/leader-label.js'
 import { fakeKubeApi, fragmentConfigMap, loadBalancerService, NAMESPACE, servedRouters, startKubePublisher } from '../fixtures/kube.js'
 import { meshKeys, routeFragment, startEdge } from '../fixtures/mesh.js'
-import { waitFor } from '../fixtures/wait-for.js'
+import { waitFor } from '../../simulations/wait-for.js'
 
 const SETTLE_MS = 10_000
 

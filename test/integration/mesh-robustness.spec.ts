@@ -4,7 +4,7 @@ import type { Edge } from '../../edge-subscriber/create-edge.js'
 import { getConfig, meshKeys, publisherWithRoute, routeFragment, startEdge, startPublisher, writeFragment, type MeshKeys } from '../fixtures/mesh.js'
 import { Partition } from '../../simulations/partition.js'
 import { tempDir } from '../fixtures/temp-dir.js'
-import { waitFor } from '../fixtures/wait-for.js'
+import { waitFor } from '../../simulations/wait-for.js'
 
 const CONVERGE_MS = 10_000
 

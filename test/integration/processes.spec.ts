@@ -1,19 +1,10 @@
 import test from 'ava'
+import { freePort } from '../../cli/processes.js'
 import { join } from 'node:path'
 import { dime, spawnDime } from '../fixtures/dime-process.js'
 import { routeFragment, writeFragment } from '../fixtures/mesh.js'
 import { tempDir } from '../fixtures/temp-dir.js'
-import { waitFor } from '../fixtures/wait-for.js'
-import { createServer } from 'node:net'
-
-async function freePort (): Promise<number> {
-  return await new Promise(resolve => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => { resolve(port) })
-    })
-  })
-}
+import { waitFor } from '../../simulations/wait-for.js'
 
 async function body (url: string): Promise<string | undefined> {
   const response = await fetch(url)

@@ -1,7 +1,7 @@
 import test from 'ava'
 import { getConfig, meshKeys, routeFragment, startEdge, startPublisher, writeFragment } from '../fixtures/mesh.js'
 import { tempDir } from '../fixtures/temp-dir.js'
-import { waitFor } from '../fixtures/wait-for.js'
+import { waitFor } from '../../simulations/wait-for.js'
 
 async function routers (edge: Parameters<typeof getConfig>[0]): Promise<string> {
   const body = await (await getConfig(edge)).json() as { http?: { routers?: Record<string, unknown> } }

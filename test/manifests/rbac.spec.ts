@@ -5,7 +5,7 @@ import { ANNOTATIONS } from '../../cluster-publisher/kubernetes/service-routes.j
 import type { ApiCall } from '../../simulations/fake-kube-api.js'
 import { fakeKubeApi, fragmentConfigMap, loadBalancerService, NAMESPACE, startKubePublisher } from '../fixtures/kube.js'
 import { meshKeys, routeFragment } from '../fixtures/mesh.js'
-import { waitFor } from '../fixtures/wait-for.js'
+import { waitFor } from '../../simulations/wait-for.js'
 
 interface Rule { apiGroups: string[], resources: string[], verbs: string[] }
 interface Role { kind: string, metadata: { name: string, namespace: string }, rules: Rule[] }

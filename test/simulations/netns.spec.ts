@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { NamespaceMesh, namespacesUnavailable } from '../../simulations/netns.js'
 import { tempDir } from '../fixtures/temp-dir.js'
-import { waitFor } from '../fixtures/wait-for.js'
+import { waitFor } from '../../simulations/wait-for.js'
 
 const unavailable = namespacesUnavailable()
 /** Real processes redial with production backoff (capped at 30 s); a heal is usually seen within a few seconds. */
