@@ -134,8 +134,11 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     try {
       const snapshot = await source.snapshot()
       const previous = latest.current()
-      const previousConfig = previous === undefined ? undefined : JSON.parse(Buffer.from(previous.body).toString('utf8')) as JsonObject
-      if (recoverFromMesh && previousConfig !== undefined) lastGood = recoverLastGood(snapshot.fragments, lastGood, previousConfig, validate)
+      // Parsed only when needed (recovery, or a build with no routers): a large config takes a while.
+      const previousConfig = (): JsonObject | undefined =>
+        previous === undefined ? undefined : JSON.parse(new TextDecoder().decode(previous.body)) as JsonObject
+      const recoverable = recoverFromMesh ? previousConfig() : undefined
+      if (recoverable !== undefined) lastGood = recoverLastGood(snapshot.fragments, lastGood, recoverable, validate)
       const desired = buildDesiredConfig(snapshot.fragments, lastGood, validate)
       report(desired.fragments, snapshot.pending)
       lastGood = desired.lastGood
@@ -147,8 +150,8 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       fragmentGauge.reset()
       for (const fragment of fragments) fragmentGauge.inc({ status: fragment.status })
 
-      const had = previousConfig === undefined ? 0 : countRouters(previousConfig)
-      if (options.allowEmpty !== true && had > 0 && countRouters(desired.config) === 0) {
+      const had = options.allowEmpty !== true && countRouters(desired.config) === 0 ? countRouters(previousConfig() ?? {}) : 0
+      if (had > 0) {
         refusals.inc()
         lastError = `not publishing a config with no routers in place of one with ${had} (pass --allow-empty to allow it)`
         log.warn({ routers: had }, lastError)
