@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generateSigningKeyPem } from '../../node/signing-keys.js'
 import { generateSwarmKey } from '../../node/swarm-key.js'
+import { alignColumns } from '../columns.js'
 import { freePort, stopProcess } from '../processes.js'
 import { UsageError } from '../usage-error.js'
 import { KEY_FILES } from './keygen.js'
@@ -101,9 +102,7 @@ async function showEdges (edges: EdgeProcess[], table: (lines: string[]) => void
       return [edge.name, edge.serve, 'down', '-', '-', '-']
     }
   }))
-  const header = ['EDGE', 'SERVES ON', 'VERSION', 'SHA-256', 'PEERS', 'STALE']
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map(row => row[i]?.length ?? 0)))
-  table([header, ...rows].map(row => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')))
+  table(alignColumns(['EDGE', 'SERVES ON', 'VERSION', 'SHA-256', 'PEERS', 'STALE'], rows))
 }
 
 /** Redraws in place on a terminal; elsewhere prints the table only when it changes. */

@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { UsageError } from '../usage-error.js'
+import { alignColumns } from '../columns.js'
 import { parseHostPort } from '../inputs.js'
 
 export function statusCommand (program: Command): void {
@@ -41,7 +42,7 @@ function formatStatus (status: Record<string, unknown>): string {
 /** Rows of objects as aligned columns, headed by their keys. */
 function table (rows: Array<Record<string, unknown>>): string[] {
   const columns = [...new Set(rows.flatMap(row => Object.keys(row)))]
-  const cells = [columns.map(column => column.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase()), ...rows.map(row => columns.map(column => row[column] === undefined || row[column] === null ? '-' : String(row[column])))]
-  const widths = columns.map((_, i) => Math.max(...cells.map(line => line[i]?.length ?? 0)))
-  return cells.map(line => line.map((cell, i) => i === line.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)).join('  '))
+  return alignColumns(
+    columns.map(column => column.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase()),
+    rows.map(row => columns.map(column => row[column] === undefined || row[column] === null ? '-' : String(row[column]))))
 }
