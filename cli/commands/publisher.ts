@@ -84,7 +84,7 @@ async function sourceParts (flags: PublisherFlags, log: Logger, registry: Regist
   if (flags.leaderElect === true && process.env.POD_NAME === undefined) {
     throw new UsageError('--leader-elect needs POD_NAME (and POD_NAMESPACE) from the downward API, to name this replica in the Lease')
   }
-  const parts = kubernetesParts({
+  return kubernetesParts({
     kubeConfig: kubeConfigFor(flags.kubeconfig),
     namespaces: namespaces.length > 0 ? namespaces : [DEFAULT_NAMESPACE],
     pod,
@@ -92,12 +92,6 @@ async function sourceParts (flags: PublisherFlags, log: Logger, registry: Regist
     log,
     registry
   })
-  return {
-    source: parts.source,
-    reporters: parts.reporters,
-    ...(parts.leadership !== undefined ? { leadership: parts.leadership } : {}),
-    ...(parts.onLeadershipChange !== undefined ? { onLeadershipChange: parts.onLeadershipChange } : {})
-  }
 }
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'

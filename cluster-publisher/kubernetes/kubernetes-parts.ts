@@ -1,7 +1,7 @@
 import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node'
 import { Counter, type Registry } from 'prom-client'
 import type { Logger } from '../../node/logger.js'
-import type { FragmentReporter, Leadership } from '../create-publisher.js'
+import type { FragmentReporter, PublisherOptions } from '../create-publisher.js'
 import { KubernetesSource } from '../sources/kubernetes-source.js'
 import { EVENT_REASONS, EventRecorder } from './event-recorder.js'
 import { LeaderElector } from './leader-election.js'
@@ -21,12 +21,8 @@ export interface KubernetesPartsInit {
   timing?: { leaseDurationMs?: number, renewDeadlineMs?: number, retryPeriodMs?: number, retryMinMs?: number }
 }
 
-export interface KubernetesParts {
-  source: KubernetesSource
-  reporters: FragmentReporter[]
-  leadership?: Leadership
-  onLeadershipChange?: (leading: boolean) => Promise<void>
-}
+/** Exactly the publisher options they fill in, so callers spread them into `createPublisher`. */
+export type KubernetesParts = Pick<PublisherOptions, 'reporters' | 'leadership' | 'onLeadershipChange'> & { source: KubernetesSource }
 
 /** The publisher's parts that talk to Kubernetes, for `dime publisher --kubernetes`. */
 export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {

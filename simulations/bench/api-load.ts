@@ -36,8 +36,7 @@ export async function measureApiLoad (edgeCount: number, windowMs: number): Prom
   const swarmKey = parseSwarmKey(generateSwarmKey(), 'bench')
   const parts = kubernetesParts({ kubeConfig: api.kubeConfig(), namespaces: [NAMESPACE], pod: { namespace: NAMESPACE, name: 'publisher-0' }, leaseName: 'dime-publisher', log: silentLogger() })
   const publisher = await createPublisher({
-    mesh: 'bench', source: parts.source, reporters: parts.reporters, ...(parts.leadership !== undefined ? { leadership: parts.leadership } : {}),
-    ...(parts.onLeadershipChange !== undefined ? { onLeadershipChange: parts.onLeadershipChange } : {}),
+    mesh: 'bench', ...parts,
     signingKey: parseSigningKey(pem.privatePem, 'bench'), swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'], log: silentLogger(), timing: timingFor(edgeCount)
   })
   const edges: Edge[] = []
