@@ -29,7 +29,6 @@ export interface RunRecord {
   errors: string[]
 }
 
-const PUBLISHER_POLL_MS = 5
 const SAMPLE_EVERY_MS = 250
 
 /** Collects everything that happens in a run, in milliseconds since it started. */
@@ -54,15 +53,11 @@ export class Recorder {
     })
   }
 
+  /** Every version the publisher holds as newest: the ones it signs, and any it learns from the mesh. */
   watchPublisher (publisher: Publisher): void {
-    let last: number | null = null
-    this.timers.push(setInterval(() => {
-      const { version, configSha256 } = publisher.status()
-      if (version !== null && version !== last && configSha256 !== null) {
-        last = version
-        this.published.push({ t: this.now(), version, sha: configSha256 })
-      }
-    }, PUBLISHER_POLL_MS))
+    publisher.latest.onAccepted(envelope => {
+      this.published.push({ t: this.now(), version: envelope.head.version, sha: envelope.head.bodySha256 })
+    })
   }
 
   /** Samples every running edge's /config over HTTP, as Traefik would see it. */
