@@ -12,7 +12,8 @@ export interface ConfigPublisherInit {
 
 export interface ConfigPublisherComponents {
   latest: LatestEnvelope
-  mesh: { publishEnvelope: (envelope: Envelope) => Promise<number> }
+  /** Tells the mesh of the new head; resolves with how many peers heard it directly. */
+  announce: () => Promise<number>
 }
 
 /** The origin of envelopes this publisher signed itself, as `LatestEnvelope` reports it. */
@@ -23,9 +24,9 @@ export type PublishResult =
   | { readonly changed: true, readonly envelope: Envelope, readonly recipients: number }
 
 /**
- * Signs a config and sends it to the mesh, only when its canonical bytes
- * differ from the newest envelope known (ours or one learned from the mesh),
- * with a version above every version seen.
+ * Signs a config and announces its head to the mesh (peers pull the body),
+ * only when its canonical bytes differ from the newest envelope known (ours
+ * or one learned from the mesh), with a version above every version seen.
  */
 export class ConfigPublisher {
   private readonly signingKey: SigningKey
@@ -37,8 +38,11 @@ export class ConfigPublisher {
   }
 
   async publish (config: JsonObject): Promise<PublishResult> {
-    const { latest, mesh } = this.components
+    const { latest, announce } = this.components
     const body = canonicalBytes(config)
+    if (body.byteLength > latest.maxBodyBytes) {
+      throw new Error(`the merged config is ${body.byteLength} bytes, over the limit of ${latest.maxBodyBytes} (--max-config-mib); still serving the previous one`)
+    }
     const current = latest.current()
     // Content signed by another key (before a rotation) is re-signed with ours.
     if (current !== undefined && current.head.bodySha256 === sha256Hex(body) && current.head.keyId === this.signingKey.keyId) {
@@ -56,6 +60,6 @@ export class ConfigPublisher {
       throw new Error(`own envelope not accepted (${verdict}); is the signing key among the trusted keys?`)
     }
     await latest.settled()
-    return { changed: true, envelope, recipients: await mesh.publishEnvelope(envelope) }
+    return { changed: true, envelope, recipients: await announce() }
   }
 }

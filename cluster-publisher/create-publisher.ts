@@ -53,6 +53,8 @@ export interface PublisherOptions {
   leadership?: Leadership
   /** Called once the mesh is up after winning leadership, and before it stops after losing it (the Kubernetes wiring labels the pod). */
   onLeadershipChange?: (leading: boolean) => Promise<void>
+  /** Largest config to sign (`--max-config-mib`); 64 MiB when absent. */
+  maxBodyBytes?: number
   /** Publish a config with no routers even when the published one has some. */
   allowEmpty?: boolean
   now?: () => number
@@ -97,6 +99,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     trust: trustPolicy(options.mesh, [options.signingKey, ...options.trust ?? []]),
     store: memoryEnvelopeStore(),
     log,
+    ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
     countOffer: offerCounter(metrics)
   })
   const rollout = new Rollout(options.timing?.missingAfterMs ?? MISSING_AFTER_INTERVALS * ANNOUNCE_INTERVAL_MS)
@@ -107,17 +110,18 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     bootstrap: options.bootstrap ?? [],
     privateKey: await peerKeyFromSigningKey(options.signingKey),
     onAnnouncement: announcement => { rollout.heard(announcement, now()) },
+    metrics,
     ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
     ...(options.timing !== undefined ? { timing: options.timing } : {}),
     log
   })
-  const publisher = new ConfigPublisher({ latest, mesh }, { signingKey: options.signingKey, now })
   const beacons = new HeadAnnouncer({ latest, mesh }, {
     signingKey: options.signingKey,
     log,
     now,
     ...(options.timing?.beaconIntervalMs !== undefined ? { intervalMs: options.timing.beaconIntervalMs } : {})
   })
+  const publisher = new ConfigPublisher({ latest, announce: async () => await beacons.announce() }, { signingKey: options.signingKey, now })
   const validate = createFragmentValidator(loadTraefikSchema())
   const reporters = [logReporter(log), ...options.reporters ?? []]
 

@@ -16,7 +16,10 @@ export interface HeadAnnouncerComponents {
   mesh: { publish: (topic: string, data: Uint8Array) => Promise<number> }
 }
 
-/** Re-announces the newest head every interval, so edges can tell "no news" from "cut off". */
+/**
+ * Announces the newest head: at once when it changes (peers then pull the
+ * body), and again every interval, so edges can tell "no news" from "cut off".
+ */
 export class HeadAnnouncer {
   private timer: NodeJS.Timeout | undefined
   private readonly intervalMs: number
@@ -35,13 +38,15 @@ export class HeadAnnouncer {
     clearInterval(this.timer)
   }
 
-  async announce (): Promise<void> {
+  /** Resolves with how many peers the beacon went to directly. */
+  async announce (): Promise<number> {
     const current = this.components.latest.current()
-    if (current === undefined || current.head.keyId !== this.init.signingKey.keyId) return
+    if (current === undefined || current.head.keyId !== this.init.signingKey.keyId) return 0
     try {
-      await this.components.mesh.publish(beaconTopic(current.head.mesh), sealBeacon(current.head, new Date(this.now()), this.init.signingKey))
+      return await this.components.mesh.publish(beaconTopic(current.head.mesh), sealBeacon(current.head, new Date(this.now()), this.init.signingKey))
     } catch (err) {
       this.init.log.warn({ err: (err as Error).message }, 'head beacon not sent')
+      return 0
     }
   }
 }

@@ -3,13 +3,12 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { FastifyInstance } from 'fastify'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Counter, Gauge } from 'prom-client'
+import { Gauge } from 'prom-client'
 import { STALE_AFTER_MS } from '../node/constants.js'
 import { trustPolicy } from '../node/envelope.js'
 import { Freshness } from '../node/freshness.js'
 import { DISK_ORIGIN, LatestEnvelope } from '../node/latest-envelope.js'
 import type { Logger } from '../node/logger.js'
-import { beaconHandler } from '../node/mesh/beacon-handler.js'
 import { peerIdOfKey } from '../node/mesh/identity.js'
 import { createMeshNode, type MeshNode, type MeshTiming, type TopicHandler } from '../node/mesh/mesh-node.js'
 import { createMeshMetrics, offerCounter } from '../node/metrics.js'
@@ -42,6 +41,10 @@ export interface EdgeOptions {
   connectionGater?: ConnectionGater
   /** When set, /config requires `Authorization: Bearer <token>` (Traefik's HTTP provider can send it). */
   token?: string
+  /** Largest config accepted (`--max-config-mib`); 64 MiB when absent. */
+  maxBodyBytes?: number
+  /** Ask for deltas against the config held (on when absent; the benchmarks compare). */
+  deltas?: boolean
   /** Further gossip topics to join (the benchmarks measure raw gossipsub delivery on one). */
   topics?: TopicHandler[]
 }
@@ -73,9 +76,9 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     trust: trustPolicy(options.mesh, options.trust),
     store: fileEnvelopeStore(join(options.dataDir, ENVELOPE_FILE)),
     log,
+    ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
     countOffer: offerCounter(metrics)
   })
-  const beacons = new Counter({ name: 'dime_edge_beacons_total', help: 'Head beacons received, by outcome', labelNames: ['outcome'] as const, registers: [metrics.registry] })
   const versionGauge = new Gauge({ name: 'dime_edge_config_version', help: 'Version of the config served (0 before the first)', registers: [metrics.registry] })
   // Read when scraped, so they are always current.
   new Gauge({
@@ -108,14 +111,10 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     peerBookStore: filePeerBookStore(join(options.dataDir, PEERS_FILE)),
     ...(allowed !== undefined ? { allowPeers: allowed } : {}),
     ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
-    topics: [beaconHandler({
-      latest,
-      freshness,
-      countBeacon: outcome => { beacons.inc({ outcome }) },
-      onNewer: via => {
-        node.syncWith(via).catch((err: unknown) => { log.debug({ peer: via, err: (err as Error).message }, 'pull after beacon failed') })
-      }
-    }), ...options.topics ?? []],
+    freshness,
+    metrics,
+    ...(options.deltas !== undefined ? { deltas: options.deltas } : {}),
+    ...(options.topics !== undefined ? { topics: options.topics } : {}),
     timing,
     log
   })

@@ -11,16 +11,19 @@ export const ED25519_SIGNATURE_LENGTH = 64
 
 /** Largest head accepted; a head is a few hundred bytes. */
 export const MAX_HEAD_BYTES = 4 * 1024
-/** Largest body accepted, checked before anything is allocated for it. */
-export const MAX_BODY_BYTES = 64 * 1024 * 1024
+/** Largest config accepted by default (`--max-config-mib`), checked before anything is allocated for it. */
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+/**
+ * Deltas are made and applied only for configs up to this size: both sides
+ * parse two versions, and a parsed config takes about ten times its bytes.
+ */
+export const MAX_DELTA_BODY_BYTES = 8 * 1024 * 1024
+/** How many earlier versions a node keeps to make deltas against. */
+export const DELTA_HISTORY = 3
 
 export const DEFAULT_MESH = 'default'
 
-export function configTopic (mesh: string): string {
-  return `/dime/${mesh}/config/1`
-}
-
-/** Head beacons: the publisher's periodic signed "this is the newest". */
+/** Head beacons: the publisher's signed "this is the newest", sent on each change and periodically. Bodies are pulled, never gossiped. */
 export function beaconTopic (mesh: string): string {
   return `/dime/${mesh}/heads/1`
 }
@@ -34,9 +37,10 @@ export function syncProtocol (mesh: string): string {
   return `/dime/${mesh}/sync/1.0.0`
 }
 
-/** Largest sync request: a small JSON object. */
-export const MAX_SYNC_REQUEST_BYTES = 1024
-export const SYNC_TIMEOUT_MS = 10_000
+/** Largest sync request or reply header: a small JSON object. */
+export const MAX_SYNC_MESSAGE_BYTES = 1024
+/** One sync exchange, a body included, must end within this long. */
+export const SYNC_TIMEOUT_MS = 30_000
 /** Anti-entropy: how often a node asks one connected peer for anything newer. */
 export const SYNC_INTERVAL_MS = 5_000
 

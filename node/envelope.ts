@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { ENVELOPE_MAGIC, MAX_BODY_BYTES, SIGNATURE_DOMAIN } from './constants.js'
+import { ENVELOPE_MAGIC, SIGNATURE_DOMAIN } from './constants.js'
 import { BadSignatureError, InvalidEnvelopeError } from './errors.js'
 import { decodeFrame, encodeFrame, isIsoTime, isObject, verifyFrame, type TrustPolicy } from './signed-frame.js'
 import type { SigningKey } from './signing-keys.js'
@@ -62,7 +62,7 @@ function isHead (value: unknown): value is EnvelopeHead {
     isIsoTime(value.issuedAt) &&
     typeof value.keyId === 'string' &&
     typeof value.bodySha256 === 'string' && /^[0-9a-f]{64}$/.test(value.bodySha256) &&
-    Number.isSafeInteger(value.bodySize) && (value.bodySize as number) >= 0 && (value.bodySize as number) <= MAX_BODY_BYTES
+    Number.isSafeInteger(value.bodySize) && (value.bodySize as number) >= 0
 }
 
 function decodeEnvelope (bytes: Uint8Array): { head: EnvelopeHead, frame: ReturnType<typeof decodeFrame> } {
@@ -85,6 +85,27 @@ export function openEnvelope (bytes: Uint8Array, trust: TrustPolicy): Envelope {
     throw new BadSignatureError('body does not match the signed hash')
   }
   return { head, body: frame.trailer, bytes }
+}
+
+/**
+ * The signed head alone: the envelope without its body. It is what a node
+ * checks before fetching a body (a few hundred bytes against megabytes).
+ */
+export function headBytesOf (envelope: Envelope): Uint8Array {
+  return envelope.bytes.subarray(0, envelope.bytes.byteLength - envelope.body.byteLength)
+}
+
+/** Verifies a signed head sent without its body (see `headBytesOf`): framing, mesh, key and signature. */
+export function openHead (bytes: Uint8Array, trust: TrustPolicy): EnvelopeHead {
+  const frame = decodeFrame(ENVELOPE_MAGIC, 'a signed head', bytes)
+  if (!isHead(frame.head) || frame.trailer.byteLength !== 0) throw new InvalidEnvelopeError('not a signed head')
+  verifyFrame(frame, frame.head, SIGNATURE_DOMAIN, trust)
+  return frame.head
+}
+
+/** An envelope again, from a verified head and a body fetched apart from it (`openEnvelope` checks the hash). */
+export function joinHeadAndBody (headBytes: Uint8Array, body: Uint8Array): Uint8Array {
+  return Buffer.concat([headBytes, body])
 }
 
 /** Reads a head without verifying anything: for inspection only, never for serving. */

@@ -28,6 +28,11 @@ export class SameVersionError extends RollbackError {
   override readonly name: string = 'SameVersionError'
 }
 
+/** The config is larger than this node accepts (`--max-config-mib`): not the sender's fault. */
+export class TooLargeError extends Error {
+  override readonly name: string = 'TooLargeError'
+}
+
 /** A key or swarm-key file that cannot be used. */
 export class InvalidKeyFileError extends Error {
   override readonly name: string = 'InvalidKeyFileError'

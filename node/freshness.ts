@@ -9,16 +9,15 @@ export class Freshness {
 
   constructor (private readonly startedAt: number, private readonly staleAfterMs: number) {}
 
-  /**
-   * Records a beacon signed at `announcedAt`; false when it is no newer than
-   * one already heard (a replay, or the same beacon by another path).
-   */
-  heardBeacon (announcedAt: string, now: number): boolean {
-    const at = Date.parse(announcedAt)
-    if (at <= this.newestAnnouncement) return false
-    this.newestAnnouncement = at
+  /** A beacon signed no later than one already heard: a replay, or the same beacon by another path. */
+  isReplay (announcedAt: string): boolean {
+    return Date.parse(announcedAt) <= this.newestAnnouncement
+  }
+
+  /** Records a beacon signed at `announcedAt` whose version this node serves. */
+  heardBeacon (announcedAt: string, now: number): void {
+    this.newestAnnouncement = Math.max(this.newestAnnouncement, Date.parse(announcedAt))
     this.heard(now)
-    return true
   }
 
   heard (now: number): void {

@@ -5,15 +5,17 @@ import { decodeFrame, encodeFrame, isIsoTime, isObject, verifyFrame, type TrustP
 import type { SigningKey } from './signing-keys.js'
 
 /**
- * The publisher's periodic "I am here, and this is the newest config": a
- * few hundred bytes, freshly signed each time, so an edge can tell "no
- * news" from "cut off" and can pull a body it has missed.
+ * The publisher's "I am here, and this is the newest config", sent on each
+ * change and periodically: a few hundred bytes, freshly signed each time. It
+ * is all that gossip carries: a node that hears of a newer version pulls the
+ * body, and an edge can tell "no news" from "cut off".
  */
 export interface HeadBeacon {
   readonly mesh: string
   readonly keyId: string
   readonly version: number
   readonly bodySha256: string
+  readonly bodySize: number
   readonly announcedAt: string
 }
 
@@ -23,16 +25,18 @@ export function sealBeacon (head: EnvelopeHead, announcedAt: Date, key: SigningK
     keyId: key.keyId,
     version: head.version,
     bodySha256: head.bodySha256,
+    bodySize: head.bodySize,
     announcedAt: announcedAt.toISOString()
   }
   return encodeFrame(BEACON_MAGIC, BEACON_DOMAIN, beacon, key)
 }
 
 function isBeacon (value: unknown): value is HeadBeacon {
-  return isObject(value) && Object.keys(value).length === 5 &&
+  return isObject(value) && Object.keys(value).length === 6 &&
     typeof value.mesh === 'string' && typeof value.keyId === 'string' &&
     Number.isSafeInteger(value.version) && (value.version as number) >= 1 &&
     typeof value.bodySha256 === 'string' && /^[0-9a-f]{64}$/.test(value.bodySha256) &&
+    Number.isSafeInteger(value.bodySize) && (value.bodySize as number) >= 0 &&
     isIsoTime(value.announcedAt)
 }
 

@@ -1,5 +1,7 @@
 import { assertNewer } from './choose-newest.js'
-import { openEnvelope, type Envelope, type TrustPolicy } from './envelope.js'
+import { DEFAULT_MAX_BODY_BYTES } from './constants.js'
+import { openEnvelope, openHead, type Envelope, type EnvelopeHead, type TrustPolicy } from './envelope.js'
+import { TooLargeError } from './errors.js'
 import type { EnvelopeStore } from './envelope-store.js'
 import type { Logger } from './logger.js'
 
@@ -11,12 +13,13 @@ export type Verdict = 'accept' | 'ignore' | 'reject'
 
 /** Every way an offered envelope can end, as counted in metrics. */
 export type OfferOutcome =
-  | 'accepted' | 'same-version' | 'older-version'
+  | 'accepted' | 'same-version' | 'older-version' | 'too-large'
   | 'invalid' | 'untrusted-key' | 'wrong-mesh' | 'bad-signature'
 
 const OUTCOME_BY_ERROR: Record<string, { outcome: OfferOutcome, verdict: Verdict }> = {
   SameVersionError: { outcome: 'same-version', verdict: 'ignore' },
   RollbackError: { outcome: 'older-version', verdict: 'ignore' },
+  TooLargeError: { outcome: 'too-large', verdict: 'ignore' },
   InvalidEnvelopeError: { outcome: 'invalid', verdict: 'reject' },
   UntrustedKeyError: { outcome: 'untrusted-key', verdict: 'reject' },
   WrongMeshError: { outcome: 'wrong-mesh', verdict: 'reject' },
@@ -35,6 +38,8 @@ export interface LatestEnvelopeInit {
   trust: TrustPolicy
   store: EnvelopeStore
   log: Logger
+  /** Larger configs are refused before their bodies are fetched (`--max-config-mib`). */
+  maxBodyBytes?: number
   countOffer?: (outcome: OfferOutcome, origin: string) => void
 }
 
@@ -48,6 +53,7 @@ export class LatestEnvelope {
   private readonly store: EnvelopeStore
   private readonly log: Logger
   private readonly countOffer: (outcome: OfferOutcome, origin: string) => void
+  readonly maxBodyBytes: number
   private trust: TrustPolicy
   private committed: Envelope | undefined
   private pending: { envelope: Envelope, origin: string } | undefined
@@ -60,6 +66,7 @@ export class LatestEnvelope {
     this.store = init.store
     this.log = init.log
     this.countOffer = init.countOffer ?? (() => {})
+    this.maxBodyBytes = init.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   }
 
   /** The envelope being served, if any. */
@@ -123,25 +130,55 @@ export class LatestEnvelope {
     }
   }
 
+  /**
+   * Checks a signed head sent ahead of its body: is the body worth fetching?
+   * A refusal is counted as an offer's would be.
+   */
+  offerHead (headBytes: Uint8Array, origin: string): { verdict: Verdict, head?: EnvelopeHead } {
+    try {
+      const head = openHead(headBytes, this.trust)
+      this.admit(head)
+      return { verdict: 'accept', head }
+    } catch (err) {
+      return { verdict: this.refuse(err, origin) }
+    }
+  }
+
   offer (bytes: Uint8Array, origin: string): Verdict {
     let envelope: Envelope
     try {
       envelope = openEnvelope(bytes, this.trust)
-      assertNewer(envelope.head.version, this.highestOffered)
+      this.admit(envelope.head)
     } catch (err) {
-      const known = classifyError(err)
-      if (known === undefined) throw err
-      this.countOffer(known.outcome, origin)
-      if (known.verdict === 'reject') {
-        this.log.warn({ origin, reason: (err as Error).message }, 'envelope rejected')
-      }
-      return known.verdict
+      return this.refuse(err, origin)
     }
     this.countOffer('accepted', origin)
     this.highestOffered = envelope.head.version
     this.pending = { envelope, origin }
     this.committing ??= this.commitPending().finally(() => { this.committing = undefined })
     return 'accept'
+  }
+
+  private admit (head: EnvelopeHead): void {
+    if (head.bodySize > this.maxBodyBytes) {
+      throw new TooLargeError(`a config of ${head.bodySize} bytes is over this node's limit of ${this.maxBodyBytes} (--max-config-mib)`)
+    }
+    assertNewer(head.version, this.highestOffered)
+  }
+
+  /**
+   * Counts a verification error (here, or in a body fetched apart from its
+   * head), logs it when it is worth a look, and says what gossipsub is told.
+   * Anything else is a bug, and is rethrown.
+   */
+  refuse (err: unknown, origin: string): Verdict {
+    const known = classifyError(err)
+    if (known === undefined) throw err
+    this.countOffer(known.outcome, origin)
+    if (known.verdict === 'reject' || known.outcome === 'too-large') {
+      this.log.warn({ origin, reason: (err as Error).message }, 'envelope refused')
+    }
+    return known.verdict
   }
 
   /** Resolves once every accepted envelope has been persisted (or failed to be). */

@@ -4,6 +4,8 @@ import type { OfferOutcome } from './latest-envelope.js'
 export interface MeshMetrics {
   readonly registry: Registry
   readonly envelopeOffers: Counter<'outcome'>
+  readonly beacons: Counter<'outcome'>
+  readonly bodyBytes: Counter<'form'>
 }
 
 /** A registry per program instance (tests run several in one process), with the counters both sides share. */
@@ -12,11 +14,23 @@ export function createMeshMetrics (): MeshMetrics {
   collectDefaultMetrics({ register: registry })
   const envelopeOffers = new Counter({
     name: 'dime_envelope_offers_total',
-    help: 'Envelopes received from gossip, sync or disk, by outcome',
+    help: 'Envelopes and signed heads received over sync or from disk, by outcome',
     labelNames: ['outcome'] as const,
     registers: [registry]
   })
-  return { registry, envelopeOffers }
+  const beacons = new Counter({
+    name: 'dime_beacons_total',
+    help: 'Head beacons received, by outcome (accepted ones are forwarded once their body is served)',
+    labelNames: ['outcome'] as const,
+    registers: [registry]
+  })
+  const bodyBytes = new Counter({
+    name: 'dime_sync_body_bytes_total',
+    help: 'Compressed bytes of config bodies received over sync, whole or as deltas',
+    labelNames: ['form'] as const,
+    registers: [registry]
+  })
+  return { registry, envelopeOffers, beacons, bodyBytes }
 }
 
 export function offerCounter (metrics: MeshMetrics): (outcome: OfferOutcome) => void {

@@ -1,21 +1,29 @@
 import { serviceCapabilities, type ComponentLogger, type Connection, type Libp2pEvents, type PeerId, type Startable, type Stream, type TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import { lpStream } from '@libp2p/utils'
-import {
-  ED25519_SIGNATURE_LENGTH, MAX_BODY_BYTES, MAX_HEAD_BYTES, MAX_SYNC_REQUEST_BYTES, SYNC_INTERVAL_MS, SYNC_TIMEOUT_MS, syncProtocol
-} from '../constants.js'
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import { decompressBody } from '../body-codec.js'
+import { applyConfigDelta } from '../config-delta.js'
+import { ED25519_SIGNATURE_LENGTH, MAX_HEAD_BYTES, MAX_SYNC_MESSAGE_BYTES, SYNC_INTERVAL_MS, SYNC_TIMEOUT_MS, syncProtocol } from '../constants.js'
+import { headBytesOf, joinHeadAndBody, sha256Hex, type Envelope, type EnvelopeHead } from '../envelope.js'
 import type { LatestEnvelope, Verdict } from '../latest-envelope.js'
 import type { Logger } from '../logger.js'
-import { decodeSyncRequest, encodeSyncRequest } from '../sync-request.js'
+import { decodeSyncReply, decodeSyncRequest, encodeSyncReply, encodeSyncRequest, type SyncReply } from '../sync-messages.js'
+import { TransferCache } from './transfer-cache.js'
 
-/** Room for the largest envelope: framing, head, signature and body. */
-const MAX_ENVELOPE_BYTES = 16 + MAX_HEAD_BYTES + ED25519_SIGNATURE_LENGTH + MAX_BODY_BYTES
+/** A signed head: framing, head and signature. */
+const MAX_SIGNED_HEAD_BYTES = 16 + MAX_HEAD_BYTES + ED25519_SIGNATURE_LENGTH
+/** Brotli can grow incompressible bytes slightly; a delta may be larger than the body it replaces before it is refused. */
+const PAYLOAD_SLACK_BYTES = 64 * 1024
 
 export interface EnvelopeSyncInit {
   latest: LatestEnvelope
   log: Logger
+  /** Ask for deltas against the version held (true unless a benchmark compares). */
+  deltas?: boolean
   intervalMs?: number
   timeoutMs?: number
+  /** Told of every body received: its form and its bytes on the wire. */
+  countTransfer?: (form: 'full' | 'delta', bytes: number) => void
 }
 
 export interface EnvelopeSyncComponents {
@@ -30,14 +38,24 @@ export type SyncResult = Verdict | 'nothing-newer'
 export interface EnvelopeSync {
   /** Asks one peer for an envelope newer than ours and offers it to the latest envelope. */
   syncWith(peer: PeerId, signal?: AbortSignal): Promise<SyncResult>
+  /**
+   * Fetches `version` (or newer), announced by `from`: from it, then from other
+   * connected peers. Resolves once it is served or every try failed; however
+   * many announce it, one fetch at a time serves them all.
+   */
+  pull(version: number, from: PeerId): Promise<void>
 }
 
 /**
- * Request/response pull of the newest envelope, because gossip never re-delivers
- * what was published while a node was away. A request is `{"have": version}`;
- * the answer is the responder's envelope when it is newer, or zero bytes.
- * Runs on every identified peer and, as anti-entropy, against one random
- * connected peer every interval.
+ * Request/response pull of the newest envelope. Gossip carries only heads, so
+ * this is how bodies travel: after a head beacon, on every identified peer,
+ * and, as anti-entropy, against one random connected peer every interval.
+ *
+ * A request is `{"have": v, "deltaBase"?: b}`. The answer is a reply header;
+ * unless it is `none`, the signed head follows, then the body compressed, or
+ * a compressed JSON Patch against `b`. The asker checks the head before it
+ * reads the body, and the body against the signed hash before it is served;
+ * a delta that fails is asked for again in full.
  */
 class EnvelopeSyncService implements EnvelopeSync, Startable {
   readonly [Symbol.toStringTag] = 'dime-envelope-sync'
@@ -45,20 +63,34 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
   private readonly protocol: string
   private readonly latest: LatestEnvelope
   private readonly log: Logger
+  private readonly deltas: boolean
   private readonly intervalMs: number
   private readonly timeoutMs: number
+  private readonly countTransfer: (form: 'full' | 'delta', bytes: number) => void
+  private readonly cache = new TransferCache()
+  private readonly stopAdvancing: () => void
+  /** Bodies being fetched, by version: a second answer with the same head waits for the first. */
+  private readonly fetching = new Map<number, Promise<unknown>>()
+  private wanted = 0
+  private sources: PeerId[] = []
+  private pulling: Promise<void> | undefined
   private timer: NodeJS.Timeout | undefined
 
   constructor (private readonly components: EnvelopeSyncComponents, init: EnvelopeSyncInit) {
     this.latest = init.latest
     this.protocol = syncProtocol(init.latest.mesh)
     this.log = init.log.child({ component: 'sync' })
+    this.deltas = init.deltas ?? true
     this.intervalMs = init.intervalMs ?? SYNC_INTERVAL_MS
     this.timeoutMs = init.timeoutMs ?? SYNC_TIMEOUT_MS
+    this.countTransfer = init.countTransfer ?? (() => {})
+    this.stopAdvancing = this.latest.onAccepted(envelope => { this.cache.advance(envelope) })
     this.onIdentify = this.onIdentify.bind(this)
   }
 
   async start (): Promise<void> {
+    const current = this.latest.current()
+    if (current !== undefined) this.cache.advance(current)
     await this.components.registrar.handle(this.protocol, async (stream, connection) => { await this.answer(stream, connection) })
     this.components.events.addEventListener('peer:identify', this.onIdentify)
     this.timer = setInterval(() => { this.syncWithRandomPeer() }, this.intervalMs)
@@ -71,18 +103,102 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     await this.components.registrar.unhandle(this.protocol)
   }
 
+  async pull (version: number, from: PeerId): Promise<void> {
+    if (this.served() >= version) return
+    if (version > this.wanted) {
+      this.wanted = version
+      this.sources = [from]
+    } else if (version === this.wanted && !this.sources.some(peer => peer.equals(from))) {
+      this.sources.push(from)
+    }
+    this.pulling ??= this.pullWanted().finally(() => { this.pulling = undefined })
+    await this.pulling
+  }
+
   async syncWith (peer: PeerId, signal = AbortSignal.timeout(this.timeoutMs)): Promise<SyncResult> {
+    return await this.exchange(peer, this.deltas, signal)
+  }
+
+  private served (): number {
+    return this.latest.current()?.head.version ?? 0
+  }
+
+  /** The announcers first, then each other connected peer once, until the wanted version is served. */
+  private async pullWanted (): Promise<void> {
+    const tried = new Set<string>()
+    while (this.served() < this.wanted) {
+      const peer = this.sources.shift() ?? this.components.connectionManager.getConnections()
+        .map(connection => connection.remotePeer).find(candidate => !tried.has(candidate.toString()))
+      if (peer === undefined) return
+      tried.add(peer.toString())
+      try {
+        await this.syncWith(peer)
+        await this.latest.settled()
+      } catch (err) {
+        this.log.debug({ peer: peer.toString(), err: (err as Error).message }, 'pull failed')
+      }
+    }
+  }
+
+  private async exchange (peer: PeerId, deltas: boolean, signal: AbortSignal): Promise<SyncResult> {
     const stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
+    const origin = `sync:${peer.toString()}`
     try {
-      const framed = lpStream(stream, { maxDataLength: MAX_ENVELOPE_BYTES })
-      await framed.write(encodeSyncRequest(this.latest.current()?.head.version ?? 0), { signal })
-      const reply = await framed.read({ signal })
+      const framed = lpStream(stream, { maxDataLength: this.latest.maxBodyBytes + PAYLOAD_SLACK_BYTES })
+      const base = this.latest.current()
+      const have = Math.max(this.latest.highestVersion(), ...this.fetching.keys())
+      await framed.write(encodeSyncRequest({ have, ...(deltas && base !== undefined ? { deltaBase: base.head.version } : {}) }), { signal })
+      const reply = decodeSyncReply(await readAtMost(framed, MAX_SYNC_MESSAGE_BYTES, 'sync reply', signal))
+      if (reply.form === 'none') {
+        await stream.close({ signal })
+        return 'nothing-newer'
+      }
+      const headBytes = await readAtMost(framed, MAX_SIGNED_HEAD_BYTES, 'signed head', signal)
+      const { verdict, head } = this.latest.offerHead(headBytes, origin)
+      if (head === undefined) {
+        stream.abort(new Error(`head refused (${verdict})`))
+        return verdict
+      }
+      const already = this.fetching.get(head.version)
+      if (already !== undefined) {
+        stream.abort(new Error('already fetching this version'))
+        await already
+        return this.served() >= head.version ? 'accept' : 'ignore'
+      }
+      const fetched = this.receiveBody(framed, reply, head, base, signal)
+      this.fetching.set(head.version, fetched.catch(() => {}))
+      let body: Uint8Array | undefined
+      try {
+        body = await fetched
+      } catch (err) {
+        // A body that does not inflate, or inflates past its signed size, is an offence like a bad signature.
+        stream.abort(err as Error)
+        return this.latest.refuse(err, origin)
+      } finally {
+        this.fetching.delete(head.version)
+      }
+      const offered = body === undefined ? undefined : this.latest.offer(joinHeadAndBody(headBytes, body), origin)
       await stream.close({ signal })
-      if (reply.byteLength === 0) return 'nothing-newer'
-      return this.latest.offer(reply.subarray(), `sync:${peer.toString()}`)
+      return offered ?? await this.exchange(peer, false, signal)
     } catch (err) {
       stream.abort(err as Error)
       throw err
+    }
+  }
+
+  /** The body the reply carries, or undefined when a delta did not give the signed body (ask again in full). */
+  private async receiveBody (framed: LengthPrefixedStream<Stream>, reply: SyncReply, head: EnvelopeHead, base: Envelope | undefined, signal: AbortSignal): Promise<Uint8Array | undefined> {
+    const payload = (await framed.read({ signal })).subarray()
+    this.countTransfer(reply.form === 'delta' ? 'delta' : 'full', payload.byteLength)
+    if (reply.form !== 'delta') return await decompressBody(payload, head.bodySize)
+    try {
+      if (base?.head.version !== reply.base) throw new Error(`delta against ${reply.base}, but version ${base?.head.version ?? 'none'} is held`)
+      const body = applyConfigDelta(base.body, await decompressBody(payload, this.latest.maxBodyBytes))
+      if (body.byteLength !== head.bodySize || sha256Hex(body) !== head.bodySha256) throw new Error('delta result does not match the signed hash')
+      return body
+    } catch (err) {
+      this.log.info({ version: head.version, base: reply.base, err: (err as Error).message }, 'delta refused; fetching the whole body')
+      return undefined
     }
   }
 
@@ -108,16 +224,28 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
   private async answer (stream: Stream, connection: Connection): Promise<void> {
     const signal = AbortSignal.timeout(this.timeoutMs)
     try {
-      const framed = lpStream(stream, { maxDataLength: MAX_SYNC_REQUEST_BYTES })
-      const have = decodeSyncRequest((await framed.read({ signal })).subarray())
+      const framed = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE_BYTES })
+      const request = decodeSyncRequest((await framed.read({ signal })).subarray())
       const current = this.latest.current()
-      await framed.write(current !== undefined && current.head.version > have ? current.bytes : new Uint8Array(0), { signal })
+      const transfer = current !== undefined && current.head.version > request.have ? await this.cache.transfer(request.deltaBase) : undefined
+      if (current === undefined || transfer === undefined) {
+        await framed.write(encodeSyncReply({ form: 'none' }), { signal })
+      } else {
+        await framed.writeV([encodeSyncReply(transfer.reply), headBytesOf(current), transfer.payload], { signal })
+      }
       await stream.close({ signal })
     } catch (err) {
       this.log.debug({ peer: connection.remotePeer.toString(), err: (err as Error).message }, 'sync request dropped')
       stream.abort(err as Error)
     }
   }
+}
+
+/** One frame of a stream whose frames may be as large as a body, when this one must be small. */
+async function readAtMost (framed: LengthPrefixedStream<Stream>, maxBytes: number, what: string, signal: AbortSignal): Promise<Uint8Array> {
+  const bytes = (await framed.read({ signal })).subarray()
+  if (bytes.byteLength > maxBytes) throw new Error(`${what} of ${bytes.byteLength} bytes (at most ${maxBytes})`)
+  return bytes
 }
 
 export function envelopeSync (init: EnvelopeSyncInit): (components: EnvelopeSyncComponents) => EnvelopeSync {

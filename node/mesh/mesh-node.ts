@@ -10,12 +10,14 @@ import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { configTopic } from '../constants.js'
-import type { Envelope } from '../envelope.js'
+import { STALE_AFTER_MS } from '../constants.js'
+import { Freshness } from '../freshness.js'
 import type { LatestEnvelope, Verdict } from '../latest-envelope.js'
 import type { Logger } from '../logger.js'
+import type { MeshMetrics } from '../metrics.js'
 import './bounded-pnet-cipher.js'
 import { allowListGater } from './admission.js'
+import { beaconHandler } from './beacon-handler.js'
 import { envelopeSync, type EnvelopeSync, type SyncResult } from './envelope-sync.js'
 import { meshScoreParams } from './gossip-tuning.js'
 import { memoryPeerBookStore, PeerBook, type PeerBookStore } from './peer-book.js'
@@ -27,10 +29,11 @@ import type { PeerAnnouncement } from '../peer-announcement.js'
 export interface TopicHandler {
   readonly topic: string
   /**
-   * Cheap and synchronous. `from` is the authenticated author (gossipsub signs
-   * messages with peer keys); `via` is the peer that forwarded it.
+   * `from` is the authenticated author (gossipsub signs messages with peer
+   * keys); `via` is the peer that forwarded it. The message is forwarded only
+   * once this resolves to accept.
    */
-  validate(data: Uint8Array, from: string | undefined, via: string): Verdict
+  validate(data: Uint8Array, from: string | undefined, via: string): Verdict | Promise<Verdict>
 }
 
 export interface MeshTiming {
@@ -53,6 +56,12 @@ export interface MeshNodeInit {
   /** Further admission rules (the simulations cut links with one). */
   connectionGater?: ConnectionGater
   topics?: TopicHandler[]
+  /** Told of each beacon whose version this node serves (an edge reports staleness from it). */
+  freshness?: Freshness
+  /** Ask peers for deltas against the version held (on unless a benchmark compares). */
+  deltas?: boolean
+  /** Where the mesh's counters go; a throwaway registry when absent. */
+  metrics?: MeshMetrics
   /** Called with every verified status announcement (peers' addresses are learned from them first). */
   onAnnouncement?: (announcement: PeerAnnouncement) => void
   timing?: MeshTiming
@@ -63,8 +72,6 @@ export interface MeshNode {
   readonly peerId: string
   addresses(): string[]
   peers(): string[]
-  /** Sends an accepted envelope to the config topic; resolves with how many peers it went to. */
-  publishEnvelope(envelope: Envelope): Promise<number>
   publish(topic: string, data: Uint8Array): Promise<number>
   /** Remembers where a peer can be dialled (from its announcement). */
   learnPeer(peerId: string, addresses: string[]): void
@@ -95,17 +102,23 @@ type Services = {
  * A libp2p node of the mesh: TCP, admitted only with the swarm key (pnet)
  * and, optionally, an allow list; Noise, Yamux; gossipsub to push envelopes;
  * the sync protocol to pull what gossip missed; a keeper that holds
- * connections to bootstrap and known peers. Every envelope from the network
- * goes through `LatestEnvelope.offer`, as the config topic's validator.
+ * connections to bootstrap and known peers. Gossip carries only signed head
+ * beacons; bodies are pulled over the sync protocol, and every one goes
+ * through `LatestEnvelope.offer` before it is served.
  */
 export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const log = init.log.child({ component: 'mesh' })
-  const envelopeTopic = configTopic(init.latest.mesh)
   const privateKey = init.privateKey ?? await generateKeyPair('Ed25519')
   const book = new PeerBook(peerIdFromPrivateKey(privateKey).toString(), init.peerBookStore ?? memoryPeerBookStore(), log)
   await book.load()
+  let libp2p: Libp2p<Services> | undefined
   const handlers: TopicHandler[] = [
-    { topic: envelopeTopic, validate: (data, _from, via) => init.latest.offer(data, `gossip:${via}`) },
+    beaconHandler({
+      latest: init.latest,
+      freshness: init.freshness ?? new Freshness(Date.now(), STALE_AFTER_MS),
+      pull: async (version, via) => await libp2p?.services.sync.pull(version, peerIdFromString(via)),
+      countBeacon: outcome => { init.metrics?.beacons.inc({ outcome }) }
+    }),
     statusHandler({
       mesh: init.latest.mesh,
       onAnnouncement: announcement => {
@@ -117,7 +130,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   ]
   const timing = init.timing ?? {}
 
-  const libp2p: Libp2p<Services> = await createLibp2p({
+  libp2p = await createLibp2p({
     start: false,
     privateKey,
     addresses: { listen: init.listen },
@@ -142,7 +155,13 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         emitSelf: false,
         scoreParams: meshScoreParams(handlers.map(handler => handler.topic))
       }),
-      sync: envelopeSync({ latest: init.latest, log, ...(timing.syncIntervalMs !== undefined ? { intervalMs: timing.syncIntervalMs } : {}) }),
+      sync: envelopeSync({
+        latest: init.latest,
+        log,
+        ...(init.deltas !== undefined ? { deltas: init.deltas } : {}),
+        countTransfer: (form, bytes) => { init.metrics?.bodyBytes.inc({ form }, bytes) },
+        ...(timing.syncIntervalMs !== undefined ? { intervalMs: timing.syncIntervalMs } : {})
+      }),
       keeper: peerKeeper({
         bootstrap: init.bootstrap ?? [],
         book,
@@ -153,8 +172,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     }
   })
   for (const handler of handlers) {
-    libp2p.services.pubsub.topicValidators.set(handler.topic, (via, message) => VALIDATOR_RESULT[
-      handler.validate(message.data, message.type === 'signed' ? message.from.toString() : undefined, via.toString())])
+    libp2p.services.pubsub.topicValidators.set(handler.topic, async (via, message) => VALIDATOR_RESULT[
+      await handler.validate(message.data, message.type === 'signed' ? message.from.toString() : undefined, via.toString())])
   }
 
   const publish = async (topic: string, data: Uint8Array): Promise<number> =>
@@ -164,11 +183,6 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     peerId: libp2p.peerId.toString(),
     addresses: () => libp2p.getMultiaddrs().map(String),
     peers: () => libp2p.getPeers().map(String),
-    async publishEnvelope (envelope) {
-      const recipients = await publish(envelopeTopic, envelope.bytes)
-      log.info({ version: envelope.head.version, recipients }, 'published envelope')
-      return recipients
-    },
     publish,
     learnPeer: (peerId, addresses) => { book.learn(peerId, addresses) },
     syncWith: async (peerId) => await libp2p.services.sync.syncWith(peerIdFromString(peerId)),

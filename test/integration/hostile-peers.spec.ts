@@ -1,14 +1,22 @@
 import test from 'ava'
 import { multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
+import { brotliCompressSync } from 'node:zlib'
+import { compressBody } from '../../node/body-codec.js'
 import { canonicalBytes } from '../../node/canonical-json.js'
-import { beaconTopic, configTopic, statusTopic, syncProtocol } from '../../node/constants.js'
-import { sealEnvelope } from '../../node/envelope.js'
+import { beaconTopic, ENVELOPE_MAGIC, SIGNATURE_DOMAIN, statusTopic, syncProtocol } from '../../node/constants.js'
+import { headBytesOf, sealEnvelope, sha256Hex, type Envelope } from '../../node/envelope.js'
 import { sealBeacon } from '../../node/head-beacon.js'
+import { encodeFrame } from '../../node/signed-frame.js'
+import { decodeSyncReply, encodeSyncReply, type SyncReply } from '../../node/sync-messages.js'
 import { generateSwarmKey, parseSwarmKey } from '../../node/swarm-key.js'
 import { MESH, meshKeys, publisherWithRoute, startEdge } from '../fixtures/mesh.js'
 import { rawNode } from '../fixtures/raw-node.js'
 import { waitFor } from '../../simulations/wait-for.js'
+
+async function metricsOf (url: string | undefined): Promise<string> {
+  return await (await fetch(`${url ?? ''}/metrics`)).text()
+}
 
 test('a node without the swarm key cannot connect at all', async t => {
   const { keys, publisher } = await publisherWithRoute(t)
@@ -19,7 +27,7 @@ test('a node without the swarm key cannot connect at all', async t => {
   await waitFor('an honest edge still connects', () => edge.mesh.peers().length > 0 ? true : undefined)
 })
 
-test('a member gossiping forgeries, garbage, replays and rollbacks is rejected, counted and scored down', async t => {
+test('a member gossiping forged, garbage and replayed beacons is rejected, counted and scored down', async t => {
   const { keys, publisher } = await publisherWithRoute(t)
   const edge = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
   const served = await waitFor('the edge serves', () => {
@@ -28,36 +36,32 @@ test('a member gossiping forgeries, garbage, replays and rollbacks is rejected, 
   })
 
   const hostile = await rawNode(t, keys.swarmKey)
-  for (const topic of [configTopic(MESH), beaconTopic(MESH), statusTopic(MESH)]) hostile.services.pubsub.subscribe(topic)
+  for (const topic of [beaconTopic(MESH), statusTopic(MESH)]) hostile.services.pubsub.subscribe(topic)
   await hostile.dial(multiaddr(edge.mesh.addresses()[0] ?? ''))
-  await waitFor('the hostile member joins the topic', () => hostile.services.pubsub.getSubscribers(configTopic(MESH)).length > 0 ? true : undefined)
+  await waitFor('the hostile member joins the topic', () => hostile.services.pubsub.getSubscribers(beaconTopic(MESH)).length > 0 ? true : undefined)
 
   const forger = meshKeys().signingKey
   const body = canonicalBytes({ http: { routers: { evil: { rule: 'Host(`evil`)', service: 'evil' } } } })
   const forged = sealEnvelope({ mesh: MESH, version: served + 1000, issuedAt: new Date(), body }, forger)
-  const current = edge.latest.current()
-  // A replay of the served envelope, and an older version the edge must never go back to.
-  const replay = current?.bytes ?? new Uint8Array()
-  const rollback = sealEnvelope({ mesh: MESH, version: 1, issuedAt: new Date(), body }, keys.signingKey)
-  await hostile.services.pubsub.publish(configTopic(MESH), replay)
-  await hostile.services.pubsub.publish(configTopic(MESH), rollback.bytes)
-  await hostile.services.pubsub.publish(configTopic(MESH), forged.bytes)
-  await hostile.services.pubsub.publish(configTopic(MESH), new TextEncoder().encode('garbage'))
+  const current = edge.latest.current()?.head ?? forged.head
   await hostile.services.pubsub.publish(beaconTopic(MESH), sealBeacon(forged.head, new Date(), forger))
+  await hostile.services.pubsub.publish(beaconTopic(MESH), new TextEncoder().encode('garbage'))
+  // A genuine beacon from long ago, replayed.
+  await hostile.services.pubsub.publish(beaconTopic(MESH), sealBeacon(current, new Date(0), keys.signingKey))
   await hostile.services.pubsub.publish(statusTopic(MESH), canonicalBytes({ peerId: edge.mesh.peerId, lies: true }))
 
-  const metrics = await waitFor('the edge counts every rejection', async () => {
-    const text = await (await fetch(`${edge.serveUrl() ?? ''}/metrics`)).text()
-    return /outcome="untrusted-key"\} [1-9]/.test(text) && /outcome="invalid"\} [1-9]/.test(text) ? text : undefined
+  const metrics = await waitFor('the edge counts every refusal', async () => {
+    const text = await metricsOf(edge.serveUrl())
+    return ['untrusted-key', 'invalid', 'replayed', 'accepted'].every(outcome => new RegExp(`dime_beacons_total\\{outcome="${outcome}"\\} [1-9]`).test(text)) ? text : undefined
   })
-  t.regex(metrics, /dime_envelope_offers_total\{outcome="older-version"\} [1-9]/)
+  t.notRegex(metrics, /dime_beacons_total\{outcome="not-fetched"\}/)
   // Scores are recomputed on gossipsub's heartbeat.
   await waitFor('the sender is graylisted', () => edge.mesh.score(hostile.peerId.toString()) < -80 ? true : undefined)
   t.is(edge.status().version, served)
   t.false((await (await fetch(`${edge.serveUrl() ?? ''}/config`)).text()).includes('evil'))
 })
 
-test('hostile sync streams (oversized length, truncation, garbage) are dropped and the node keeps answering', async t => {
+test('hostile sync requests (oversized length, truncation, garbage) are dropped and the node keeps answering', async t => {
   const { keys, publisher } = await publisherWithRoute(t)
   await waitFor('a first config', () => publisher.status().version ?? undefined)
   const hostile = await rawNode(t, keys.swarmKey)
@@ -73,11 +77,73 @@ test('hostile sync streams (oversized length, truncation, garbage) are dropped a
     stream.send(attack)
     await stream.close().catch(() => {})
   }
-  // An honest request on the same connection still gets the envelope.
+  // An honest request on the same connection still gets the head and the compressed body.
   const stream = await hostile.dialProtocol(target, syncProtocol(MESH))
   const framed = lpStream(stream, { maxDataLength: 1024 * 1024 })
   await framed.write(canonicalBytes({ have: 0 }))
-  const reply = await framed.read()
-  t.is(Buffer.from(reply.subarray(0, 4)).toString('latin1'), 'DIME')
+  t.deepEqual(decodeSyncReply((await framed.read()).subarray()), { form: 'full' })
+  t.is(Buffer.from((await framed.read()).subarray(0, 4)).toString('latin1'), 'DIME')
+  t.true((await framed.read()).byteLength > 0)
   t.is(publisher.mesh.peers().length, 1)
+})
+
+test('a member answering sync with forgeries, tampered bodies, bombs, bad deltas and old heads is refused and counted', async t => {
+  const { keys, publisher } = await publisherWithRoute(t)
+  const edge = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
+  const served = await waitFor('the edge serves', () => {
+    const version = edge.status().version
+    return version !== null && version === publisher.status().version ? version : undefined
+  })
+
+  // The hostile member answers every sync request with whatever `answer` says.
+  let answer: (deltaBase: boolean) => Promise<{ reply: SyncReply, head?: Uint8Array, payload?: Uint8Array }> = async () => ({ reply: { form: 'none' } })
+  const hostile = await rawNode(t, keys.swarmKey)
+  await hostile.handle(syncProtocol(MESH), async (stream) => {
+    const framed = lpStream(stream, { maxDataLength: 1024 * 1024 })
+    const request = JSON.parse(new TextDecoder().decode((await framed.read()).subarray())) as { deltaBase?: number }
+    const { reply, head, payload } = await answer(request.deltaBase !== undefined)
+    await framed.writeV([encodeSyncReply(reply), ...head !== undefined ? [head] : [], ...payload !== undefined ? [payload] : []])
+    await stream.close().catch(() => {})
+  })
+  await hostile.dial(multiaddr(edge.mesh.addresses()[0] ?? ''))
+  const hostileId = hostile.peerId.toString()
+  await waitFor('the edge sees the hostile member', () => edge.mesh.peers().includes(hostileId) ? true : undefined)
+
+  const newer = (body: Uint8Array, version = served + 1): Envelope => sealEnvelope({ mesh: MESH, version, issuedAt: new Date(), body }, keys.signingKey)
+  const goodBody = canonicalBytes({ http: { routers: { fine: { rule: 'Host(`fine`)', service: 'fine' } } } })
+  const good = newer(goodBody)
+  const full = async (envelope: Envelope, payload: Uint8Array): Promise<{ reply: SyncReply, head: Uint8Array, payload: Uint8Array }> =>
+    ({ reply: { form: 'full' }, head: headBytesOf(envelope), payload })
+
+  answer = async () => await full(sealEnvelope({ mesh: MESH, version: served + 1, issuedAt: new Date(), body: goodBody }, meshKeys().signingKey), await compressBody(goodBody))
+  t.is(await edge.mesh.syncWith(hostileId), 'reject')
+
+  // Same size as the signed body, other bytes.
+  answer = async () => await full(good, await compressBody(canonicalBytes({ http: { routers: { fine: { rule: 'Host(`evil`)', service: 'fine' } } } })))
+  t.is(await edge.mesh.syncWith(hostileId), 'reject')
+
+  // 64 MiB of zeros in a few kilobytes, for a body whose signed size is small.
+  answer = async () => await full(good, brotliCompressSync(Buffer.alloc(64 * 1024 * 1024)))
+  t.is(await edge.mesh.syncWith(hostileId), 'reject')
+
+  answer = async () => ({ reply: { form: 'full' }, head: headBytesOf(newer(goodBody, 1)), payload: await compressBody(goodBody) })
+  t.is(await edge.mesh.syncWith(hostileId), 'ignore')
+
+  const huge = encodeFrame(ENVELOPE_MAGIC, SIGNATURE_DOMAIN, { ...good.head, bodySize: 65 * 1024 * 1024 }, keys.signingKey)
+  answer = async () => ({ reply: { form: 'full' }, head: huge, payload: new Uint8Array(8) })
+  t.is(await edge.mesh.syncWith(hostileId), 'ignore')
+
+  const metrics = await metricsOf(edge.serveUrl())
+  for (const outcome of ['untrusted-key', 'bad-signature', 'invalid', 'older-version', 'too-large']) {
+    t.regex(metrics, new RegExp(`dime_envelope_offers_total\\{outcome="${outcome}"\\} [1-9]`), outcome)
+  }
+  t.is(edge.status().version, served)
+
+  // A delta that does not give the signed body is dropped, and the whole body asked for instead.
+  answer = async (wantsDelta) => wantsDelta
+    ? { reply: { form: 'delta', base: served }, head: headBytesOf(good), payload: await compressBody(canonicalBytes([{ op: 'add', path: '/evil', value: 1 }])) }
+    : await full(good, await compressBody(goodBody))
+  t.is(await edge.mesh.syncWith(hostileId), 'accept')
+  await edge.latest.settled()
+  t.is(edge.status().configSha256, sha256Hex(goodBody))
 })

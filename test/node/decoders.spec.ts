@@ -5,7 +5,7 @@ import { sealEnvelope, trustPolicy } from '../../node/envelope.js'
 import { openBeacon, sealBeacon } from '../../node/head-beacon.js'
 import { decodeAnnouncement, encodeAnnouncement, type PeerAnnouncement } from '../../node/peer-announcement.js'
 import { generateSigningKeyPem, parseSigningKey, parseTrustedKey } from '../../node/signing-keys.js'
-import { decodeSyncRequest, encodeSyncRequest } from '../../node/sync-request.js'
+import { decodeSyncReply, decodeSyncRequest, encodeSyncReply, encodeSyncRequest } from '../../node/sync-messages.js'
 
 const pem = generateSigningKeyPem()
 const key = parseSigningKey(pem.privatePem, 'test')
@@ -32,10 +32,17 @@ function refusedCleanly (decode: () => unknown, names: string[]): boolean {
   }
 }
 
-test('sync requests: round trip, and hostile bytes are refused with a sync error', t => {
-  t.is(decodeSyncRequest(encodeSyncRequest(42)), 42)
-  fc.assert(fc.property(hostileBytes(encodeSyncRequest(42)), bytes =>
-    refusedCleanly(() => decodeSyncRequest(bytes), ['InvalidSyncRequestError'])), { numRuns: 1000 })
+test('sync requests and replies: round trip, and hostile bytes are refused with a sync error', t => {
+  const request = encodeSyncRequest({ have: 42, deltaBase: 41 })
+  t.deepEqual(decodeSyncRequest(request), { have: 42, deltaBase: 41 })
+  t.deepEqual(decodeSyncRequest(encodeSyncRequest({ have: 42 })), { have: 42 })
+  const reply = encodeSyncReply({ form: 'delta', base: 41 })
+  t.deepEqual(decodeSyncReply(reply), { form: 'delta', base: 41 })
+  t.deepEqual(decodeSyncReply(encodeSyncReply({ form: 'none' })), { form: 'none' })
+  for (const [valid, decode] of [[request, decodeSyncRequest], [reply, decodeSyncReply]] as const) {
+    fc.assert(fc.property(hostileBytes(valid), bytes =>
+      refusedCleanly(() => decode(bytes), ['InvalidSyncMessageError'])), { numRuns: 1000 })
+  }
 })
 
 test('head beacons: round trip, and hostile bytes are refused with an envelope error', t => {
