@@ -95,6 +95,13 @@ export function positiveSeconds (value: string, flag: string): number {
   return seconds
 }
 
+/** `--max-config-mib`: a positive number of MiB, as bytes. */
+export function maxConfigBytes (value: string, flag = '--max-config-mib'): number {
+  const mib = Number(value)
+  if (!Number.isFinite(mib) || mib <= 0) throw new UsageError(`${flag} must be a positive number of MiB, got "${value}"`)
+  return Math.floor(mib * 1024 * 1024)
+}
+
 /** A bearer token from a file (trailing newline ignored); an empty one is refused. */
 export function readToken (path: string, flag = '--token-file'): string {
   const token = readFlagFile(path, flag).trim()

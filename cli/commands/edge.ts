@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander'
-import { DEFAULT_MESH } from '../../node/constants.js'
-import { collect, isLoopback, listOf, parseBootstrap, parseHostPort, parsePeerId, positiveSeconds, readSwarmKey, readToken, readTrustedKeys } from '../inputs.js'
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MESH } from '../../node/constants.js'
+import { collect, isLoopback, listOf, maxConfigBytes, parseBootstrap, parseHostPort, parsePeerId, positiveSeconds, readSwarmKey, readToken, readTrustedKeys } from '../inputs.js'
 import { runUntilSignal } from '../run-until-signal.js'
 import { UsageError } from '../usage-error.js'
 import { listenAddresses } from './publisher.js'
@@ -16,6 +16,7 @@ interface EdgeFlags {
   allowPeer?: string[]
   staleAfter: string
   tokenFile?: string
+  maxConfigMib: string
 }
 
 export const DEFAULT_SERVE = '127.0.0.1:8088'
@@ -32,6 +33,7 @@ export function edgeCommand (program: Command): void {
     .addOption(new Option('--mesh <name>', 'mesh name; envelopes for other meshes are refused').default(DEFAULT_MESH).env('DIME_MESH'))
     .addOption(new Option('--allow-peer <peer-id>', 'only these peers (other edges) may connect, besides trusted publishers; repeatable').argParser(collect).env('DIME_ALLOW_PEER'))
     .addOption(new Option('--token-file <file>', 'require this bearer token on /config (Traefik: providers.http.headers.Authorization)').env('DIME_TOKEN_FILE'))
+    .addOption(new Option('--max-config-mib <MiB>', 'largest config accepted, uncompressed; a larger one is refused before its body is fetched').default(String(DEFAULT_MAX_BODY_BYTES / 2 ** 20)).env('DIME_MAX_CONFIG_MIB'))
     .addOption(new Option('--stale-after <seconds>', 'report stale after this long without news from a publisher (the config is served regardless)').default('60').env('DIME_STALE_AFTER'))
     .addHelpText('after', `
 Traefik's static configuration:
@@ -59,6 +61,7 @@ Example:
         trust: readTrustedKeys(listOf(flags.trust), { required: true }),
         ...(allowPeers.length > 0 ? { allowPeers } : {}),
         staleAfterMs: positiveSeconds(flags.staleAfter, '--stale-after') * 1000,
+        maxBodyBytes: maxConfigBytes(flags.maxConfigMib),
         ...(flags.tokenFile !== undefined ? { token: readToken(flags.tokenFile) } : {}),
         bootstrap: listOf(flags.bootstrap).map(value => parseBootstrap(value)),
         swarmKey: readSwarmKey(flags.swarmKey),

@@ -1,10 +1,10 @@
 import { Option, type Command } from 'commander'
 import { hostname } from 'node:os'
 import type { PublisherOptions } from '../../cluster-publisher/create-publisher.js'
-import { DEFAULT_MESH } from '../../node/constants.js'
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MESH } from '../../node/constants.js'
 import type { Logger } from '../../node/logger.js'
 import type { Registry } from 'prom-client'
-import { collect, listOf, parseHostPort, parseListen, readSigningKey, readSwarmKey, readTrustedKeys } from '../inputs.js'
+import { collect, listOf, maxConfigBytes, parseHostPort, parseListen, readSigningKey, readSwarmKey, readTrustedKeys } from '../inputs.js'
 import { runUntilSignal } from '../run-until-signal.js'
 import { UsageError } from '../usage-error.js'
 
@@ -22,6 +22,7 @@ interface PublisherFlags {
   admin?: string
   mesh: string
   trust?: string[]
+  maxConfigMib: string
 }
 
 export const DEFAULT_NAMESPACE = 'traefik'
@@ -41,6 +42,7 @@ export function publisherCommand (program: Command): void {
     .addOption(new Option('--listen <multiaddr>', 'libp2p listen address, repeatable (default /ip4/0.0.0.0/tcp/4001)').argParser(collect).env('DIME_LISTEN'))
     .addOption(new Option('--admin <host:port>', 'serve /healthz, /readyz, /status and /metrics here').env('DIME_ADMIN'))
     .addOption(new Option('--mesh <name>', 'mesh name, signed into every config').default(DEFAULT_MESH).env('DIME_MESH'))
+    .addOption(new Option('--max-config-mib <MiB>', 'largest config to sign, uncompressed; edges must accept at least as much').default(String(DEFAULT_MAX_BODY_BYTES / 2 ** 20)).env('DIME_MAX_CONFIG_MIB'))
     .addOption(new Option('--trust <file>', 'an earlier public key (during a key rotation): its configs still count when learning the newest version; repeatable').argParser(collect).env('DIME_TRUST'))
     .addHelpText('after', `
 One of --fragments DIR or --kubernetes is required.
@@ -64,6 +66,7 @@ Examples:
         listen: listenAddresses(flags.listen),
         ...(flags.admin !== undefined ? { admin: parseHostPort(flags.admin, '--admin') } : {}),
         allowEmpty: flags.allowEmpty === true,
+        maxBodyBytes: maxConfigBytes(flags.maxConfigMib),
         log,
         metrics
       }

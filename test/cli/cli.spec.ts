@@ -44,6 +44,14 @@ test('a malformed bootstrap address is refused before anything starts', async t 
   t.regex(result.stderr, /--bootstrap "\/ip4\/10\.0\.0\.1\/udp\/4001": expected \/ip4\/HOST\/tcp\/PORT/)
 })
 
+test('a config limit that is not a positive number of MiB is refused, naming the flag', async t => {
+  const dir = await tempDir(t)
+  await dime('keygen', '--out', dir)
+  const result = await dime('edge', '--trust', join(dir, 'publisher.pub'), '--swarm-key', join(dir, 'swarm.key'), '--data-dir', dir, '--max-config-mib', 'lots')
+  t.is(result.code, 2)
+  t.regex(result.stderr, /--max-config-mib must be a positive number of MiB, got "lots"/)
+})
+
 test('keygen writes the keys with safe modes, prints the key id and refuses to overwrite', async t => {
   const dir = join(await tempDir(t), 'keys')
   const first = await dime('keygen', '--out', dir)
