@@ -111,6 +111,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     privateKey: await peerKeyFromSigningKey(options.signingKey),
     onAnnouncement: announcement => { rollout.heard(announcement, now()) },
     metrics,
+    makeDeltas: true,
     ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
     ...(options.timing !== undefined ? { timing: options.timing } : {}),
     log

@@ -7,8 +7,8 @@ import { ED25519_SIGNATURE_LENGTH, MAX_HEAD_BYTES, MAX_SYNC_MESSAGE_BYTES, SYNC_
 import { headBytesOf, joinHeadAndBody, sha256Hex, type Envelope, type EnvelopeHead } from '../envelope.js'
 import type { LatestEnvelope, Verdict } from '../latest-envelope.js'
 import type { Logger } from '../logger.js'
-import { decodeSyncReply, decodeSyncRequest, encodeSyncReply, encodeSyncRequest, type SyncReply } from '../sync-messages.js'
-import { TransferCache } from './transfer-cache.js'
+import { decodeSyncReply, decodeSyncRequest, encodeSyncReply, encodeSyncRequest } from '../sync-messages.js'
+import { TransferCache, type Transfer } from './transfer-cache.js'
 
 /** A signed head: framing, head and signature. */
 const MAX_SIGNED_HEAD_BYTES = 16 + MAX_HEAD_BYTES + ED25519_SIGNATURE_LENGTH
@@ -20,6 +20,8 @@ export interface EnvelopeSyncInit {
   log: Logger
   /** Ask for deltas against the version held (true unless a benchmark compares). */
   deltas?: boolean
+  /** Make deltas against earlier versions (the publisher); other nodes relay the deltas they received. */
+  makeDeltas?: boolean
   intervalMs?: number
   timeoutMs?: number
   /** Told of every body received: its form and its bytes on the wire. */
@@ -67,7 +69,7 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
   private readonly intervalMs: number
   private readonly timeoutMs: number
   private readonly countTransfer: (form: 'full' | 'delta', bytes: number) => void
-  private readonly cache = new TransferCache()
+  private readonly cache: TransferCache
   private readonly stopAdvancing: () => void
   /** Bodies being fetched, by version: a second answer with the same head waits for the first. */
   private readonly fetching = new Map<number, Promise<unknown>>()
@@ -84,6 +86,7 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     this.intervalMs = init.intervalMs ?? SYNC_INTERVAL_MS
     this.timeoutMs = init.timeoutMs ?? SYNC_TIMEOUT_MS
     this.countTransfer = init.countTransfer ?? (() => {})
+    this.cache = new TransferCache(init.makeDeltas ?? false)
     this.stopAdvancing = this.latest.onAccepted(envelope => { this.cache.advance(envelope) })
     this.onIdentify = this.onIdentify.bind(this)
   }
@@ -167,9 +170,9 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
       }
       const fetched = this.receiveBody(framed, reply, head, base, signal)
       this.fetching.set(head.version, fetched.catch(() => {}))
-      let body: Uint8Array | undefined
+      let received: { body: Uint8Array, transfer: Transfer } | undefined
       try {
-        body = await fetched
+        received = await fetched
       } catch (err) {
         // A body that does not inflate, or inflates past its signed size, is an offence like a bad signature.
         stream.abort(err as Error)
@@ -177,7 +180,8 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
       } finally {
         this.fetching.delete(head.version)
       }
-      const offered = body === undefined ? undefined : this.latest.offer(joinHeadAndBody(headBytes, body), origin)
+      if (received !== undefined) this.cache.receivedAs(head.version, received.transfer)
+      const offered = received === undefined ? undefined : this.latest.offer(joinHeadAndBody(headBytes, received.body), origin)
       await stream.close({ signal })
       return offered ?? await this.exchange(peer, false, signal)
     } catch (err) {
@@ -186,16 +190,20 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     }
   }
 
-  /** The body the reply carries, or undefined when a delta did not give the signed body (ask again in full). */
-  private async receiveBody (framed: LengthPrefixedStream<Stream>, reply: SyncReply, head: EnvelopeHead, base: Envelope | undefined, signal: AbortSignal): Promise<Uint8Array | undefined> {
+  /**
+   * The body the reply carries, and the bytes it came as (to relay them), or
+   * undefined when a delta did not give the signed body (ask again in full).
+   */
+  private async receiveBody (framed: LengthPrefixedStream<Stream>, reply: Transfer['reply'], head: EnvelopeHead, base: Envelope | undefined, signal: AbortSignal): Promise<{ body: Uint8Array, transfer: Transfer } | undefined> {
     const payload = (await framed.read({ signal })).subarray()
-    this.countTransfer(reply.form === 'delta' ? 'delta' : 'full', payload.byteLength)
-    if (reply.form !== 'delta') return await decompressBody(payload, head.bodySize)
+    this.countTransfer(reply.form, payload.byteLength)
+    const transfer = { reply, payload }
+    if (reply.form === 'full') return { body: await decompressBody(payload, head.bodySize), transfer }
     try {
       if (base?.head.version !== reply.base) throw new Error(`delta against ${reply.base}, but version ${base?.head.version ?? 'none'} is held`)
       const body = applyConfigDelta(base.body, await decompressBody(payload, this.latest.maxBodyBytes))
       if (body.byteLength !== head.bodySize || sha256Hex(body) !== head.bodySha256) throw new Error('delta result does not match the signed hash')
-      return body
+      return { body, transfer }
     } catch (err) {
       this.log.info({ version: head.version, base: reply.base, err: (err as Error).message }, 'delta refused; fetching the whole body')
       return undefined

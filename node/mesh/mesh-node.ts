@@ -60,6 +60,8 @@ export interface MeshNodeInit {
   freshness?: Freshness
   /** Ask peers for deltas against the version held (on unless a benchmark compares). */
   deltas?: boolean
+  /** Diff each new version against earlier ones (the publisher); other nodes relay the deltas they receive. */
+  makeDeltas?: boolean
   /** Where the mesh's counters go; a throwaway registry when absent. */
   metrics?: MeshMetrics
   /** Called with every verified status announcement (peers' addresses are learned from them first). */
@@ -159,6 +161,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         latest: init.latest,
         log,
         ...(init.deltas !== undefined ? { deltas: init.deltas } : {}),
+        ...(init.makeDeltas !== undefined ? { makeDeltas: init.makeDeltas } : {}),
         countTransfer: (form, bytes) => { init.metrics?.bodyBytes.inc({ form }, bytes) },
         ...(timing.syncIntervalMs !== undefined ? { intervalMs: timing.syncIntervalMs } : {})
       }),
