@@ -11,6 +11,8 @@ const decompress = promisify(brotliDecompress)
  * qualities gain under 2 % for 2–100× the time.
  */
 const QUALITY = 6
+const MIN_CHUNK_BYTES = 64
+const MAX_CHUNK_BYTES = 8 * 1024 * 1024
 
 /** Compresses a body for the sync protocol. */
 export async function compressBody (body: Uint8Array): Promise<Uint8Array> {
@@ -25,7 +27,9 @@ export async function compressBody (body: Uint8Array): Promise<Uint8Array> {
  */
 export async function decompressBody (compressed: Uint8Array, maxBytes: number): Promise<Uint8Array> {
   try {
-    return await decompress(compressed, { maxOutputLength: Math.max(1, maxBytes) })
+    // One output chunk of the expected size: zlib's default 16 KiB chunks would
+    // cost a trip through the event loop per chunk, a hundred for a 1.6 MB body.
+    return await decompress(compressed, { maxOutputLength: Math.max(1, maxBytes), chunkSize: Math.min(Math.max(maxBytes, MIN_CHUNK_BYTES), MAX_CHUNK_BYTES) })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new InvalidEnvelopeError(`compressed body inflates past ${maxBytes} bytes`)

@@ -7,6 +7,7 @@ export class InvalidDeltaError extends Error {
 }
 
 const decoder = new TextDecoder()
+const encoder = new TextEncoder()
 
 function parse (bytes: Uint8Array, what: string): unknown {
   try {
@@ -16,9 +17,12 @@ function parse (bytes: Uint8Array, what: string): unknown {
   }
 }
 
-/** The RFC 6902 JSON Patch that turns one canonical config into the next, as canonical bytes. */
+/**
+ * The RFC 6902 JSON Patch that turns one config into the next. Plain JSON: a
+ * delta is never signed (its result is), so it need not be canonical.
+ */
 export function configDelta (from: Uint8Array, to: Uint8Array): Uint8Array {
-  return canonicalBytes(jsonPatch.compare(parse(from, 'the base') as object, parse(to, 'the target') as object))
+  return encoder.encode(JSON.stringify(jsonPatch.compare(parse(from, 'the base') as object, parse(to, 'the target') as object)))
 }
 
 /**

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import { measureApiLoad } from './bench/api-load.js'
+import { measureBurst } from './bench/burst.js'
 import { measureBytesPerVersion } from './bench/bytes-per-version.js'
 import { namespacesUnavailable } from './netns.js'
 import { configWithRouters, routersForSize } from './bench/configs.js'
@@ -43,12 +44,12 @@ async function main (): Promise<void> {
 
   const small = routersForSize(2048)
   const propagation = []
-  for (const [edges, routers, rounds] of [[10, small, 20], [50, small, 10], [10, 10_000, 3], [50, 10_000, 3]] as const) {
+  for (const [edges, routers, rounds] of [[10, small, 10], [50, small, 5], [10, 10_000, 3], [50, 10_000, 3]] as const) {
     const r = await measurePropagation(edges, routers, rounds)
     propagation.push(r)
-    row(`propagation, ${edges} edges, ${routers} routers (${round(r.bodyBytes / 1024, 1)} KiB, gzip ${round(r.gzipBytes / 1024, 1)} KiB)`,
+    row(`propagation, ${edges} edges, ${routers} routers (${round(r.bodyBytes / 1024, 1)} KiB, compressed ${round(r.compressedBytes / 1024, 1)} KiB)`,
       `p50 ${round(r.ours.p50)} ms / p99 ${round(r.ours.p99)} ms`,
-      `raw gossipsub p50 ${round(r.raw.p50)} ms / p99 ${round(r.raw.p99)} ms`,
+      `whole body gossiped: p50 ${round(r.raw.p50)} ms / p99 ${round(r.raw.p99)} ms`,
       `×${round(r.ours.p50 / r.raw.p50, 2)} / ×${round(r.ours.p99 / r.raw.p99, 2)}`)
   }
   results.propagation = propagation
@@ -67,13 +68,22 @@ async function main (): Promise<void> {
     for (const routers of [small, 10_000]) {
       const r = await measureBytesPerVersion(5, routers, 3)
       bytes.push(r)
-      row(`bytes received per edge per version, 5 edges (processes in network namespaces), ${routers} routers`,
-        `p50 ${round(r.perEdge.p50 / 1024, 1)} KiB, max ${round(r.perEdge.max / 1024, 1)} KiB`, `gzip of the config ${round(r.gzipBytes / 1024, 1)} KiB`, `×${round(r.perEdge.p50 / r.gzipBytes, 1)}`)
+      row(`bytes received per edge per version, 5 edges (processes in network namespaces), ${routers} routers, every router changed`,
+        `p50 ${round(r.perEdge.p50 / 1024, 1)} KiB, max ${round(r.perEdge.max / 1024, 1)} KiB`, `the config compressed: ${round(r.compressedBytes / 1024, 1)} KiB`, `×${round(r.perEdge.p50 / r.compressedBytes, 2)}`)
+      row(`bytes received per edge per version, 5 edges (processes in network namespaces), ${routers} routers, one router changed`,
+        `p50 ${round(r.perEdgeOneRouter.p50 / 1024, 1)} KiB, max ${round(r.perEdgeOneRouter.max / 1024, 1)} KiB`, `the config compressed: ${round(r.compressedBytes / 1024, 1)} KiB`, `×${round(r.perEdgeOneRouter.p50 / r.compressedBytes, 2)}`)
     }
     results.bytesPerVersion = bytes
   } else {
     process.stdout.write(`bytes per edge per version: skipped (${unavailable})\n`)
   }
+
+  const burst = await measureBurst(10, 20, 2 * 1024 * 1024)
+  row(`a burst of ${burst.versions} versions in a second, ${round(burst.bodyBytes / 2 ** 20, 1)} MiB each, ${burst.edges} edge processes`,
+    `all serve the newest ${round(burst.convergeMs)} ms after the first (${round(burst.afterLastMs)} ms after the last); ${burst.acceptedPerEdge.min}–${burst.acceptedPerEdge.max} of ${burst.versions} versions fetched per edge; edge RSS peak ${round(burst.rssMb.peak)} MB`,
+    `one version alone: ${round(burst.singleMs)} ms; edge RSS idle ${round(burst.rssMb.idle)} MB`,
+    `×${round(burst.convergeMs / burst.singleMs, 1)} time, ×${round(burst.rssMb.peak / burst.rssMb.idle, 2)} memory`)
+  results.burst = burst
 
   const apiLoad = []
   for (const edges of [1, 10, 100]) {

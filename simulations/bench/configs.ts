@@ -12,6 +12,14 @@ export function configWithRouters (count: number, tag: string): { fragment: stri
   return { fragment: JSON.stringify(config), bytes: canonicalBytes(config) }
 }
 
+/** The same config with one router's rule changed: what a delta is for. */
+export function withOneRouterChanged (count: number, tag: string, change: string): { fragment: string, bytes: Uint8Array } {
+  const config = JSON.parse(configWithRouters(count, tag).fragment) as { http: { routers: Record<string, { rule: string }> } }
+  const router = config.http.routers[`${tag}-router-0`]
+  if (router !== undefined) router.rule = `Host(\`${change}.example.com\`)`
+  return { fragment: JSON.stringify(config), bytes: canonicalBytes(config) }
+}
+
 /** How many routers make a config of about `bytes` bytes. */
 export function routersForSize (bytes: number): number {
   const one = configWithRouters(1, 'x').bytes.byteLength
