@@ -5,18 +5,24 @@
  */
 export class Freshness {
   private lastHeardAt: number | undefined
-  private newestAnnouncement = 0
+  private newest = { version: 0, announcedAt: 0 }
 
   constructor (private readonly startedAt: number, private readonly staleAfterMs: number) {}
 
-  /** A beacon signed no later than one already heard: a replay, or the same beacon by another path. */
-  isReplay (announcedAt: string): boolean {
-    return Date.parse(announcedAt) <= this.newestAnnouncement
+  /**
+   * A beacon no newer than one already heard: a replay, or the same beacon by
+   * another path. Newer means a higher version, or the same version announced
+   * later: a replacement publisher whose clock is behind announces a higher
+   * version, so its beacons count.
+   */
+  isReplay (version: number, announcedAt: string): boolean {
+    const at = Date.parse(announcedAt)
+    return version < this.newest.version || (version === this.newest.version && at <= this.newest.announcedAt)
   }
 
-  /** Records a beacon signed at `announcedAt` whose version this node serves. */
-  heardBeacon (announcedAt: string, now: number): void {
-    this.newestAnnouncement = Math.max(this.newestAnnouncement, Date.parse(announcedAt))
+  /** Records a beacon whose version this node serves. */
+  heardBeacon (version: number, announcedAt: string, now: number): void {
+    if (!this.isReplay(version, announcedAt)) this.newest = { version, announcedAt: Date.parse(announcedAt) }
     this.heard(now)
   }
 

@@ -39,7 +39,7 @@ export function beaconHandler (init: BeaconHandlerInit): TopicHandler {
         count(known.outcome as BeaconOutcome)
         return known.verdict
       }
-      if (init.freshness.isReplay(beacon.announcedAt)) {
+      if (init.freshness.isReplay(beacon.version, beacon.announcedAt)) {
         count('replayed')
         return 'ignore'
       }
@@ -52,7 +52,7 @@ export function beaconHandler (init: BeaconHandlerInit): TopicHandler {
         count('not-fetched')
         return 'ignore'
       }
-      init.freshness.heardBeacon(beacon.announcedAt, now())
+      init.freshness.heardBeacon(beacon.version, beacon.announcedAt, now())
       count('accepted')
       return 'accept'
     }
