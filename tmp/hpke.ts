@@ -1,0 +1,17 @@
+import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core'
+import { generateKeyPairSync, createPrivateKey, createPublicKey } from 'node:crypto'
+const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() })
+const { privateKey, publicKey } = generateKeyPairSync('x25519')
+const pubPem = publicKey.export({ type: 'spki', format: 'pem' }).toString(); const privPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+console.log(pubPem, privPem)
+const pubRaw = Buffer.from(createPublicKey(pubPem).export({ format: 'jwk' }).x!, 'base64url')
+const jwk = createPrivateKey(privPem).export({ format: 'jwk' })
+const recipientPublicKey = await suite.kem.deserializePublicKey(pubRaw)
+const recipientKey = await suite.kem.importKey('jwk', { kty: 'OKP', crv: 'X25519', x: jwk.x, d: jwk.d } as JsonWebKey, false)
+const aad = new TextEncoder().encode('ctx')
+const t0 = performance.now()
+const sealed = await suite.seal({ recipientPublicKey }, new TextEncoder().encode('secret pem'), aad)
+console.log('seal ms', performance.now() - t0, sealed.enc.byteLength, sealed.ct.byteLength)
+const t1 = performance.now()
+const pt = await suite.open({ recipientKey, enc: sealed.enc }, sealed.ct, aad)
+console.log('open ms', performance.now() - t1, new TextDecoder().decode(pt))
