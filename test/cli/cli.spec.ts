@@ -62,6 +62,8 @@ test('keygen writes the keys with safe modes, prints the key id and refuses to o
   t.regex(readFileSync(join(dir, 'publisher.key'), 'utf8'), /^-----BEGIN PRIVATE KEY-----/)
   t.regex(readFileSync(join(dir, 'publisher.pub'), 'utf8'), /^-----BEGIN PUBLIC KEY-----/)
   t.regex(readFileSync(join(dir, 'swarm.key'), 'utf8'), /^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-f]{64}\n$/)
+  for (const secret of ['secrets.key', 'admin.token']) t.is(statSync(join(dir, secret)).mode & 0o777, 0o600, secret)
+  t.regex(readFileSync(join(dir, 'secrets.pub'), 'utf8'), /^-----BEGIN PUBLIC KEY-----/)
 
   const key = readFileSync(join(dir, 'publisher.key'))
   const again = await dime('keygen', '--out', dir)
@@ -99,13 +101,13 @@ test('the publisher needs exactly one source of fragments', async t => {
   t.regex(badConfig.stderr, /cannot load Kubernetes configuration from .*missing-kubeconfig/)
 })
 
-test('keygen --kubernetes-secret prints a Secret manifest with the keys, ready for kubectl apply', async t => {
+test('keygen --kubernetes-secret prints a Secret manifest with the publisher\'s keys (never the edges\' secrets key), ready for kubectl apply', async t => {
   const result = await dime('keygen', '--kubernetes-secret', 'dime-publisher-keys', '--namespace', 'traefik')
   t.is(result.code, 0)
   const secret = parse(result.stdout) as { kind: string, metadata: { name: string, namespace: string }, stringData: Record<string, string> }
   t.is(secret.kind, 'Secret')
   t.deepEqual(secret.metadata.name, 'dime-publisher-keys')
-  t.deepEqual(Object.keys(secret.stringData).sort(), ['publisher.key', 'publisher.pub', 'swarm.key'])
+  t.deepEqual(Object.keys(secret.stringData).sort(), ['admin.token', 'publisher.key', 'publisher.pub', 'secrets.pub', 'swarm.key'])
   t.regex(result.stderr, /publisher key id: [0-9a-f]{32}/)
 })
 
