@@ -1,7 +1,10 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { readFileSync } from 'node:fs'
+import { createSecureContext } from 'node:tls'
+import type { ServerTls } from '../node/http/doors.js'
 import { parseListenAddress } from '../node/http/listen-address.js'
+import { parseSecretsPrivateKey, parseSecretsPublicKey, type SecretsPrivateKey, type SecretsPublicKey } from '../node/sealed-secret.js'
 import { parseSigningKey, parseTrustedKey, type SigningKey, type TrustedKey } from '../node/signing-keys.js'
 import { parseSwarmKey } from '../node/swarm-key.js'
 import { UsageError } from './usage-error.js'
@@ -40,6 +43,29 @@ export function readTrustedKeys (paths: string[], { required }: { required: bool
 
 export function readSwarmKey (path: string, flag = '--swarm-key'): Uint8Array {
   return asUsageError(() => parseSwarmKey(readFlagFile(path, flag), `${flag} ${path}`))
+}
+
+export function readSecretsKey (path: string, flag = '--secrets-key'): SecretsPrivateKey {
+  return asUsageError(() => parseSecretsPrivateKey(readFlagFile(path, flag), `${flag} ${path}`))
+}
+
+export function readSecretsPublicKey (path: string, flag = '--secrets-pub'): SecretsPublicKey {
+  return asUsageError(() => parseSecretsPublicKey(readFlagFile(path, flag), `${flag} ${path}`))
+}
+
+/** `--tls-cert` and `--tls-key`: both or neither; checked to be a matching PEM pair. */
+export function readServerTls (certPath: string | undefined, keyPath: string | undefined): ServerTls | undefined {
+  if (certPath === undefined && keyPath === undefined) return undefined
+  if (certPath === undefined || keyPath === undefined) throw new UsageError('--tls-cert and --tls-key go together')
+  const tls = { cert: readFlagBytes(certPath, '--tls-cert'), key: readFlagBytes(keyPath, '--tls-key') }
+  asUsageError(() => {
+    try {
+      createSecureContext(tls)
+    } catch (err) {
+      throw new Error(`--tls-cert ${certPath} and --tls-key ${keyPath}: not a matching PEM certificate and key (${(err as Error).message})`)
+    }
+  })
+  return tls
 }
 
 const DIALABLE = /^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}(\/p2p\/[^/]+)?$/

@@ -1,4 +1,5 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
+import { bearerAuth, createHttpServer, type ServerTls } from '../node/http/doors.js'
 import { healthRoutes } from '../node/http/health-routes.js'
 import type { Registry } from 'prom-client'
 import type { PublisherStatus } from './publisher-status.js'
@@ -7,7 +8,13 @@ export interface AdminServerDeps {
   registry: Registry
   status: () => PublisherStatus
   notReadyReason: () => string | undefined
+  /** When set, everything but /healthz and /readyz (the probes) needs `Authorization: Bearer <token>`. */
+  token?: string
+  /** Serve HTTPS with this certificate (`--tls-cert`, `--tls-key`). */
+  tls?: ServerTls
 }
+
+const OPEN_ROUTES = new Set(['/healthz', '/readyz'])
 
 const fragmentSchema = {
   type: 'object',
@@ -56,7 +63,11 @@ const statusResponse = {
 
 /** The publisher's admin endpoint, built without listening (tests use `inject`). */
 export async function buildAdminServer (deps: AdminServerDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false })
+  const app = createHttpServer(deps.tls)
+  if (deps.token !== undefined) {
+    const auth = bearerAuth(deps.token)
+    app.addHook('onRequest', async (request, reply) => { if (!OPEN_ROUTES.has(request.routeOptions.url ?? '')) await auth(request, reply) })
+  }
   await app.register(healthRoutes, { registry: deps.registry, notReadyReason: deps.notReadyReason })
   app.get('/status', { schema: { response: { 200: statusResponse } } }, async () => deps.status())
   return app

@@ -12,6 +12,7 @@ import { createMeshNode, type MeshNode, type MeshTiming } from '../node/mesh/mes
 import { createMeshMetrics, offerCounter, type MeshMetrics } from '../node/metrics.js'
 import type { SigningKey, TrustedKey } from '../node/signing-keys.js'
 import { buildAdminServer } from './admin-server.js'
+import type { ServerTls } from '../node/http/doors.js'
 import { ConfigPublisher, OWN_ORIGIN } from './config-publisher.js'
 import { buildDesiredConfig, countRouters, recoverLastGood, type FragmentReport } from './desired-config.js'
 import type { SkippedObject } from './fragment-files.js'
@@ -47,7 +48,7 @@ export interface PublisherOptions {
   swarmKey: Uint8Array
   listen: string[]
   bootstrap?: Multiaddr[]
-  admin?: { host: string, port: number }
+  admin?: { host: string, port: number, token?: string, tls?: ServerTls }
   log: Logger
   reporters?: FragmentReporter[]
   leadership?: Leadership
@@ -269,7 +270,13 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     async start () {
       await source.start()
       if (options.admin !== undefined) {
-        admin = await buildAdminServer({ registry: metrics.registry, status, notReadyReason })
+        admin = await buildAdminServer({
+          registry: metrics.registry,
+          status,
+          notReadyReason,
+          ...(options.admin.token !== undefined ? { token: options.admin.token } : {}),
+          ...(options.admin.tls !== undefined ? { tls: options.admin.tls } : {})
+        })
         adminUrl = await admin.listen({ host: options.admin.host, port: options.admin.port })
         log.info({ url: adminUrl }, 'admin endpoint listening')
       }

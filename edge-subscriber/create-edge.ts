@@ -8,13 +8,16 @@ import { STALE_AFTER_MS } from '../node/constants.js'
 import { trustPolicy } from '../node/envelope.js'
 import { Freshness } from '../node/freshness.js'
 import { DISK_ORIGIN, LatestEnvelope } from '../node/latest-envelope.js'
+import type { ServerTls } from '../node/http/doors.js'
 import type { Logger } from '../node/logger.js'
 import { peerIdOfKey } from '../node/mesh/identity.js'
 import { createMeshNode, type MeshNode, type MeshTiming, type TopicHandler } from '../node/mesh/mesh-node.js'
 import { createMeshMetrics, offerCounter } from '../node/metrics.js'
 import type { PeerAnnouncement } from '../node/peer-announcement.js'
+import type { SecretsPrivateKey } from '../node/sealed-secret.js'
 import type { TrustedKey } from '../node/signing-keys.js'
 import { buildEdgeServer } from './edge-server.js'
+import { plainServedConfig, unsealedServedConfig, type ServedConfig } from './served-config.js'
 import type { EdgeStatus } from './edge-status.js'
 import { fileEnvelopeStore } from './file-envelope-store.js'
 import { filePeerBookStore } from './file-peer-book-store.js'
@@ -41,6 +44,10 @@ export interface EdgeOptions {
   connectionGater?: ConnectionGater
   /** When set, /config requires `Authorization: Bearer <token>` (Traefik's HTTP provider can send it). */
   token?: string
+  /** Serve /config over HTTPS with this certificate. */
+  tls?: ServerTls
+  /** Opens the secrets sealed into the config (`--secrets-key`); without it they are left out of what Traefik gets. */
+  secretsKey?: SecretsPrivateKey
   /** Largest config accepted (`--max-config-mib`); 64 MiB when absent. */
   maxBodyBytes?: number
   /** Ask for deltas against the config held (on when absent; the benchmarks compare). */
@@ -79,6 +86,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
     countOffer: offerCounter(metrics)
   })
+  const unopenedGauge = new Gauge({ name: 'dime_edge_sealed_unopened', help: 'Sealed values (TLS keys, users) left out of the served config because they do not open here', registers: [metrics.registry] })
   const versionGauge = new Gauge({ name: 'dime_edge_config_version', help: 'Version of the config served (0 before the first)', registers: [metrics.registry] })
   // Read when scraped, so they are always current.
   new Gauge({
@@ -126,6 +134,21 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     ...(timing.announceIntervalMs !== undefined ? { intervalMs: timing.announceIntervalMs } : {}),
     ...(timing.announceJitterMs !== undefined ? { jitterMs: timing.announceJitterMs } : {})
   })
+  let served: ServedConfig | undefined
+  const serve = (view: ServedConfig): void => {
+    if (served !== undefined && served.head.version > view.head.version) return
+    served = view
+    unopenedGauge.set(view.unopened.length)
+    if (view.unopened.length > 0) {
+      log.warn({ version: view.head.version, unopened: view.unopened, reason: options.secretsKey === undefined ? 'no --secrets-key' : 'sealed for another secrets key' },
+        'sealed values left out of the served config (certificates, users)')
+    }
+  }
+  latest.onAccepted(envelope => {
+    const plain = plainServedConfig(envelope)
+    if (plain !== undefined) serve(plain)
+    else unsealedServedConfig(envelope, options.secretsKey).then(serve, (err: unknown) => { log.error({ version: envelope.head.version, err: (err as Error).message }, 'could not prepare the config to serve') })
+  })
   latest.onAccepted((envelope, origin) => {
     const restored = origin === DISK_ORIGIN
     receivedAt = restored ? null : new Date().toISOString()
@@ -151,6 +174,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       trustedKeyIds: latest.trustedKeyIds(),
       lastNewsAgeSeconds: age === undefined ? null : Math.round(age / 1000),
       stale: freshness.isStale(now),
+      sealedUnopened: served?.unopened ?? [],
       peers: node.peers(),
       listen: node.addresses()
     }
@@ -185,7 +209,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     async start () {
       const notRestored = await latest.restore()
       if (notRestored !== undefined) log.warn({ reason: notRestored }, 'no persisted config to serve; answering 503 until one is verified')
-      server = await buildEdgeServer({ registry: metrics.registry, current: () => latest.current(), status, ...(options.token !== undefined ? { token: options.token } : {}) })
+      server = await buildEdgeServer({ registry: metrics.registry, current: () => served, status, ...(options.token !== undefined ? { token: options.token } : {}), ...(options.tls !== undefined ? { tls: options.tls } : {}) })
       serveUrl = await server.listen({ host: options.serve.host, port: options.serve.port })
       log.info({ url: `${serveUrl}/config` }, 'serving Traefik config')
       await node.start()

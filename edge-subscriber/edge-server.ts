@@ -1,17 +1,19 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
-import type { Envelope } from '../node/envelope.js'
+import { bearerAuth, createHttpServer, type ServerTls } from '../node/http/doors.js'
 import { healthRoutes } from '../node/http/health-routes.js'
 import type { EdgeStatus } from './edge-status.js'
+import type { ServedConfig } from './served-config.js'
 
 export interface EdgeServerDeps {
   registry: Registry
-  /** The verified envelope to serve, if any. */
-  current: () => Envelope | undefined
+  /** The verified config to serve, if any. */
+  current: () => ServedConfig | undefined
   status: () => EdgeStatus
   /** When set, /config answers only requests bearing `Authorization: Bearer <token>`. */
   token?: string
+  /** Serve HTTPS with this certificate (`--tls-cert`, `--tls-key`). */
+  tls?: ServerTls
 }
 
 const nullableString = { type: ['string', 'null'] } as const
@@ -28,6 +30,7 @@ const statusResponse = {
     keyTrusted: { type: ['boolean', 'null'] },
     lastNewsAgeSeconds: { type: ['integer', 'null'] },
     stale: { type: 'boolean' },
+    sealedUnopened: { type: 'array', items: { type: 'string' } },
     trustedKeyIds: { type: 'array', items: { type: 'string' } },
     peers: { type: 'array', items: { type: 'string' } },
     listen: { type: 'array', items: { type: 'string' } }
@@ -36,12 +39,13 @@ const statusResponse = {
 
 /**
  * What Traefik's HTTP provider polls. `/config` serves the stored canonical
- * bytes untouched, so the same config always hashes the same in Traefik; the
+ * bytes untouched (or, when they hold sealed secrets, the same config with
+ * them opened), so the same config always hashes the same in Traefik; the
  * version travels in headers. Before the first verified config it answers 503,
  * which Traefik treats as an error and keeps the config it had.
  */
 export async function buildEdgeServer (deps: EdgeServerDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false })
+  const app = createHttpServer(deps.tls)
   await app.register(healthRoutes, {
     registry: deps.registry,
     notReadyReason: () => deps.current() === undefined ? 'no verified config yet' : undefined
@@ -54,29 +58,17 @@ export async function buildEdgeServer (deps: EdgeServerDeps): Promise<FastifyIns
   return app
 }
 
-/** Refuses a request without the right bearer token (compared in constant time). */
-function bearerAuth (token: string): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
-  const expected = createHash('sha256').update(token).digest()
-  return async (request, reply) => {
-    const presented = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? ''
-    if (!timingSafeEqual(createHash('sha256').update(presented).digest(), expected)) {
-      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'a bearer token is required' })
-    }
-  }
-}
-
 async function serveConfig (deps: EdgeServerDeps, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const envelope = deps.current()
-  if (envelope === undefined) {
+  const served = deps.current()
+  if (served === undefined) {
     return await reply.code(503).header('retry-after', '1').send({ error: 'no verified config yet' })
   }
-  const etag = `"${envelope.head.bodySha256}"`
   void reply
-    .header('etag', etag)
-    .header('x-dime-version', String(envelope.head.version))
-    .header('x-dime-issued-at', envelope.head.issuedAt)
-    .header('x-dime-key-id', envelope.head.keyId)
+    .header('etag', served.etag)
+    .header('x-dime-version', String(served.head.version))
+    .header('x-dime-issued-at', served.head.issuedAt)
+    .header('x-dime-key-id', served.head.keyId)
     .header('cache-control', 'no-cache')
-  if (request.headers['if-none-match'] === etag) return await reply.code(304).send()
-  return await reply.type('application/json').send(Buffer.from(envelope.body.buffer, envelope.body.byteOffset, envelope.body.byteLength))
+  if (request.headers['if-none-match'] === served.etag) return await reply.code(304).send()
+  return await reply.type('application/json').send(Buffer.from(served.body.buffer, served.body.byteOffset, served.body.byteLength))
 }

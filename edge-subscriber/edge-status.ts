@@ -14,6 +14,8 @@ export interface EdgeStatus {
   lastNewsAgeSeconds: number | null
   /** No news for longer than --stale-after. Reported only: the config is served regardless. */
   stale: boolean
+  /** Paths of sealed values left out of what Traefik gets: no --secrets-key, or not the mesh's. */
+  sealedUnopened: string[]
   peers: string[]
   listen: string[]
 }

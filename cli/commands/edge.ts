@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander'
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MESH } from '../../node/constants.js'
-import { collect, isLoopback, listOf, maxConfigBytes, parseBootstrap, parseHostPort, parsePeerId, positiveSeconds, readSwarmKey, readToken, readTrustedKeys } from '../inputs.js'
+import { collect, isLoopback, listOf, maxConfigBytes, parseBootstrap, parseHostPort, parsePeerId, positiveSeconds, readSecretsKey, readServerTls, readSwarmKey, readToken, readTrustedKeys } from '../inputs.js'
 import { runUntilSignal } from '../run-until-signal.js'
 import { UsageError } from '../usage-error.js'
 import { listenAddresses } from './publisher.js'
@@ -17,6 +17,9 @@ interface EdgeFlags {
   staleAfter: string
   tokenFile?: string
   maxConfigMib: string
+  secretsKey?: string
+  tlsCert?: string
+  tlsKey?: string
 }
 
 export const DEFAULT_SERVE = '127.0.0.1:8088'
@@ -34,6 +37,9 @@ export function edgeCommand (program: Command): void {
     .addOption(new Option('--allow-peer <peer-id>', 'only these peers (other edges) may connect, besides trusted publishers; repeatable').argParser(collect).env('DIME_ALLOW_PEER'))
     .addOption(new Option('--token-file <file>', 'require this bearer token on /config (Traefik: providers.http.headers.Authorization)').env('DIME_TOKEN_FILE'))
     .addOption(new Option('--max-config-mib <MiB>', 'largest config accepted, uncompressed; a larger one is refused before its body is fetched').default(String(DEFAULT_MAX_BODY_BYTES / 2 ** 20)).env('DIME_MAX_CONFIG_MIB'))
+    .addOption(new Option('--secrets-key <file>', 'the edges\' secrets key (secrets.key from dime keygen): opens TLS keys and passwords sealed into the config; needs --token-file').env('DIME_SECRETS_KEY'))
+    .addOption(new Option('--tls-cert <file>', 'serve /config over HTTPS with this certificate (PEM), with --tls-key').env('DIME_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'the key of --tls-cert (PEM)').env('DIME_TLS_KEY'))
     .addOption(new Option('--stale-after <seconds>', 'report stale after this long without news from a publisher (the config is served regardless)').default('60').env('DIME_STALE_AFTER'))
     .addHelpText('after', `
 Traefik's static configuration:
@@ -56,6 +62,10 @@ Example:
       if (!isLoopback(serve.host) && flags.tokenFile === undefined) {
         throw new UsageError(`--serve ${flags.serve} is not a loopback address: anyone who reaches it could read every route; give --token-file, or serve on 127.0.0.1`)
       }
+      if (flags.secretsKey !== undefined && flags.tokenFile === undefined) {
+        throw new UsageError('--secrets-key puts private keys in what /config serves: give --token-file too, so only Traefik can read it')
+      }
+      const tls = readServerTls(flags.tlsCert, flags.tlsKey)
       const edge = await createEdge({
         mesh: flags.mesh,
         trust: readTrustedKeys(listOf(flags.trust), { required: true }),
@@ -63,6 +73,8 @@ Example:
         staleAfterMs: positiveSeconds(flags.staleAfter, '--stale-after') * 1000,
         maxBodyBytes: maxConfigBytes(flags.maxConfigMib),
         ...(flags.tokenFile !== undefined ? { token: readToken(flags.tokenFile) } : {}),
+        ...(flags.secretsKey !== undefined ? { secretsKey: readSecretsKey(flags.secretsKey) } : {}),
+        ...(tls !== undefined ? { tls } : {}),
         bootstrap: listOf(flags.bootstrap).map(value => parseBootstrap(value)),
         swarmKey: readSwarmKey(flags.swarmKey),
         listen: listenAddresses(flags.listen),

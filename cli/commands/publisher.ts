@@ -4,7 +4,7 @@ import type { PublisherOptions } from '../../cluster-publisher/create-publisher.
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MESH } from '../../node/constants.js'
 import type { Logger } from '../../node/logger.js'
 import type { Registry } from 'prom-client'
-import { collect, listOf, maxConfigBytes, parseHostPort, parseListen, readSigningKey, readSwarmKey, readTrustedKeys } from '../inputs.js'
+import { collect, isLoopback, listOf, maxConfigBytes, parseHostPort, readSecretsPublicKey, readServerTls, readToken, parseListen, readSigningKey, readSwarmKey, readTrustedKeys } from '../inputs.js'
 import { runUntilSignal } from '../run-until-signal.js'
 import { UsageError } from '../usage-error.js'
 
@@ -23,6 +23,10 @@ interface PublisherFlags {
   mesh: string
   trust?: string[]
   maxConfigMib: string
+  secretsPub?: string
+  tokenFile?: string
+  tlsCert?: string
+  tlsKey?: string
 }
 
 export const DEFAULT_NAMESPACE = 'traefik'
@@ -41,6 +45,10 @@ export function publisherCommand (program: Command): void {
     .addOption(new Option('--swarm-key <file>', 'the mesh\'s private-network key (from dime keygen)').env('DIME_SWARM_KEY').makeOptionMandatory())
     .addOption(new Option('--listen <multiaddr>', 'libp2p listen address, repeatable (default /ip4/0.0.0.0/tcp/4001)').argParser(collect).env('DIME_LISTEN'))
     .addOption(new Option('--admin <host:port>', 'serve /healthz, /readyz, /status and /metrics here').env('DIME_ADMIN'))
+    .addOption(new Option('--token-file <file>', 'require this bearer token on the admin endpoint, but for /healthz and /readyz (admin.token from dime keygen)').env('DIME_TOKEN_FILE'))
+    .addOption(new Option('--tls-cert <file>', 'serve the admin endpoint over HTTPS with this certificate (PEM), with --tls-key').env('DIME_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'the key of --tls-cert (PEM)').env('DIME_TLS_KEY'))
+    .addOption(new Option('--secrets-pub <file>', 'the edges\' public secrets key (secrets.pub from dime keygen): TLS keys and passwords from Secrets are sealed to it').env('DIME_SECRETS_PUB'))
     .addOption(new Option('--mesh <name>', 'mesh name, signed into every config').default(DEFAULT_MESH).env('DIME_MESH'))
     .addOption(new Option('--max-config-mib <MiB>', 'largest config to sign, uncompressed; edges must accept at least as much').default(String(DEFAULT_MAX_BODY_BYTES / 2 ** 20)).env('DIME_MAX_CONFIG_MIB'))
     .addOption(new Option('--trust <file>', 'an earlier public key (during a key rotation): its configs still count when learning the newest version; repeatable').argParser(collect).env('DIME_TRUST'))
@@ -58,13 +66,20 @@ Examples:
         import('../../cluster-publisher/create-publisher.js'), import('../../node/logger.js'), import('../../node/metrics.js')])
       const log = createLogger('dime-publisher')
       const metrics = createMeshMetrics()
+      const admin = flags.admin === undefined ? undefined : parseHostPort(flags.admin, '--admin')
+      if (admin !== undefined && !isLoopback(admin.host) && flags.tokenFile === undefined) {
+        throw new UsageError(`--admin ${flags.admin} is not a loopback address: anyone who reaches it could read the status and metrics; give --token-file (admin.token from dime keygen), or listen on 127.0.0.1`)
+      }
+      const tls = readServerTls(flags.tlsCert, flags.tlsKey)
       const common = {
         mesh: flags.mesh,
         signingKey: readSigningKey(flags.key),
         trust: readTrustedKeys(listOf(flags.trust), { required: false }),
         swarmKey: readSwarmKey(flags.swarmKey),
         listen: listenAddresses(flags.listen),
-        ...(flags.admin !== undefined ? { admin: parseHostPort(flags.admin, '--admin') } : {}),
+        ...(admin !== undefined
+          ? { admin: { ...admin, ...(flags.tokenFile !== undefined ? { token: readToken(flags.tokenFile) } : {}), ...(tls !== undefined ? { tls } : {}) } }
+          : {}),
         allowEmpty: flags.allowEmpty === true,
         maxBodyBytes: maxConfigBytes(flags.maxConfigMib),
         log,
@@ -92,6 +107,7 @@ async function sourceParts (flags: PublisherFlags, log: Logger, registry: Regist
     namespaces: namespaces.length > 0 ? namespaces : [DEFAULT_NAMESPACE],
     pod,
     ...(flags.leaderElect === true ? { leaseName: flags.lease } : {}),
+    ...(flags.secretsPub !== undefined ? { sealTo: { key: readSecretsPublicKey(flags.secretsPub), mesh: flags.mesh } } : {}),
     log,
     registry
   })

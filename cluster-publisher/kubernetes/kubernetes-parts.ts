@@ -1,6 +1,7 @@
 import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node'
 import { Counter, type Registry } from 'prom-client'
 import type { Logger } from '../../node/logger.js'
+import { sealSecret, type SecretsPublicKey } from '../../node/sealed-secret.js'
 import type { FragmentReporter, PublisherOptions } from '../create-publisher.js'
 import { KubernetesSource } from '../sources/kubernetes-source.js'
 import { EVENT_REASONS, EventRecorder } from './event-recorder.js'
@@ -16,6 +17,8 @@ export interface KubernetesPartsInit {
   /** Lease name; leader election is on when given. */
   leaseName?: string
   log: Logger
+  /** The edges' public secrets key and the mesh: private values from Secrets are sealed to it. */
+  sealTo?: { key: SecretsPublicKey, mesh: string }
   /** Where the API-failure counter is registered (the publisher's registry). */
   registry?: Registry
   timing?: { leaseDurationMs?: number, renewDeadlineMs?: number, retryPeriodMs?: number, retryMinMs?: number }
@@ -33,11 +36,13 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
     labelNames: ['resource'] as const,
     registers: init.registry !== undefined ? [init.registry] : []
   })
+  const sealTo = init.sealTo
   const source = new KubernetesSource({
     kubeConfig: init.kubeConfig,
     namespaces: init.namespaces,
     log: init.log,
     countFailure: resource => { failures.inc({ resource }) },
+    ...(sealTo !== undefined ? { seal: async (plaintext: string) => await sealSecret(plaintext, sealTo.key, sealTo.mesh) } : {}),
     ...(init.timing?.retryMinMs !== undefined ? { retryMinMs: init.timing.retryMinMs } : {})
   })
   const events = new EventRecorder(core, init.pod.name, init.log)

@@ -1,8 +1,9 @@
-import { CoreV1Api, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1ConfigMap, type V1Service } from '@kubernetes/client-node'
+import { CoreV1Api, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1ConfigMap, type V1Secret, type V1Service } from '@kubernetes/client-node'
 import type { Logger } from '../../node/logger.js'
 import { FRAGMENT_LABEL, RETRY_MAX_MS, RETRY_MIN_MS } from '../constants.js'
 import { compareNames, fragmentFromText, type Fragment, type SkippedObject } from '../fragment-files.js'
-import { routeFromService, serviceSource } from '../kubernetes/service-routes.js'
+import { routeFromService } from '../kubernetes/service-routes.js'
+import { resolveSecretReferences, SealCache, type Seal } from '../secret-references.js'
 import type { FragmentSource, SourceSnapshot } from './fragment-source.js'
 
 export interface KubernetesSourceInit {
@@ -13,6 +14,8 @@ export interface KubernetesSourceInit {
   retryMaxMs?: number
   /** Counts lists and watches that failed, by resource. */
   countFailure?: (resource: string) => void
+  /** Seals private values from Secrets to the edges' secrets key; without it, references to them are refused. */
+  seal?: Seal
 }
 
 /** The Kubernetes object a fragment came from, for Events. */
@@ -41,12 +44,16 @@ interface Watched<T extends KubernetesObject> {
  * (list, then watch; relist on 410 Gone): each `data` value of every
  * ConfigMap labelled `traefik-config-fragment=true`, named
  * `namespace/configmap/key`, and a route for every annotated LoadBalancer
- * Service. The number of watches depends on the namespaces, never on the
- * edges. Handlers only report "changed"; snapshots read the caches.
+ * Service. `secret:NAME/KEY` references in either are resolved from the
+ * namespace's Secrets, private values sealed (see secret-references.ts). The
+ * number of watches depends on the namespaces, never on the edges. Handlers
+ * only report "changed"; snapshots read the caches.
  */
 export class KubernetesSource implements FragmentSource {
   private readonly configMaps: Array<Watched<V1ConfigMap>>
   private readonly services: Array<Watched<V1Service>>
+  private readonly secrets: Array<Watched<V1Secret>>
+  private readonly sealCache: SealCache | undefined
   private readonly listeners: Array<() => void> = []
   private readonly timers = new Set<NodeJS.Timeout>()
   private stopped = false
@@ -58,6 +65,13 @@ export class KubernetesSource implements FragmentSource {
       `/api/v1/namespaces/${namespace}/configmaps`, async () => await core.listNamespacedConfigMap({ namespace, labelSelector: selector }), selector)))
     this.services = init.namespaces.map(namespace => this.watch('services', namespace, makeInformer(init.kubeConfig,
       `/api/v1/namespaces/${namespace}/services`, async () => await core.listNamespacedService({ namespace }))))
+    this.secrets = init.namespaces.map(namespace => this.watch('secrets', namespace, makeInformer(init.kubeConfig,
+      `/api/v1/namespaces/${namespace}/secrets`, async () => await core.listNamespacedSecret({ namespace }))))
+    this.sealCache = init.seal === undefined ? undefined : new SealCache(init.seal)
+  }
+
+  private get watched (): Array<Watched<KubernetesObject>> {
+    return [...this.configMaps, ...this.services, ...this.secrets]
   }
 
   onChange (listener: () => void): void {
@@ -66,42 +80,56 @@ export class KubernetesSource implements FragmentSource {
 
   async start (): Promise<void> {
     this.stopped = false
-    await Promise.all([...this.configMaps, ...this.services].map(async watched => { await this.startInformer(watched) }))
+    await Promise.all(this.watched.map(async watched => { await this.startInformer(watched) }))
   }
 
   async stop (): Promise<void> {
     this.stopped = true
     for (const timer of this.timers) clearTimeout(timer)
-    await Promise.all([...this.configMaps, ...this.services].map(async watched => { await watched.informer.stop() }))
+    await Promise.all(this.watched.map(async watched => { await watched.informer.stop() }))
   }
 
   /** Whether every informer has listed at least once, so the caches hold a whole view. */
   synced (): boolean {
-    return [...this.configMaps, ...this.services].every(watched => watched.synced)
+    return this.watched.every(watched => watched.synced)
   }
 
   async snapshot (): Promise<SourceSnapshot> {
-    const waiting = [...this.configMaps, ...this.services].filter(watched => !watched.synced)
+    const waiting = this.watched.filter(watched => !watched.synced)
     if (waiting.length > 0) {
       throw new NotSyncedError(`waiting for the first list of ${waiting.map(w => `${w.resource} in ${w.namespace}`).join(', ')}`)
     }
-    const fragments: Fragment[] = []
+    const found: Array<{ namespace: string, fragment: Fragment }> = []
     const pending: SkippedObject[] = []
     for (const { namespace, informer } of this.configMaps) {
       for (const configMap of informer.list(namespace)) {
         for (const [key, text] of Object.entries(configMap.data ?? {}).sort(([a], [b]) => compareNames(a, b))) {
-          fragments.push(fragmentFromText(`${namespace}/${configMap.metadata?.name ?? ''}/${key}`, text))
+          found.push({ namespace, fragment: fragmentFromText(`${namespace}/${configMap.metadata?.name ?? ''}/${key}`, text) })
         }
       }
     }
     for (const { namespace, informer } of this.services) {
       for (const service of informer.list(namespace)) {
         const route = routeFromService(service)
-        if (route?.fragment !== undefined) fragments.push(route.fragment)
+        if (route?.fragment !== undefined) found.push({ namespace, fragment: route.fragment })
         if (route?.pending !== undefined) pending.push(route.pending)
       }
     }
+    const fragments = await Promise.all(found.map(async ({ namespace, fragment }) => await this.withSecrets(namespace, fragment)))
+    this.sealCache?.sweep()
     return { fragments, skipped: [], pending }
+  }
+
+  /** The fragment with its `secret:` references resolved from the namespace's Secrets, or why they cannot be. */
+  private async withSecrets (namespace: string, fragment: Fragment): Promise<Fragment> {
+    if (!('content' in fragment)) return fragment
+    const secrets = this.secrets.find(watched => watched.namespace === namespace)?.informer
+    const lookup = (name: string): Record<string, string> | undefined => {
+      const secret = secrets?.get(name, namespace)
+      return secret === undefined ? undefined : Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]))
+    }
+    const resolved = await resolveSecretReferences(fragment.content, lookup, this.sealCache?.seal)
+    return 'error' in resolved ? { source: fragment.source, error: resolved.error } : { source: fragment.source, content: resolved.content }
   }
 
   /** The object behind a fragment or pending route, for Events. */

@@ -1,6 +1,6 @@
 import test from 'ava'
 import type { V1Service } from '@kubernetes/client-node'
-import { ANNOTATIONS, routeFromService } from '../../cluster-publisher/kubernetes/service-routes.js'
+import { ANNOTATIONS, EXTERNAL_DNS_HOSTNAME, routeFromService } from '../../cluster-publisher/kubernetes/service-routes.js'
 
 interface ServiceShape {
   type?: string
@@ -67,7 +67,12 @@ for (const [what, annotations, options, reason] of [
   ['several ports and none named', { [ANNOTATIONS.hosts]: 'a.com' }, { ports: [{ port: 80 }, { port: 443 }] }, /has 2 ports; name one with cdn-on-a-dime.io\/port/],
   ['a port it does not have', { [ANNOTATIONS.hosts]: 'a.com', [ANNOTATIONS.port]: 'grpc' }, {}, /has no port "grpc"/],
   ['an unknown scheme', { [ANNOTATIONS.hosts]: 'a.com', [ANNOTATIONS.scheme]: 'ftp' }, {}, /neither http nor https/],
-  ['a middleware name with spaces', { [ANNOTATIONS.hosts]: 'a.com', [ANNOTATIONS.middlewares]: 'a b' }, {}, /not a Traefik entry point or middleware name/]
+  ['a middleware name with spaces', { [ANNOTATIONS.hosts]: 'a.com', [ANNOTATIONS.middlewares]: 'a b' }, {}, /not a Traefik entry point or middleware name/],
+  ['a TLS Secret name that is not one', { [ANNOTATIONS.hosts]: 'a.com', [ANNOTATIONS.tlsSecret]: '../etc' }, {}, /tls-secret: "\.\.\/etc" is not a Secret name/],
+  ['an origin CA over plain http', { [ANNOTATIONS.hosts]: 'a.com', [ANNOTATIONS.originCaSecret]: 'ca', [ANNOTATIONS.scheme]: 'http' }, {}, /need cdn-on-a-dime.io\/scheme: https/],
+  ['an allow list that is not of ranges', { [ANNOTATIONS.hosts]: 'a.com', [ANNOTATIONS.ipAllowList]: '10.0.0.0/8, everyone' }, {}, /"everyone" is not an address or CIDR range/],
+  ['a forward-auth URL that is not one', { [ANNOTATIONS.hosts]: 'a.com', [ANNOTATIONS.forwardAuthUrl]: 'auth.svc' }, {}, /is not an http\(s\) URL/],
+  ['address-from hostname and no ExternalDNS name', { [ANNOTATIONS.hosts]: 'a.com', [ANNOTATIONS.addressFrom]: 'hostname' }, {}, /has no external-dns.alpha.kubernetes.io\/hostname/]
 ] as Array<[string, Record<string, string>, ServiceShape, RegExp]>) {
   test(`an annotated Service with ${what} is a broken fragment with a reason`, t => {
     const fragment = routeFromService(service(annotations, options))?.fragment
@@ -75,3 +80,47 @@ for (const [what, annotations, options, reason] of [
     t.regex((fragment as { error: string }).error, reason)
   })
 }
+
+test('a TLS Secret, an origin CA and client certificate, auth middlewares and an ExternalDNS name make one fragment, secrets as references', t => {
+  const route = routeFromService(service({
+    [ANNOTATIONS.hosts]: 'shop.example.com',
+    [ANNOTATIONS.tlsSecret]: 'shop-tls',
+    [ANNOTATIONS.originCaSecret]: 'cluster-ca',
+    [ANNOTATIONS.originClientCertSecret]: 'edge-client',
+    [ANNOTATIONS.ipAllowList]: '203.0.113.0/24, 2001:db8::/32',
+    [ANNOTATIONS.basicAuthSecret]: 'shop-users',
+    [ANNOTATIONS.forwardAuthUrl]: 'https://auth.example.com/verify',
+    [ANNOTATIONS.middlewares]: 'compress',
+    [ANNOTATIONS.addressFrom]: 'hostname',
+    [EXTERNAL_DNS_HOSTNAME]: 'shop-origin.example.net'
+  }, { ports: [{ name: 'https', port: 8443 }] }))
+  t.deepEqual(route?.fragment, {
+    source: 'service:apps/web',
+    content: {
+      http: {
+        routers: {
+          'apps-web': {
+            rule: 'Host(`shop.example.com`)',
+            service: 'apps-web',
+            middlewares: ['apps-web-ip-allow-list', 'apps-web-basic-auth', 'apps-web-forward-auth', 'compress'],
+            tls: {}
+          }
+        },
+        services: { 'apps-web': { loadBalancer: { servers: [{ url: 'https://shop-origin.example.net:8443' }], serversTransport: 'apps-web' } } },
+        middlewares: {
+          'apps-web-ip-allow-list': { ipAllowList: { sourceRange: ['203.0.113.0/24', '2001:db8::/32'] } },
+          'apps-web-basic-auth': { basicAuth: { users: ['secret:shop-users/users'] } },
+          'apps-web-forward-auth': { forwardAuth: { address: 'https://auth.example.com/verify' } }
+        },
+        serversTransports: {
+          'apps-web': {
+            serverName: 'shop.example.com',
+            rootCAs: ['secret:cluster-ca/ca.crt'],
+            certificates: [{ certFile: 'secret:edge-client/tls.crt', keyFile: 'secret:edge-client/tls.key' }]
+          }
+        }
+      },
+      tls: { certificates: [{ certFile: 'secret:shop-tls/tls.crt', keyFile: 'secret:shop-tls/tls.key' }] }
+    }
+  })
+})

@@ -2,17 +2,19 @@ import test from 'ava'
 import { Registry } from 'prom-client'
 import { buildEdgeServer } from '../../edge-subscriber/edge-server.js'
 import type { EdgeStatus } from '../../edge-subscriber/edge-status.js'
+import { plainServedConfig, type ServedConfig } from '../../edge-subscriber/served-config.js'
 import { canonicalBytes } from '../../node/canonical-json.js'
-import { sealEnvelope, type Envelope } from '../../node/envelope.js'
+import { sealEnvelope } from '../../node/envelope.js'
 import { generateSigningKeyPem, parseSigningKey } from '../../node/signing-keys.js'
 
 const key = parseSigningKey(generateSigningKeyPem().privatePem, 'test')
 const envelope = sealEnvelope({ mesh: 'm', version: 42, issuedAt: new Date('2026-11-27T10:00:00Z'), body: canonicalBytes({ http: { routers: {} } }) }, key)
+const served = plainServedConfig(envelope)
 const status: EdgeStatus = {
-  mesh: 'm', peerId: 'p', version: null, configSha256: null, issuedAt: null, receivedAt: null, keyId: null, keyTrusted: null, trustedKeyIds: [], lastNewsAgeSeconds: null, stale: false, peers: [], listen: []
+  mesh: 'm', peerId: 'p', version: null, configSha256: null, issuedAt: null, receivedAt: null, keyId: null, keyTrusted: null, trustedKeyIds: [], lastNewsAgeSeconds: null, stale: false, sealedUnopened: [], peers: [], listen: []
 }
 
-async function server (current: Envelope | undefined): ReturnType<typeof buildEdgeServer> {
+async function server (current: ServedConfig | undefined): ReturnType<typeof buildEdgeServer> {
   return await buildEdgeServer({ registry: new Registry(), current: () => current, status: () => status })
 }
 
@@ -26,7 +28,7 @@ test('before the first verified config, /config and /readyz answer 503, never an
 })
 
 test('/config serves exactly the signed canonical bytes, with the version in headers', async t => {
-  const app = await server(envelope)
+  const app = await server(served)
   const response = await app.inject({ url: '/config' })
   t.is(response.statusCode, 200)
   t.deepEqual(response.rawPayload, Buffer.from(envelope.body))
@@ -37,7 +39,7 @@ test('/config serves exactly the signed canonical bytes, with the version in hea
 })
 
 test('a matching If-None-Match gets 304 with no body', async t => {
-  const app = await server(envelope)
+  const app = await server(served)
   const response = await app.inject({ url: '/config', headers: { 'if-none-match': `"${envelope.head.bodySha256}"` } })
   t.is(response.statusCode, 304)
   t.is(response.payload, '')
@@ -45,14 +47,14 @@ test('a matching If-None-Match gets 304 with no body', async t => {
 })
 
 test('/metrics speaks the Prometheus text format', async t => {
-  const app = await server(envelope)
+  const app = await server(served)
   const response = await app.inject({ url: '/metrics' })
   t.is(response.statusCode, 200)
   t.regex(response.headers['content-type'] as string, /^text\/plain/)
 })
 
 test('with a token, /config answers only requests bearing it; health and status stay open', async t => {
-  const app = await buildEdgeServer({ registry: new Registry(), current: () => envelope, status: () => status, token: 's3cret-token' })
+  const app = await buildEdgeServer({ registry: new Registry(), current: () => served, status: () => status, token: 's3cret-token' })
   const missing = await app.inject({ url: '/config' })
   t.is(missing.statusCode, 401)
   t.is(missing.headers['www-authenticate'], 'Bearer')
