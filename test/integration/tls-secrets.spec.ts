@@ -1,0 +1,106 @@
+import test from 'ava'
+import { createServer } from 'node:https'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { connect, type PeerCertificate } from 'node:tls'
+import { Writable } from 'node:stream'
+import { pino } from 'pino'
+import { ANNOTATIONS } from '../../cluster-publisher/kubernetes/service-routes.js'
+import type { Edge } from '../../edge-subscriber/create-edge.js'
+import { ENVELOPE_FILE } from '../../edge-subscriber/create-edge.js'
+import type { Logger } from '../../node/logger.js'
+import { generateSecretsKeyPem, parseSecretsPrivateKey, parseSecretsPublicKey } from '../../node/sealed-secret.js'
+import { waitFor } from '../../simulations/wait-for.js'
+import { testCa, type PemPair } from '../fixtures/certificates.js'
+import { fakeKubeApi, loadBalancerService, startKubePublisher, tlsSecret } from '../fixtures/kube.js'
+import { meshKeys, startEdge } from '../fixtures/mesh.js'
+
+const TOKEN = 'traefik-only-token'
+const HOST = 'shop.example.com'
+
+interface ServedTls { tls?: { certificates?: Array<{ certFile: string, keyFile: string }> }, http?: { routers?: Record<string, unknown> } }
+
+async function served (edge: Edge): Promise<ServedTls | undefined> {
+  const response = await fetch(`${edge.serveUrl() ?? ''}/config`, { headers: { authorization: `Bearer ${TOKEN}` } })
+  return response.status === 200 ? await response.json() as ServedTls : undefined
+}
+
+/** Every log line of every program in the test, to look for key material afterwards. */
+function capturedLog (): { log: Logger, text: () => string } {
+  const lines: string[] = []
+  const log = pino({ level: 'debug' }, new Writable({ write (chunk, _encoding, done) { lines.push(String(chunk)); done() } })) as unknown as Logger
+  return { log, text: () => lines.join('') }
+}
+
+/** The base64 of a PEM key, without its armour: what must never be found anywhere. */
+function keyMaterial (pair: PemPair): string {
+  return pair.key.split('\n').filter(line => line !== '' && !line.startsWith('-----')).join('')
+}
+
+/** Opens a TLS connection to a server holding `pair`, checking it against the CA, as a browser would. */
+async function handshake (pair: PemPair, ca: string): Promise<PeerCertificate> {
+  const server = createServer({ cert: pair.cert, key: pair.key }, (_request, response) => { response.end('ok') })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  try {
+    return await new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, servername: HOST, ca }, () => {
+        const peer = socket.getPeerCertificate()
+        socket.end()
+        if (socket.authorized) resolve(peer)
+        else reject(socket.authorizationError)
+      })
+      socket.on('error', reject)
+    })
+  } finally {
+    server.close()
+  }
+}
+
+test('a certificate from a tls Secret reaches the edges sealed: opened only with the secrets key, it terminates TLS, renews, and its key is never in clear elsewhere', async t => {
+  const keys = meshKeys()
+  const secrets = generateSecretsKeyPem()
+  const ca = await testCa()
+  const first = await ca.issue(HOST)
+  const api = await fakeKubeApi(t)
+  api.apply('secrets', tlsSecret('shop-tls', first))
+  api.apply('services', loadBalancerService('shop', { [ANNOTATIONS.hosts]: HOST, [ANNOTATIONS.tlsSecret]: 'shop-tls' }, ['192.0.2.10']))
+  const logs = capturedLog()
+  const publisher = await startKubePublisher(t, keys, api, { sealTo: parseSecretsPublicKey(secrets.publicPem, 'secrets.pub'), log: logs.log })
+  const bootstrap = publisher.mesh.addresses()
+  const withKey = await startEdge(t, keys, { bootstrap, token: TOKEN, secretsKey: parseSecretsPrivateKey(secrets.privatePem, 'secrets.key'), log: logs.log })
+  const withoutKey = await startEdge(t, keys, { bootstrap, token: TOKEN, log: logs.log })
+
+  const opened = await waitFor('the edge with the key serves the certificate', async () => (await served(withKey))?.tls?.certificates?.[0])
+  t.is(opened.certFile, first.cert)
+  t.is(opened.keyFile, first.key)
+  t.is((await fetch(`${withKey.serveUrl() ?? ''}/config`)).status, 401, 'and only to a client with the token')
+  const peer = await handshake({ cert: opened.certFile, key: opened.keyFile }, ca.cert)
+  t.is(peer.subject.CN, HOST)
+
+  const closed = await waitFor('the edge without the key serves the routes', async () => {
+    const config = await served(withoutKey)
+    return config?.http?.routers?.['traefik-shop'] !== undefined ? config : undefined
+  })
+  t.deepEqual(closed.tls?.certificates ?? [], [], 'but not a certificate it cannot open')
+  t.deepEqual(withoutKey.status().sealedUnopened, ['$.tls.certificates[0].keyFile'])
+  t.regex(logs.text(), /sealed values left out of the served config/)
+
+  const second = await ca.issue(HOST)
+  api.apply('secrets', tlsSecret('shop-tls', second))
+  await waitFor('the renewed certificate reaches the edge', async () => (await served(withKey))?.tls?.certificates?.[0]?.certFile === second.cert ? true : undefined)
+  t.is((await handshake(second, ca.cert)).subject.CN, HOST)
+
+  const envelope = publisher.latest.current()
+  const places: Record<string, string> = {
+    'the envelope as it travels': Buffer.from(envelope?.bytes ?? new Uint8Array()).toString('latin1'),
+    'the envelope on the edge\'s disk': await readFile(join(withKey.dataDir, ENVELOPE_FILE), 'latin1'),
+    'the publisher\'s /status': await (await fetch(`${publisher.adminUrl() ?? ''}/status`)).text(),
+    'the edge\'s /status': await (await fetch(`${withKey.serveUrl() ?? ''}/status`)).text(),
+    'the logs': logs.text()
+  }
+  for (const [where, text] of Object.entries(places)) {
+    for (const pair of [first, second]) t.false(text.includes(keyMaterial(pair)), `a private key in clear in ${where}`)
+  }
+  t.true(places['the envelope as it travels']?.includes(second.cert.split('\n')[1] ?? '-'), 'the certificate itself travels in clear')
+})
