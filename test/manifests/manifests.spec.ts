@@ -7,6 +7,9 @@ import { FRAGMENT_LABEL } from '../../cluster-publisher/constants.js'
 import { fragmentFromText } from '../../cluster-publisher/fragment-files.js'
 import { createFragmentValidator } from '../../cluster-publisher/fragment-schema.js'
 import { LEADER_LABEL } from '../../cluster-publisher/kubernetes/leader-label.js'
+import { ANNOTATIONS, routeFromService } from '../../cluster-publisher/kubernetes/service-routes.js'
+import { resolveSecretReferences } from '../../cluster-publisher/secret-references.js'
+import type { V1Service } from '@kubernetes/client-node'
 import { loadTraefikSchema } from '../../cluster-publisher/traefik-schema.js'
 import { dime } from '../fixtures/dime-process.js'
 
@@ -45,10 +48,10 @@ for (const { file, object } of kubernetesObjects) {
   })
 }
 
-test('the kustomization lists every manifest outside fragments/, and only files that exist', t => {
+test('the kustomization lists every manifest outside fragments/ and examples/, and only files that exist', t => {
   const kustomization = find<{ resources: string[] }>('Kustomization')
   const listed = [...kustomization.resources].sort()
-  const files = yamlFiles(MANIFESTS).map(path => relative(MANIFESTS, path)).filter(path => path !== 'kustomization.yaml' && !path.startsWith('fragments/')).sort()
+  const files = yamlFiles(MANIFESTS).map(path => relative(MANIFESTS, path)).filter(path => path !== 'kustomization.yaml' && !path.startsWith('fragments/') && !path.startsWith('examples/')).sort()
   t.deepEqual(listed, files)
 })
 
@@ -62,6 +65,22 @@ test('every route fragment in the manifests is valid Traefik configuration', t =
       t.false('error' in fragment, `${file}/${key}`)
       if ('content' in fragment) t.is(validate(fragment.content), undefined, `${file}/${key}`)
     }
+  }
+})
+
+test('every annotated Service in the manifests makes a route that is valid Traefik configuration, with its Secrets resolved', async t => {
+  const validate = createFragmentValidator(loadTraefikSchema())
+  const services = kubernetesObjects.filter(({ object }) => object.kind === 'Service' && (object.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.[ANNOTATIONS.hosts] !== undefined)
+  t.true(services.length >= 4)
+  const anySecret = (): Record<string, string> => ({ 'tls.crt': 'CERT', 'tls.key': 'KEY', 'ca.crt': 'CA', users: 'alice:hash\nbob:hash' })
+  for (const { file, object } of services) {
+    const service = { ...object, status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } } as unknown as V1Service
+    const fragment = routeFromService(service)?.fragment
+    t.true(fragment !== undefined && 'content' in fragment, `${file}: ${JSON.stringify(fragment)}`)
+    if (fragment === undefined || !('content' in fragment)) continue
+    const resolved = await resolveSecretReferences(fragment.content, anySecret, async plaintext => `sealed(${plaintext.length})`)
+    t.false('error' in resolved, `${file}: ${JSON.stringify(resolved)}`)
+    if ('content' in resolved) t.is(validate(resolved.content), undefined, `${file} ${object.metadata?.name ?? ''}`)
   }
 })
 
