@@ -11,7 +11,7 @@ const HOST_ADDRESS = `${SUBNET}.254`
 const MESH_PORT = 4001
 const SERVE_PORT = 8088
 const ADMIN_PORT = 9090
-/** Edges serve on their namespace's address, which is not loopback, so /config needs a token. */
+/** Edges and the publisher serve on their namespace's address, which is not loopback, so their endpoints need a token. */
 const TOKEN = 'netns-test-token'
 
 function ip (...args: string[]): void {
@@ -112,7 +112,8 @@ export class NamespaceMesh {
   startPublisher (): void {
     const keys = join(this.root, 'keys')
     this.run(this.publisher, ['publisher', '--fragments', join(this.root, 'fragments'), '--key', join(keys, 'publisher.key'),
-      '--swarm-key', join(keys, 'swarm.key'), '--listen', `/ip4/${this.publisher.address}/tcp/${MESH_PORT}`, '--admin', `${this.publisher.address}:${ADMIN_PORT}`])
+      '--swarm-key', join(keys, 'swarm.key'), '--listen', `/ip4/${this.publisher.address}/tcp/${MESH_PORT}`, '--admin', `${this.publisher.address}:${ADMIN_PORT}`,
+      '--token-file', join(keys, 'token')])
   }
 
   startEdge (node: NodeSpec): void {
@@ -152,7 +153,7 @@ export class NamespaceMesh {
 
   async publishedVersion (): Promise<number | undefined> {
     try {
-      const response = await fetch(`http://${this.publisher.address}:${ADMIN_PORT}/status`, { signal: AbortSignal.timeout(1000) })
+      const response = await fetch(`http://${this.publisher.address}:${ADMIN_PORT}/status`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(1000) })
       return ((await response.json()) as { version: number | null }).version ?? undefined
     } catch {
       return undefined
