@@ -102,10 +102,13 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
 
   // The allow list grows with the trusted keys: their publishers are always admitted.
   const allowed = options.allowPeers === undefined ? undefined : new Set<string>()
+  // The trusted keys' publishers: reported to after each change (their peer id follows from their key).
+  let publisherPeerIds: string[] = []
   const admitTrusted = (keys: TrustedKey[]): void => {
+    publisherPeerIds = keys.map(peerIdOfKey)
     if (allowed === undefined) return
     allowed.clear()
-    for (const id of [...options.allowPeers ?? [], ...keys.map(peerIdOfKey)]) allowed.add(id)
+    for (const id of [...options.allowPeers ?? [], ...publisherPeerIds]) allowed.add(id)
   }
   admitTrusted(options.trust)
 
@@ -128,7 +131,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
   })
 
   let receivedAt: string | null = null
-  const announcer = new StatusAnnouncer({ announcement, publish: node.publish }, {
+  const announcer = new StatusAnnouncer({ announcement, publish: node.publish, report: async data => await node.report(publisherPeerIds, data) }, {
     mesh: options.mesh,
     log,
     ...(timing.announceIntervalMs !== undefined ? { intervalMs: timing.announceIntervalMs } : {}),

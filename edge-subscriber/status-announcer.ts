@@ -18,12 +18,17 @@ export interface StatusAnnouncerInit {
 export interface StatusAnnouncerComponents {
   announcement: () => PeerAnnouncement
   publish: (topic: string, data: Uint8Array) => Promise<number>
+  /** Sends straight to the publishers this edge is connected to; resolves with how many got it. */
+  report: (data: Uint8Array) => Promise<number>
 }
 
 /**
- * Tells the mesh what this edge serves and where it can be dialled: soon
- * after anything changes (`poke`), and every interval regardless; never more
- * often than the minimum gap.
+ * Tells the mesh what this edge serves and where it can be dialled, by
+ * gossip every interval; never more often than the minimum gap. After a
+ * change (`poke`) it tells the publishers straight away, as an Envoy tells
+ * its control plane it took a config: gossiped, the news of every edge would
+ * reach every node, so each new version would cost each edge one message
+ * per edge. Only when no publisher is connected does it gossip instead.
  */
 export class StatusAnnouncer {
   private readonly intervalMs: number
@@ -54,19 +59,21 @@ export class StatusAnnouncer {
   /** Something changed: announce after a jittered delay, and no sooner than the rate limit allows. */
   poke (): void {
     if (this.timer === undefined) return
-    this.schedule(Math.max(this.random() * this.jitterMs, this.lastSentAt + this.minGapMs - Date.now()))
+    this.schedule(Math.max(this.random() * this.jitterMs, this.lastSentAt + this.minGapMs - Date.now()), true)
   }
 
-  private schedule (delayMs: number): void {
+  private schedule (delayMs: number, change = false): void {
     clearTimeout(this.timer)
-    this.timer = setTimeout(() => { void this.announce() }, delayMs)
+    this.timer = setTimeout(() => { void this.announce(change) }, delayMs)
   }
 
-  private async announce (): Promise<void> {
+  private async announce (change: boolean): Promise<void> {
     this.lastSentAt = Date.now()
     this.schedule(this.intervalMs)
+    const data = encodeAnnouncement(this.components.announcement())
     try {
-      await this.components.publish(this.topic, encodeAnnouncement(this.components.announcement()))
+      if (change && await this.components.report(data) > 0) return
+      await this.components.publish(this.topic, data)
     } catch (err) {
       this.init.log.debug({ err: (err as Error).message }, 'status announcement not sent')
     }

@@ -33,6 +33,11 @@ export function statusTopic (mesh: string): string {
   return `/dime/${mesh}/status/1`
 }
 
+/** An edge's status sent straight to a publisher it is connected to, after a change (gossiping it would reach every node). */
+export function reportProtocol (mesh: string): string {
+  return `/dime/${mesh}/report/1.0.0`
+}
+
 export function syncProtocol (mesh: string): string {
   return `/dime/${mesh}/sync/1.0.0`
 }

@@ -7,10 +7,12 @@ import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
+import { lpStream } from '@libp2p/utils'
 import { yamux } from '@libp2p/yamux'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { STALE_AFTER_MS } from '../constants.js'
+import { reportProtocol, STALE_AFTER_MS } from '../constants.js'
+import { MAX_ANNOUNCEMENT_BYTES } from '../peer-announcement.js'
 import { Freshness } from '../freshness.js'
 import type { LatestEnvelope, Verdict } from '../latest-envelope.js'
 import type { Logger } from '../logger.js'
@@ -75,6 +77,8 @@ export interface MeshNode {
   addresses(): string[]
   peers(): string[]
   publish(topic: string, data: Uint8Array): Promise<number>
+  /** Sends a status announcement straight to those of these peers that are connected; resolves with how many got it. */
+  report(peerIds: string[], announcement: Uint8Array): Promise<number>
   /** Remembers where a peer can be dialled (from its announcement). */
   learnPeer(peerId: string, addresses: string[]): void
   syncWith(peerId: string): Promise<SyncResult>
@@ -87,6 +91,9 @@ export interface MeshNode {
   start(): Promise<void>
   stop(): Promise<void>
 }
+
+const REPORT_TIMEOUT_MS = 5_000
+const IDONTWANT_MIN_BYTES = 256
 
 const VALIDATOR_RESULT: Record<Verdict, TopicValidatorResult> = {
   accept: TopicValidatorResult.Accept,
@@ -114,6 +121,13 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const book = new PeerBook(peerIdFromPrivateKey(privateKey).toString(), init.peerBookStore ?? memoryPeerBookStore(), log)
   await book.load()
   let libp2p: Libp2p<Services> | undefined
+  const status = statusHandler({
+    mesh: init.latest.mesh,
+    onAnnouncement: announcement => {
+      book.learn(announcement.peerId, announcement.addresses)
+      init.onAnnouncement?.(announcement)
+    }
+  })
   const handlers: TopicHandler[] = [
     beaconHandler({
       latest: init.latest,
@@ -121,13 +135,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       pull: async (version, via) => await libp2p?.services.sync.pull(version, peerIdFromString(via)),
       countBeacon: outcome => { init.metrics?.beacons.inc({ outcome }) }
     }),
-    statusHandler({
-      mesh: init.latest.mesh,
-      onAnnouncement: announcement => {
-        book.learn(announcement.peerId, announcement.addresses)
-        init.onAnnouncement?.(announcement)
-      }
-    }),
+    status,
     ...(init.topics ?? [])
   ]
   const timing = init.timing ?? {}
@@ -155,6 +163,10 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         // The publisher may be alone for a while; publishing then is not an error.
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
+        // A node holds a new beacon until it has fetched the body; telling its mesh
+        // peers at once that it has the beacon spares it their copies meanwhile.
+        // Beacons are about 450 bytes, below the default of 512.
+        idontwantMinDataSize: IDONTWANT_MIN_BYTES,
         scoreParams: meshScoreParams(handlers.map(handler => handler.topic))
       }),
       sync: envelopeSync({
@@ -187,6 +199,15 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     addresses: () => libp2p.getMultiaddrs().map(String),
     peers: () => libp2p.getPeers().map(String),
     publish,
+    async report (peerIds, announcement) {
+      const connected = new Set(libp2p.getPeers().map(String))
+      const sent = await Promise.allSettled(peerIds.filter(id => connected.has(id)).map(async id => {
+        const stream = await libp2p.dialProtocol(peerIdFromString(id), reportProtocol(init.latest.mesh), { signal: AbortSignal.timeout(REPORT_TIMEOUT_MS) })
+        await lpStream(stream).write(announcement)
+        await stream.close()
+      }))
+      return sent.filter(result => result.status === 'fulfilled').length
+    },
     learnPeer: (peerId, addresses) => { book.learn(peerId, addresses) },
     syncWith: async (peerId) => await libp2p.services.sync.syncWith(peerIdFromString(peerId)),
     async syncWithPeers () {
@@ -197,6 +218,17 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     score: (peerId) => (libp2p.services.pubsub as unknown as { getScore: (id: string) => number }).getScore(peerId),
     async start () {
       await libp2p.start()
+      // A report is checked as a gossiped announcement is, its author being the peer at the other end.
+      await libp2p.handle(reportProtocol(init.latest.mesh), async (stream, connection) => {
+        try {
+          const from = connection.remotePeer.toString()
+          status.validate((await lpStream(stream, { maxDataLength: MAX_ANNOUNCEMENT_BYTES }).read({ signal: AbortSignal.timeout(REPORT_TIMEOUT_MS) })).subarray(), from, from)
+          await stream.close()
+        } catch (err) {
+          log.debug({ peer: connection.remotePeer.toString(), err: (err as Error).message }, 'status report dropped')
+          stream.abort(err as Error)
+        }
+      })
       for (const handler of handlers) libp2p.services.pubsub.subscribe(handler.topic)
       log.info({ peerId: libp2p.peerId.toString(), addresses: libp2p.getMultiaddrs().map(String) }, 'mesh node listening')
     },

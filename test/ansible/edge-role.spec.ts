@@ -49,7 +49,7 @@ function recap (output: string): { changed: number, failed: number } {
 }
 
 /** Keys from `dime keygen` and the variables the role is run with, under a scratch root. */
-async function scratchEdge (t: ExecutionContext, mode: 'unit' | 'quadlet'): Promise<{ root: string, vars: string, swarmKey: string }> {
+async function scratchEdge (t: ExecutionContext, mode: 'unit' | 'quadlet'): Promise<{ root: string, vars: string, swarmKey: string, secretsKey: string }> {
   const root = await tempDir(t)
   await dime('keygen', '--out', join(root, 'keys'))
   const swarmKey = await readFile(join(root, 'keys', 'swarm.key'), 'utf8')
@@ -59,10 +59,11 @@ async function scratchEdge (t: ExecutionContext, mode: 'unit' | 'quadlet'): Prom
     dime_trusted_keys: [await readFile(join(root, 'keys', 'publisher.pub'), 'utf8')],
     dime_swarm_key: swarmKey,
     dime_token: TOKEN,
+    dime_secrets_key: await readFile(join(root, 'keys', 'secrets.key'), 'utf8'),
     traefik_acme_dns_environment: { CF_DNS_API_TOKEN: DNS_SECRET },
     edge_systemd_mode: mode
   }))
-  return { root, vars, swarmKey }
+  return { root, vars, swarmKey, secretsKey: await readFile(join(root, 'keys', 'secrets.key'), 'utf8') }
 }
 
 async function layDown (vars: string): Promise<Run> {
@@ -83,16 +84,16 @@ ansibleTest(`every playbook passes ansible-playbook --syntax-check and ansible-l
 })
 
 ansibleTest(`the edge role lays down its files once, secrets 0600 and never printed, and a second run changes nothing${skipped}`, async t => {
-  const { root, vars, swarmKey } = await scratchEdge(t, 'unit')
+  const { root, vars, swarmKey, secretsKey } = await scratchEdge(t, 'unit')
   const first = await layDown(vars)
   t.deepEqual({ failed: recap(first.output).failed, changedSome: recap(first.output).changed > 0 }, { failed: 0, changedSome: true }, first.output)
   const second = await layDown(vars)
   t.deepEqual(recap(second.output), { changed: 0, failed: 0 }, second.output)
-  for (const secret of [TOKEN, DNS_SECRET, swarmKey.trim().split('\n').at(-1) ?? swarmKey]) {
+  for (const secret of [TOKEN, DNS_SECRET, swarmKey.trim().split('\n').at(-1) ?? swarmKey, secretsKey.split('\n')[1] ?? secretsKey]) {
     t.false(first.output.includes(secret) || second.output.includes(secret), 'a secret was printed')
   }
   for (const [path, mode, uid] of [
-    ['etc/dime/swarm.key', 0o600, CONTAINER_UID], ['etc/dime/token', 0o600, CONTAINER_UID], ['etc/dime/edge.env', 0o600, 0],
+    ['etc/dime/swarm.key', 0o600, CONTAINER_UID], ['etc/dime/token', 0o600, CONTAINER_UID], ['etc/dime/secrets.key', 0o600, CONTAINER_UID], ['etc/dime/edge.env', 0o600, 0],
     ['etc/traefik/traefik.yml', 0o600, 0], ['etc/traefik/traefik.env', 0o600, 0], ['var/lib/dime-edge', 0o700, CONTAINER_UID]
   ] as const) {
     const info = await stat(join(root, path))
