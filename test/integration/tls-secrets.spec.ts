@@ -104,3 +104,48 @@ test('a certificate from a tls Secret reaches the edges sealed: opened only with
   }
   t.true(places['the envelope as it travels']?.includes(second.cert.split('\n')[1] ?? '-'), 'the certificate itself travels in clear')
 })
+
+test('HTTPS to an origin that requires mTLS, and basic-auth users, arrive usable: the served transport passes a real handshake, the users are the Secret\'s lines', async t => {
+  const keys = meshKeys()
+  const secrets = generateSecretsKeyPem()
+  const ca = await testCa()
+  const origin = await ca.issue('shop.demo.svc')
+  const client = await ca.issue('edge-client')
+  const users = ['alice:$2y$05$hashA', 'bob:$2y$05$hashB']
+  const api = await fakeKubeApi(t)
+  api.apply('secrets', { metadata: { name: 'cluster-ca', namespace: 'traefik' }, data: { 'ca.crt': Buffer.from(ca.cert).toString('base64') } })
+  api.apply('secrets', tlsSecret('edge-client', client))
+  api.apply('secrets', { metadata: { name: 'shop-users', namespace: 'traefik' }, data: { users: Buffer.from(`${users.join('\n')}\n`).toString('base64') } })
+  api.apply('services', loadBalancerService('shop', {
+    [ANNOTATIONS.hosts]: HOST,
+    [ANNOTATIONS.originCaSecret]: 'cluster-ca',
+    [ANNOTATIONS.originServerName]: 'shop.demo.svc',
+    [ANNOTATIONS.originClientCertSecret]: 'edge-client',
+    [ANNOTATIONS.basicAuthSecret]: 'shop-users'
+  }, ['192.0.2.10']))
+  const publisher = await startKubePublisher(t, keys, api, { sealTo: parseSecretsPublicKey(secrets.publicPem, 'secrets.pub') })
+  const edge = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), token: TOKEN, secretsKey: parseSecretsPrivateKey(secrets.privatePem, 'secrets.key') })
+
+  interface Served { http: { serversTransports: Record<string, { serverName: string, rootCAs: string[], certificates: Array<{ certFile: string, keyFile: string }> }>, middlewares: Record<string, { basicAuth?: { users: string[] } }>, services: Record<string, { loadBalancer: { servers: Array<{ url: string }>, serversTransport: string } }> } }
+  const config = await waitFor('the edge serves the route', async () => {
+    const response = await fetch(`${edge.serveUrl() ?? ''}/config`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    return response.status === 200 ? await response.json() as Served : undefined
+  })
+  const transport = config.http.serversTransports['traefik-shop']
+  t.is(config.http.services['traefik-shop']?.loadBalancer.serversTransport, 'traefik-shop')
+  t.is(config.http.services['traefik-shop']?.loadBalancer.servers[0]?.url, 'https://192.0.2.10:80')
+  t.deepEqual(config.http.middlewares['traefik-shop-basic-auth']?.basicAuth?.users, users)
+
+  // The origin requires a client certificate from the cluster CA; the edge's side is exactly what it serves to Traefik.
+  const server = createServer({ cert: origin.cert, key: origin.key, ca: ca.cert, requestCert: true, rejectUnauthorized: true }, (_request, response) => { response.end('ok') })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.close() })
+  const port = (server.address() as { port: number }).port
+  const authorized = await new Promise<boolean>((resolve, reject) => {
+    const socket = connect({
+      host: '127.0.0.1', port, servername: transport?.serverName, ca: transport?.rootCAs, cert: transport?.certificates[0]?.certFile, key: transport?.certificates[0]?.keyFile
+    }, () => { socket.end(); resolve(socket.authorized) })
+    socket.on('error', reject)
+  })
+  t.true(authorized)
+})
