@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process'
+import { execFileSync, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 
 /** A TCP port free on loopback right now (for processes that must be told their port). */
@@ -21,4 +21,14 @@ export async function stopProcess (child: ChildProcess): Promise<void> {
     child.once('exit', () => { clearTimeout(force); resolve() })
     child.kill('SIGTERM')
   })
+}
+
+/** Whether a command is on the PATH (for tools installed from Debian's packages when missing). */
+export function commandExists (command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
 }

@@ -1,5 +1,6 @@
 // npm run bench: every figure beside a baseline measured in the same run, as a ratio.
 import { execFileSync } from 'node:child_process'
+import { commandExists } from '../cli/processes.js'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import { measureApiLoad } from './bench/api-load.js'
@@ -11,18 +12,9 @@ import { measurePropagation } from './bench/propagation.js'
 import { edgeProcess, nginxServing, wrk } from './bench/serving.js'
 import { round } from './bench/stats.js'
 
-function have (command: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
 /** nginx and wrk come from Debian's packages; installed here when missing and allowed. */
 function ensureTools (): void {
-  const missing = [['nginx', 'nginx-light'], ['wrk', 'wrk']].filter(([command]) => !have(command ?? ''))
+  const missing = [['nginx', 'nginx-light'], ['wrk', 'wrk']].filter(([command]) => !commandExists(command ?? ''))
   if (missing.length === 0) return
   if (process.getuid?.() !== 0) throw new Error(`install ${missing.map(([, pkg]) => pkg).join(' and ')} first (apt-get install), or run as root`)
   process.stdout.write(`installing ${missing.map(([, pkg]) => pkg).join(', ')} from Debian's packages…\n`)

@@ -1,12 +1,12 @@
 import test, { type ExecutionContext } from 'ava'
 import { Ajv } from 'ajv'
-import { execFile, execFileSync, spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
-import { freePort, stopProcess } from '../../cli/processes.js'
+import { commandExists, freePort, stopProcess } from '../../cli/processes.js'
 import { waitFor } from '../../simulations/wait-for.js'
 import { DIME, dime } from '../fixtures/dime-process.js'
 import { tempDir } from '../fixtures/temp-dir.js'
@@ -17,17 +17,8 @@ const DNS_SECRET = 'dns-secret-that-must-never-be-printed'
 /** The image's user, who must be able to read the secrets. */
 const CONTAINER_UID = 1000
 
-function have (command: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
 function unavailable (): string | undefined {
-  const missing = ['ansible-playbook', 'ansible-lint'].filter(command => !have(command))
+  const missing = ['ansible-playbook', 'ansible-lint'].filter(command => !commandExists(command))
   if (missing.length > 0) return `${missing.join(' and ')} not installed (apt-get install ansible ansible-lint; .ci/run does)`
   if (process.getuid?.() !== 0) return 'needs root, to give files to the container\'s user'
   return undefined
@@ -138,7 +129,7 @@ ansibleTest(`the units are valid: systemd-analyze verify for plain units, quadle
   t.is((await layDown(plain.vars)).code, 0)
   const services = (await readdir(join(plain.root, 'etc/systemd/system'))).sort()
   t.deepEqual(services, ['dime-edge.service', 'traefik.service'])
-  if (have('systemd-analyze') && existsSync('/usr/bin/podman')) {
+  if (commandExists('systemd-analyze') && existsSync('/usr/bin/podman')) {
     const verify = await run('systemd-analyze', ['verify', ...services.map(name => join(plain.root, 'etc/systemd/system', name))])
     t.is(verify.code, 0, verify.output)
   } else {
