@@ -32,3 +32,6 @@ export function commandExists (command: string): boolean {
     return false
   }
 }
+
+/** How bin/dime.js's shebang and the Containerfile run node (see bin/dime.js); for programs that spawn `dime`. */
+export const DIME_NODE_FLAGS = ['--max-semi-space-size=2']
