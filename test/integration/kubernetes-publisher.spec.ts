@@ -130,7 +130,7 @@ test('a burst of 100 ConfigMap edits becomes a few versions, and the watches do 
   clearInterval(watcher)
   t.true(versions >= 1 && versions <= 5, `${versions} versions for 100 edits`)
   const watches = api.calls.filter(call => call.verb === 'watch')
-  t.is(watches.length, 2, 'one watch on ConfigMaps and one on Services, however many edges')
+  t.is(watches.length, 3, 'one watch each on ConfigMaps, Services and Secrets, however many edges')
 })
 
 test('a config that would drop every router is not published without --allow-empty, and is reported', async t => {
