@@ -44,6 +44,8 @@ test('a member gossiping forged, garbage and replayed beacons is rejected, count
   const body = canonicalBytes({ http: { routers: { evil: { rule: 'Host(`evil`)', service: 'evil' } } } })
   const forged = sealEnvelope({ mesh: MESH, version: served + 1000, issuedAt: new Date(), body }, forger)
   const current = edge.latest.current()?.head ?? forged.head
+  // A replay is judged against the newest beacon heard: let a genuine one arrive first.
+  await waitFor('a genuine beacon heard', async () => /dime_beacons_total\{outcome="accepted"\} [1-9]/.test(await metricsOf(edge.serveUrl())) ? true : undefined)
   await hostile.services.pubsub.publish(beaconTopic(MESH), sealBeacon(forged.head, new Date(), forger))
   await hostile.services.pubsub.publish(beaconTopic(MESH), new TextEncoder().encode('garbage'))
   // A genuine beacon from long ago, replayed.
