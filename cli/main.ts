@@ -5,6 +5,7 @@ import { edgeCommand } from './commands/edge.js'
 import { inspectCommand } from './commands/inspect.js'
 import { keygenCommand } from './commands/keygen.js'
 import { publisherCommand } from './commands/publisher.js'
+import { sealCommand } from './commands/seal.js'
 import { statusCommand } from './commands/status.js'
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -18,7 +19,7 @@ const program = new Command('dime')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
 
-for (const register of [publisherCommand, edgeCommand, keygenCommand, demoCommand, statusCommand, inspectCommand]) {
+for (const register of [publisherCommand, edgeCommand, keygenCommand, sealCommand, demoCommand, statusCommand, inspectCommand]) {
   register(program)
 }
 for (const command of program.commands) {

@@ -16,6 +16,17 @@ const PUBLIC_KEYS = new Set(['tls.crt', 'ca.crt'])
 export type SecretLookup = (name: string) => Record<string, string> | undefined
 export type Seal = (plaintext: string) => Promise<string>
 
+/** The first `secret:NAME/KEY` reference in a fragment, if any. */
+export function firstSecretReference (content: JsonValue): string | undefined {
+  if (typeof content === 'string') return REFERENCE.test(content) ? content : undefined
+  const children = Array.isArray(content) ? content : content !== null && typeof content === 'object' ? Object.values(content) : []
+  for (const child of children) {
+    const found = firstSecretReference(child)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
 /**
  * Replaces every reference by its value; a private value of several lines in
  * a list (an htpasswd file for basicAuth users) becomes one sealed entry per

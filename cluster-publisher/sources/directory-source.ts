@@ -2,7 +2,8 @@ import { watch, type FSWatcher } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FRAGMENT_FILE_PATTERN } from '../constants.js'
-import { compareNames, fragmentsFromFile, type FragmentFile } from '../fragment-files.js'
+import { compareNames, fragmentsFromFile, type Fragment, type FragmentFile } from '../fragment-files.js'
+import { firstSecretReference } from '../secret-references.js'
 import type { FragmentSource, SourceSnapshot } from './fragment-source.js'
 
 export interface DirectorySourceInit {
@@ -45,7 +46,7 @@ class DirectorySource implements FragmentSource {
     const names = (await readdir(this.directory)).filter(name => FRAGMENT_FILE_PATTERN.test(name)).sort(compareNames)
     const files = await Promise.all(names.map(async name => await this.readFragmentFile(name)))
     const read = files.filter((file): file is FragmentFile => file !== undefined).map(fragmentsFromFile)
-    return { fragments: read.flatMap(file => file.fragments), skipped: read.flatMap(file => file.skipped), pending: [] }
+    return { fragments: read.flatMap(file => file.fragments).map(withoutSecretReferences), skipped: read.flatMap(file => file.skipped), pending: [] }
   }
 
   private async readFragmentFile (name: string): Promise<FragmentFile | undefined> {
@@ -67,4 +68,11 @@ class DirectorySource implements FragmentSource {
 
 export function directorySource (init: DirectorySourceInit): FragmentSource {
   return new DirectorySource(init.directory)
+}
+
+/** Files have no Secrets to resolve `secret:` references from: such a fragment is broken, not published with the reference in it. */
+function withoutSecretReferences (fragment: Fragment): Fragment {
+  const reference = 'content' in fragment ? firstSecretReference(fragment.content) : undefined
+  if (reference === undefined) return fragment
+  return { source: fragment.source, error: `${reference}: secret references are resolved only with --kubernetes; in a file, put the value sealed with "dime seal"` }
 }

@@ -5,7 +5,7 @@ import { dime } from '../fixtures/dime-process.js'
 import { parse } from 'yaml'
 import { tempDir } from '../fixtures/temp-dir.js'
 
-for (const command of ['publisher', 'edge', 'keygen', 'demo', 'status', 'inspect']) {
+for (const command of ['publisher', 'edge', 'keygen', 'seal', 'demo', 'status', 'inspect']) {
   test(`dime ${command} --help is readable`, async t => {
     const result = await dime(command, '--help')
     t.is(result.code, 0)
