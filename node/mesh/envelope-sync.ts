@@ -70,7 +70,6 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
   private readonly timeoutMs: number
   private readonly countTransfer: (form: 'full' | 'delta', bytes: number) => void
   private readonly cache: TransferCache
-  private readonly stopAdvancing: () => void
   /** Bodies being fetched, by version: a second answer with the same head waits for the first. */
   private readonly fetching = new Map<number, Promise<unknown>>()
   private wanted = 0
@@ -87,13 +86,12 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     this.timeoutMs = init.timeoutMs ?? SYNC_TIMEOUT_MS
     this.countTransfer = init.countTransfer ?? (() => {})
     this.cache = new TransferCache(init.makeDeltas ?? false)
-    this.stopAdvancing = this.latest.onAccepted(envelope => { this.cache.advance(envelope) })
+    // Subscribed for the node's life, before anything is restored: the cache sees every envelope that becomes current.
+    this.latest.onAccepted(envelope => { this.cache.advance(envelope) })
     this.onIdentify = this.onIdentify.bind(this)
   }
 
   async start (): Promise<void> {
-    const current = this.latest.current()
-    if (current !== undefined) this.cache.advance(current)
     await this.components.registrar.handle(this.protocol, async (stream, connection) => { await this.answer(stream, connection) })
     this.components.events.addEventListener('peer:identify', this.onIdentify)
     this.timer = setInterval(() => { this.syncWithRandomPeer() }, this.intervalMs)

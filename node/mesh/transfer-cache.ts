@@ -35,9 +35,8 @@ export class TransferCache {
     this.received = { version, transfer }
   }
 
-  /** Called with each envelope that becomes current (again, harmlessly). */
+  /** Called with each envelope that becomes current. */
   advance (envelope: Envelope): void {
-    if (envelope === this.current) return
     if (this.makeDeltas && this.current !== undefined && this.current.body.byteLength <= MAX_DELTA_BODY_BYTES) {
       this.history = [...this.history, this.current].slice(-DELTA_HISTORY)
     }
