@@ -58,13 +58,11 @@ export function readServerTls (certPath: string | undefined, keyPath: string | u
   if (certPath === undefined && keyPath === undefined) return undefined
   if (certPath === undefined || keyPath === undefined) throw new UsageError('--tls-cert and --tls-key go together')
   const tls = { cert: readFlagBytes(certPath, '--tls-cert'), key: readFlagBytes(keyPath, '--tls-key') }
-  asUsageError(() => {
-    try {
-      createSecureContext(tls)
-    } catch (err) {
-      throw new Error(`--tls-cert ${certPath} and --tls-key ${keyPath}: not a matching PEM certificate and key (${(err as Error).message})`)
-    }
-  })
+  try {
+    createSecureContext(tls)
+  } catch (err) {
+    throw new UsageError(`--tls-cert ${certPath} and --tls-key ${keyPath}: not a matching PEM certificate and key (${(err as Error).message})`)
+  }
   return tls
 }
 
@@ -115,17 +113,20 @@ export function parsePeerId (value: string, flag: string): string {
   }
 }
 
+/** A flag's positive number, in `unit` (named in the error). */
+function positiveNumber (value: string, flag: string, unit: string): number {
+  const number = Number(value)
+  if (!Number.isFinite(number) || number <= 0) throw new UsageError(`${flag} must be a positive number of ${unit}, got "${value}"`)
+  return number
+}
+
 export function positiveSeconds (value: string, flag: string): number {
-  const seconds = Number(value)
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`${flag} must be a positive number of seconds, got "${value}"`)
-  return seconds
+  return positiveNumber(value, flag, 'seconds')
 }
 
 /** `--max-config-mib`: a positive number of MiB, as bytes. */
 export function maxConfigBytes (value: string, flag = '--max-config-mib'): number {
-  const mib = Number(value)
-  if (!Number.isFinite(mib) || mib <= 0) throw new UsageError(`${flag} must be a positive number of MiB, got "${value}"`)
-  return Math.floor(mib * 1024 * 1024)
+  return Math.floor(positiveNumber(value, flag, 'MiB') * 1024 * 1024)
 }
 
 /** A bearer token from a file (trailing newline ignored); an empty one is refused. */
