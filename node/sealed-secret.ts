@@ -1,4 +1,4 @@
-import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core'
+import type { CipherSuite } from '@hpke/core'
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { InvalidKeyFileError } from './errors.js'
 
@@ -14,7 +14,13 @@ export const SEALED_PREFIX = 'dime-sealed:v1:'
 const ENCAPSULATED_KEY_BYTES = 32
 const SEAL_DOMAIN = 'cdn-on-a-dime/sealed-secret/v1\n'
 
-const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() })
+let suite: Promise<CipherSuite> | undefined
+
+/** Loaded on first use: every `dime` command reads key files, few seal or open anything. */
+async function cipherSuite (): Promise<CipherSuite> {
+  suite ??= import('@hpke/core').then(hpke => new hpke.CipherSuite({ kem: new hpke.DhkemX25519HkdfSha256(), kdf: new hpke.HkdfSha256(), aead: new hpke.Aes256Gcm() }))
+  return await suite
+}
 const encoder = new TextEncoder()
 
 /** A value that cannot be opened: not sealed for this key, for this mesh, or altered. */
@@ -64,7 +70,8 @@ function context (mesh: string): Uint8Array {
 }
 
 export async function sealSecret (plaintext: string, recipient: SecretsPublicKey, mesh: string): Promise<string> {
-  const sealed = await suite.seal({ recipientPublicKey: await suite.kem.deserializePublicKey(recipient.raw) }, encoder.encode(plaintext), context(mesh))
+  const hpke = await cipherSuite()
+  const sealed = await hpke.seal({ recipientPublicKey: await hpke.kem.deserializePublicKey(recipient.raw) }, encoder.encode(plaintext), context(mesh))
   return SEALED_PREFIX + Buffer.concat([Buffer.from(sealed.enc), Buffer.from(sealed.ct)]).toString('base64url')
 }
 
@@ -76,8 +83,9 @@ export async function openSecret (sealed: string, key: SecretsPrivateKey, mesh: 
   const bytes = Buffer.from(sealed.slice(SEALED_PREFIX.length), 'base64url')
   if (!isSealed(sealed) || bytes.byteLength <= ENCAPSULATED_KEY_BYTES) throw new SealedSecretError('not a sealed value')
   try {
-    const recipientKey = await suite.kem.importKey('jwk', key.jwk, false)
-    const plaintext = await suite.open({ recipientKey, enc: bytes.subarray(0, ENCAPSULATED_KEY_BYTES) }, bytes.subarray(ENCAPSULATED_KEY_BYTES), context(mesh))
+    const hpke = await cipherSuite()
+    const recipientKey = await hpke.kem.importKey('jwk', key.jwk, false)
+    const plaintext = await hpke.open({ recipientKey, enc: bytes.subarray(0, ENCAPSULATED_KEY_BYTES) }, bytes.subarray(ENCAPSULATED_KEY_BYTES), context(mesh))
     return new TextDecoder().decode(plaintext)
   } catch {
     throw new SealedSecretError('does not open with this secrets key for this mesh')

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander'
 import { DEFAULT_MESH } from '../../node/constants.js'
+import { sealSecret } from '../../node/sealed-secret.js'
 import { readSecretsPublicKey } from '../inputs.js'
 import { UsageError } from '../usage-error.js'
 
@@ -26,7 +27,6 @@ Only an edge with secrets.key opens it, in memory, for Traefik.`)
       const key = readSecretsPublicKey(flags.secretsPub)
       const plaintext = await readStandardInput()
       if (plaintext.trim() === '') throw new UsageError('nothing to seal on standard input')
-      const { sealSecret } = await import('../../node/sealed-secret.js')
       process.stdout.write(`${await sealSecret(plaintext, key, flags.mesh)}\n`)
     })
 }
