@@ -34,6 +34,8 @@ export function firstSecretReference (content: JsonValue): string | undefined {
  * value must be sealed and the publisher has no `--secrets-pub`.
  */
 export async function resolveSecretReferences (content: JsonObject, lookup: SecretLookup, seal: Seal | undefined): Promise<{ content: JsonObject } | { error: string }> {
+  // Most fragments have none, and a rebuild resolves every fragment: a plain walk first.
+  if (firstSecretReference(content) === undefined) return { content }
   async function value (reference: string): Promise<string[]> {
     const [, name = '', , key = ''] = REFERENCE.exec(reference) ?? []
     const data = lookup(name)
