@@ -36,7 +36,8 @@ export function firstSecretReference (content: JsonValue): string | undefined {
 export async function resolveSecretReferences (content: JsonObject, lookup: SecretLookup, seal: Seal | undefined): Promise<{ content: JsonObject } | { error: string }> {
   // Most fragments have none, and a rebuild resolves every fragment: a plain walk first.
   if (firstSecretReference(content) === undefined) return { content }
-  async function value (reference: string): Promise<string[]> {
+  /** The reference's value; in a list, a private value of several lines is one entry per line. */
+  async function value (reference: string, inList: boolean): Promise<string[]> {
     const [, name = '', , key = ''] = REFERENCE.exec(reference) ?? []
     const data = lookup(name)
     if (data === undefined) throw new Error(`${reference}: no Secret "${name}" in this namespace`)
@@ -44,13 +45,13 @@ export async function resolveSecretReferences (content: JsonObject, lookup: Secr
     if (plaintext === undefined) throw new Error(`${reference}: Secret "${name}" has no key "${key}"`)
     if (PUBLIC_KEYS.has(key)) return [plaintext]
     if (seal === undefined) throw new Error(`${reference}: a private value needs the edges' secrets key to be sealed to; start the publisher with --secrets-pub`)
-    const lines = plaintext.includes('-----BEGIN') ? [plaintext] : plaintext.split('\n').map(line => line.trim()).filter(line => line !== '')
-    return await Promise.all(lines.map(seal))
+    const entries = inList && !plaintext.includes('-----BEGIN') ? plaintext.split('\n').map(line => line.trim()).filter(line => line !== '') : [plaintext]
+    return await Promise.all(entries.map(seal))
   }
   async function walk (node: JsonValue): Promise<JsonValue> {
-    if (typeof node === 'string') return REFERENCE.test(node) ? (await value(node)).join('\n') : node
+    if (typeof node === 'string') return REFERENCE.test(node) ? (await value(node, false))[0] ?? node : node
     if (Array.isArray(node)) {
-      const items = await Promise.all(node.map(async item => typeof item === 'string' && REFERENCE.test(item) ? await value(item) : [await walk(item)]))
+      const items = await Promise.all(node.map(async item => typeof item === 'string' && REFERENCE.test(item) ? await value(item, true) : [await walk(item)]))
       return items.flat()
     }
     if (node !== null && typeof node === 'object') {
