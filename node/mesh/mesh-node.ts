@@ -109,11 +109,11 @@ type Services = {
 
 /**
  * A libp2p node of the mesh: TCP, admitted only with the swarm key (pnet)
- * and, optionally, an allow list; Noise, Yamux; gossipsub to push envelopes;
- * the sync protocol to pull what gossip missed; a keeper that holds
- * connections to bootstrap and known peers. Gossip carries only signed head
- * beacons; bodies are pulled over the sync protocol, and every one goes
- * through `LatestEnvelope.offer` before it is served.
+ * and, optionally, an allow list; Noise, Yamux; gossipsub for signed head
+ * beacons and status announcements; the sync protocol, over which bodies are
+ * pulled (each goes through `LatestEnvelope.offer` before it is served); the
+ * report protocol for edges' status after a change; a keeper that holds
+ * connections to bootstrap and known peers.
  */
 export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const log = init.log.child({ component: 'mesh' })

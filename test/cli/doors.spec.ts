@@ -1,10 +1,10 @@
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { join } from 'node:path'
 import { freePort } from '../../cli/processes.js'
 import { waitFor } from '../../simulations/wait-for.js'
-import { testCa } from '../fixtures/certificates.js'
+import { testCa, type TestCa } from '../fixtures/certificates.js'
 import { dime, spawnDime } from '../fixtures/dime-process.js'
 import { tempDir } from '../fixtures/temp-dir.js'
 
@@ -18,6 +18,17 @@ async function httpsStatus (url: string, ca: string, token?: string): Promise<nu
     req.on('error', reject)
     req.end()
   })
+}
+
+/** A directory with the mesh's keys and `tls.crt`/`tls.key` for localhost, issued by a CA made here. */
+async function keysAndCertificate (t: ExecutionContext): Promise<{ dir: string, ca: TestCa }> {
+  const dir = await tempDir(t)
+  await dime('keygen', '--out', dir)
+  const ca = await testCa()
+  const pair = await ca.issue('localhost')
+  writeFileSync(join(dir, 'tls.crt'), pair.cert)
+  writeFileSync(join(dir, 'tls.key'), pair.key)
+  return { dir, ca }
 }
 
 test('the publisher\'s admin endpoint beyond loopback without a token is refused at start', async t => {
@@ -37,11 +48,7 @@ test('--secrets-key without --token-file is refused: private keys would be serve
 })
 
 test('a certificate without its key, or a key that is not the certificate\'s, is refused naming both files', async t => {
-  const dir = await tempDir(t)
-  await dime('keygen', '--out', dir)
-  const ca = await testCa()
-  const pair = await ca.issue('localhost')
-  writeFileSync(join(dir, 'tls.crt'), pair.cert)
+  const { dir, ca } = await keysAndCertificate(t)
   writeFileSync(join(dir, 'other.key'), (await ca.issue('localhost')).key)
   const keys = ['--trust', join(dir, 'publisher.pub'), '--swarm-key', join(dir, 'swarm.key'), '--data-dir', dir]
   t.regex((await dime('edge', ...keys, '--tls-cert', join(dir, 'tls.crt'))).stderr, /--tls-cert and --tls-key go together/)
@@ -51,12 +58,7 @@ test('a certificate without its key, or a key that is not the certificate\'s, is
 })
 
 test('the publisher serves its admin endpoint over TLS; probes are open, status and metrics need the token', async t => {
-  const dir = await tempDir(t)
-  await dime('keygen', '--out', dir)
-  const ca = await testCa()
-  const pair = await ca.issue('localhost')
-  writeFileSync(join(dir, 'tls.crt'), pair.cert)
-  writeFileSync(join(dir, 'tls.key'), pair.key)
+  const { dir, ca } = await keysAndCertificate(t)
   writeFileSync(join(dir, 'empty.yaml'), 'http: {}\n')
   const port = await freePort()
   spawnDime(t, ['publisher', '--fragments', dir, '--key', join(dir, 'publisher.key'), '--swarm-key', join(dir, 'swarm.key'), '--listen', '/ip4/127.0.0.1/tcp/0',
