@@ -60,6 +60,9 @@ export class ConfigPublisher {
       throw new Error(`own envelope not accepted (${verdict}); is the signing key among the trusted keys?`)
     }
     await latest.settled()
+    if ((latest.current()?.head.version ?? 0) < envelope.head.version) {
+      throw new Error(`version ${envelope.head.version} could not be kept in the publisher's state store; still serving the previous one`)
+    }
     return { changed: true, envelope, recipients: await announce() }
   }
 }

@@ -112,13 +112,20 @@ export function recoverLastGood (
   previous: JsonObject,
   validate: FragmentValidator
 ): ReadonlyMap<string, JsonObject> {
-  const sorted = [...fragments].sort((a, b) => compareNames(a.source, b.source))
-  const broken = sorted.find(fragment => !lastGood.has(fragment.source) && ('error' in fragment || validate(fragment.content) !== undefined))
+  const broken = brokenFragments(fragments, validate).find(source => !lastGood.has(source))
   if (broken === undefined) return lastGood
   const { config } = buildDesiredConfig(fragments, lastGood, validate)
   const recovered = leftOver(previous, config)
   if (Object.keys(recovered).length === 0) return lastGood
-  return new Map([...lastGood, [broken.source, recovered]])
+  return new Map([...lastGood, [broken, recovered]])
+}
+
+/** The sources of the fragments that cannot be merged as they are now (unreadable or invalid), in name order. */
+export function brokenFragments (fragments: readonly Fragment[], validate: FragmentValidator): string[] {
+  return [...fragments]
+    .filter(fragment => 'error' in fragment || validate(fragment.content) !== undefined)
+    .map(fragment => fragment.source)
+    .sort(compareNames)
 }
 
 /** How many routers (HTTP, TCP and UDP) a config has. */

@@ -113,14 +113,17 @@ export class LatestEnvelope {
   }
 
   /**
-   * Loads the stored envelope through the same checks as one from the network.
-   * Returns why nothing was restored, or undefined when it was.
+   * Loads the stored envelope through the same checks as one from the network,
+   * taking it only when it is newer than what is held (a replica that becomes
+   * leader restores what another one stored). Returns why nothing was
+   * restored, or undefined when it was.
    */
   async restore (): Promise<string | undefined> {
     const bytes = await this.store.load()
     if (bytes === undefined) return 'nothing stored yet'
     try {
       const envelope = openEnvelope(bytes, this.trust)
+      if (envelope.head.version <= (this.committed?.head.version ?? 0)) return 'what is held is as new as what is stored'
       this.committed = envelope
       this.highestOffered = Math.max(this.highestOffered, envelope.head.version)
       this.notify(envelope, DISK_ORIGIN)

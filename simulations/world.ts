@@ -124,7 +124,7 @@ export class World {
       swarmKey: this.swarmKey,
       listen: [this.publisherAddress === '' ? '/ip4/127.0.0.1/tcp/0' : this.publisherAddress],
       log: silentLogger(),
-      timing: { ...this.timing, beaconIntervalMs: 500, learnTimeoutMs: 2000 },
+      timing: { ...this.timing, beaconIntervalMs: 500 },
       connectionGater: this.partition.gaterFor(() => self),
       ...(now !== undefined ? { now } : {})
     })

@@ -1,7 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { gossipsub, TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
-import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, IdentifyResult, PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
@@ -82,8 +82,10 @@ export interface MeshNode {
   /** Remembers where a peer can be dialled (from its announcement). */
   learnPeer(peerId: string, addresses: string[]): void
   syncWith(peerId: string): Promise<SyncResult>
-  /** One sync round with every connected peer; failures are ignored. */
-  syncWithPeers(): Promise<void>
+  /** One sync round with every connected peer; resolves with how many answered with a config or "nothing newer" (failures are ignored). */
+  syncWithPeers(): Promise<number>
+  /** Called whenever a peer has connected and identified itself. */
+  onPeerIdentified(listener: (peerId: string) => void): () => void
   /** Closes every connection to a peer (it may come back, unless admission refuses it). */
   hangUp(peerId: string): Promise<void>
   /** The peer's gossipsub score: below -80 its messages are ignored. */
@@ -211,7 +213,14 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     learnPeer: (peerId, addresses) => { book.learn(peerId, addresses) },
     syncWith: async (peerId) => await libp2p.services.sync.syncWith(peerIdFromString(peerId)),
     async syncWithPeers () {
-      await Promise.allSettled(libp2p.getPeers().map(async peer => await libp2p.services.sync.syncWith(peer)))
+      const answers = await Promise.allSettled(libp2p.getPeers().map(async peer => await libp2p.services.sync.syncWith(peer)))
+      // A refused answer (a bad signature, another mesh) tells nothing of what the mesh holds.
+      return answers.filter(answer => answer.status === 'fulfilled' && answer.value !== 'reject').length
+    },
+    onPeerIdentified (listener) {
+      const onIdentify = (event: CustomEvent<IdentifyResult>): void => { listener(event.detail.peerId.toString()) }
+      libp2p.addEventListener('peer:identify', onIdentify)
+      return () => { libp2p.removeEventListener('peer:identify', onIdentify) }
     },
     hangUp: async (peerId) => { await libp2p.hangUp(peerIdFromString(peerId)) },
     // The class has getScore; the exported interface does not declare it.

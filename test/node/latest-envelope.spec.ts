@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileEnvelopeStore } from '../../edge-subscriber/file-envelope-store.js'
+import { fileEnvelopeStore } from '../../node/file-envelope-store.js'
 import { canonicalBytes } from '../../node/canonical-json.js'
 import { sealEnvelope, trustPolicy } from '../../node/envelope.js'
 import { memoryEnvelopeStore, type EnvelopeStore } from '../../node/envelope-store.js'

@@ -1,7 +1,7 @@
 import { open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
-import type { EnvelopeStore } from '../node/envelope-store.js'
+import type { EnvelopeStore } from './envelope-store.js'
 
 /**
  * The envelope on disk: write a temporary file, fsync it, rename it over the

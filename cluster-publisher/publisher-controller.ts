@@ -1,0 +1,198 @@
+import { Counter, Gauge, type Registry } from 'prom-client'
+import type { LatestEnvelope } from '../node/latest-envelope.js'
+import type { Logger } from '../node/logger.js'
+import type { ConfigPublisher } from './config-publisher.js'
+import { brokenFragments, buildDesiredConfig, countRouters, recoverLastGood, type FragmentReport } from './desired-config.js'
+import type { SkippedObject } from './fragment-files.js'
+import type { FragmentValidator } from './fragment-schema.js'
+import type { JsonObject } from './json.js'
+import type { FragmentSource } from './sources/fragment-source.js'
+
+/** Told of every fragment whose status or reason changed, and of routes that became pending. */
+export interface FragmentReporter {
+  fragmentChanged(report: FragmentReport, previous: FragmentReport | undefined): void
+  routePending(pending: SkippedObject): void
+}
+
+export interface PublisherControllerComponents {
+  source: Pick<FragmentSource, 'snapshot'>
+  /** The newest envelope known: signed here, restored from the state store, or learned from the mesh. */
+  latest: Pick<LatestEnvelope, 'current' | 'restore' | 'settled'>
+  signer: Pick<ConfigPublisher, 'publish'>
+  /** Asked what it holds when a broken fragment's last good content is not known here. */
+  mesh: { syncWithPeers: () => Promise<number> }
+}
+
+export interface PublisherControllerInit {
+  validate: FragmentValidator
+  log: Logger
+  registry: Registry
+  reporters?: FragmentReporter[]
+  /** Whether the latest envelope's store survives restarts and is shared by the replicas (a file, a ConfigMap). */
+  durableState?: boolean
+  /** Publish a config with no routers even when the published one has some. */
+  allowEmpty?: boolean
+}
+
+/** How one sync ended. */
+export type SyncOutcome =
+  /** A new version was signed and announced. */
+  | 'published'
+  /** The config is what the newest envelope already holds. */
+  | 'unchanged'
+  /** A fragment is broken and its last good content is known neither here nor from the mesh yet: nothing is published. */
+  | 'waiting-for-mesh'
+  /** The build has no routers where the published config has some (see `allowEmpty`). */
+  | 'refused-empty'
+
+/**
+ * The publisher's reconcile logic, as a Kubernetes controller's sync handler:
+ * each `sync()` recomputes the whole config from the source's current view and
+ * publishes it when its bytes changed. A broken fragment keeps its last good
+ * content. At the start of a term of leadership that content is not in
+ * memory: it is recovered from the newest config known, restored from the
+ * durable state store or learned from the mesh. Until one of those is known,
+ * a build with a broken fragment is held back rather than published without
+ * what that fragment last contributed; a build where every fragment is fine
+ * needs nothing recovered and goes out at once.
+ */
+export class PublisherController {
+  private readonly reporters: FragmentReporter[]
+  private lastGood: ReadonlyMap<string, JsonObject> = new Map()
+  private newestKnown = false
+  private recovered = false
+  private fragments: FragmentReport[] = []
+  private skipped: SkippedObject[] = []
+  private pending: SkippedObject[] = []
+  private published = false
+  private lastError: string | null = null
+  private readonly metrics: ReturnType<typeof controllerMetrics>
+
+  constructor (private readonly components: PublisherControllerComponents, private readonly init: PublisherControllerInit) {
+    this.reporters = init.reporters ?? []
+    this.metrics = controllerMetrics(init.registry)
+  }
+
+  /**
+   * Starts a term of leadership: what was remembered of fragments is dropped,
+   * and the state store is read again (another replica may have published
+   * since). Restored from a durable store, the newest config is known at once.
+   */
+  async beginTerm (): Promise<void> {
+    this.lastGood = new Map()
+    this.recovered = false
+    this.published = false
+    const notRestored = await this.components.latest.restore()
+    if (notRestored !== undefined) this.init.log.info({ reason: notRestored }, 'publisher state not restored')
+    this.newestKnown = this.init.durableState === true && this.components.latest.current() !== undefined
+  }
+
+  /** A newer config arrived from the mesh: a build held back for want of it may go on. */
+  learnedFromMesh (): void {
+    this.newestKnown = true
+  }
+
+  /** Whether this term has not built yet, or its builds are held back until the mesh's newest config is known (a peer connecting may tell it). */
+  waitingForMesh (): boolean {
+    return !this.recovered
+  }
+
+  /** One rebuild; throws on a transient failure (the caller retries with backoff). */
+  async sync (): Promise<SyncOutcome> {
+    try {
+      const outcome = await this.syncOnce()
+      this.metrics.waiting.set(outcome === 'waiting-for-mesh' ? 1 : 0)
+      if (outcome === 'published') this.metrics.publishes.inc()
+      if (outcome === 'refused-empty') this.metrics.refusals.inc()
+      return outcome
+    } catch (err) {
+      this.metrics.errors.inc()
+      this.lastError = (err as Error).message
+      throw err
+    }
+  }
+
+  private async syncOnce (): Promise<SyncOutcome> {
+    const snapshot = await this.components.source.snapshot()
+    const { validate } = this.init
+    const unrecovered = this.recovered ? [] : brokenFragments(snapshot.fragments, validate).filter(source => !this.lastGood.has(source))
+    if (unrecovered.length > 0) {
+      if (!this.newestKnown && await this.components.mesh.syncWithPeers() > 0) {
+        await this.components.latest.settled()
+        this.newestKnown = true
+      }
+      if (!this.newestKnown) {
+        this.observe(buildDesiredConfig(snapshot.fragments, this.lastGood, validate).fragments, snapshot.skipped, snapshot.pending)
+        this.lastError = `waiting for the mesh's newest config before publishing: ${unrecovered.join(', ')} ${unrecovered.length === 1 ? 'is' : 'are'} broken and what ${unrecovered.length === 1 ? 'it' : 'they'} last contributed is known only there`
+        this.init.log.warn({ fragments: unrecovered }, this.lastError)
+        return 'waiting-for-mesh'
+      }
+      const newest = this.previousConfig()
+      if (newest !== undefined) this.lastGood = recoverLastGood(snapshot.fragments, this.lastGood, newest, validate)
+    }
+    // From the first build of a term on, every fragment's last good content is remembered here.
+    this.recovered = true
+
+    const desired = buildDesiredConfig(snapshot.fragments, this.lastGood, validate)
+    this.lastGood = desired.lastGood
+    this.observe(desired.fragments, snapshot.skipped, snapshot.pending)
+
+    const had = this.init.allowEmpty !== true && countRouters(desired.config) === 0 ? countRouters(this.previousConfig() ?? {}) : 0
+    if (had > 0) {
+      this.lastError = `not publishing a config with no routers in place of one with ${had} (pass --allow-empty to allow it)`
+      this.init.log.warn({ routers: had }, this.lastError)
+      return 'refused-empty'
+    }
+    const result = await this.components.signer.publish(desired.config)
+    this.metrics.version.set(result.envelope.head.version)
+    this.published = true
+    this.lastError = null
+    if (!result.changed) return 'unchanged'
+    this.init.log.info({ version: result.envelope.head.version, sha256: result.envelope.head.bodySha256, recipients: result.recipients }, 'config published')
+    return 'published'
+  }
+
+  /** Parsed only when needed (recovery, or a build with no routers): a large config takes a while. */
+  private previousConfig (): JsonObject | undefined {
+    const previous = this.components.latest.current()
+    return previous === undefined ? undefined : JSON.parse(new TextDecoder().decode(previous.body)) as JsonObject
+  }
+
+  /** Takes in a build's view of the fragments, telling the reporters of what changed. */
+  private observe (next: FragmentReport[], skipped: SkippedObject[], nextPending: SkippedObject[]): void {
+    const before = new Map(this.fragments.map(fragment => [fragment.source, fragment]))
+    for (const fragment of next) {
+      const old = before.get(fragment.source)
+      if (old?.status === fragment.status && old.reason === fragment.reason) continue
+      if (fragment.status === 'accepted' && old === undefined) continue
+      for (const reporter of this.reporters) reporter.fragmentChanged(fragment, old)
+    }
+    const wasPending = new Set(this.pending.map(item => item.source))
+    for (const item of nextPending) {
+      if (!wasPending.has(item.source)) for (const reporter of this.reporters) reporter.routePending(item)
+    }
+    this.fragments = next
+    this.skipped = skipped
+    this.pending = nextPending
+    this.metrics.pending.set(nextPending.length)
+    this.metrics.fragments.reset()
+    for (const fragment of next) this.metrics.fragments.inc({ status: fragment.status })
+  }
+
+  view (): { fragments: FragmentReport[], skipped: SkippedObject[], pending: SkippedObject[], published: boolean, lastError: string | null } {
+    return { fragments: this.fragments, skipped: this.skipped, pending: this.pending, published: this.published, lastError: this.lastError }
+  }
+}
+
+function controllerMetrics (registry: Registry): { fragments: Gauge<'status'>, version: Gauge, pending: Gauge, waiting: Gauge, publishes: Counter, refusals: Counter, errors: Counter } {
+  const registers = [registry]
+  return {
+    fragments: new Gauge({ name: 'dime_publisher_fragments', help: 'Fragments by status in the latest build', labelNames: ['status'] as const, registers }),
+    version: new Gauge({ name: 'dime_publisher_config_version', help: 'Version of the newest config', registers }),
+    pending: new Gauge({ name: 'dime_publisher_pending_routes', help: 'Annotated Services not routed yet (no LoadBalancer address)', registers }),
+    waiting: new Gauge({ name: 'dime_publisher_waiting_for_mesh', help: '1 while a broken fragment\'s last good content is known only to the mesh and nothing is published', registers }),
+    publishes: new Counter({ name: 'dime_publisher_publishes_total', help: 'Configs signed and published', registers }),
+    refusals: new Counter({ name: 'dime_publisher_empty_refused_total', help: 'Builds not published because they would drop every router (see --allow-empty)', registers }),
+    errors: new Counter({ name: 'dime_publisher_reconcile_errors_total', help: 'Rebuilds that failed and will be retried', registers })
+  }
+}
