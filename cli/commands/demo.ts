@@ -61,7 +61,7 @@ async function runDemo (edgeCount: number): Promise<void> {
   const [meshPort, adminPort] = [await freePort(), await freePort()]
   const bootstrap = `/ip4/127.0.0.1/tcp/${meshPort}`
   start('publisher', ['publisher', '--fragments', fragments, '--key', join(keys, KEY_FILES.privateKey),
-    '--swarm-key', join(keys, KEY_FILES.swarmKey), '--listen', bootstrap, '--admin', `127.0.0.1:${adminPort}`])
+    '--swarm-key', join(keys, KEY_FILES.swarmKey), '--listen', bootstrap, '--admin', `127.0.0.1:${adminPort}`, '--data-dir', join(root, 'publisher')])
   const edges: EdgeProcess[] = []
   for (let i = 1; i <= edgeCount; i++) {
     const edge = { name: `edge-${i}`, serve: `127.0.0.1:${await freePort()}` }

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander'
 import { hostname } from 'node:os'
+import { join } from 'node:path'
 import type { PublisherOptions } from '../../cluster-publisher/create-publisher.js'
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MESH } from '../../node/constants.js'
 import type { Logger } from '../../node/logger.js'
@@ -10,6 +11,7 @@ import { UsageError } from '../usage-error.js'
 
 interface PublisherFlags {
   fragments?: string
+  dataDir?: string
   kubernetes: boolean
   namespace?: string[]
   kubeconfig?: string
@@ -35,7 +37,8 @@ export function publisherCommand (program: Command): void {
   program.command('publisher')
     .description('Watch route fragments, merge and validate them, sign the config and gossip it to the edges')
     .addOption(new Option('--fragments <dir>', 'directory of Traefik dynamic-config fragments (*.yaml, *.yml, *.json) or labelled ConfigMaps').env('DIME_FRAGMENTS').conflicts('kubernetes'))
-    .addOption(new Option('--kubernetes', 'take fragments from the cluster: labelled ConfigMaps and annotated LoadBalancer Services').env('DIME_KUBERNETES'))
+    .addOption(new Option('--data-dir <dir>', 'with --fragments: where the newest config is kept across restarts, so a fragment broken meanwhile keeps its content at once (without it, a restart with a broken fragment waits for an edge to tell it)').env('DIME_DATA_DIR').conflicts('kubernetes'))
+    .addOption(new Option('--kubernetes', 'take fragments from the cluster: labelled ConfigMaps and annotated LoadBalancer Services; the newest config is kept in the ConfigMap dime-publisher-state').env('DIME_KUBERNETES'))
     .addOption(new Option('--namespace <ns>', `with --kubernetes: a namespace to watch, repeatable (default ${DEFAULT_NAMESPACE})`).argParser(collect).env('DIME_NAMESPACE'))
     .addOption(new Option('--kubeconfig <file>', 'with --kubernetes: kubeconfig file (default: in-cluster, then ~/.kube/config)').env('KUBECONFIG'))
     .addOption(new Option('--leader-elect', 'with --kubernetes: only the holder of a Lease publishes (for several replicas; needs POD_NAME and POD_NAMESPACE)').env('DIME_LEADER_ELECT'))
@@ -90,11 +93,15 @@ Examples:
     })
 }
 
-async function sourceParts (flags: PublisherFlags, log: Logger, registry: Registry): Promise<Pick<PublisherOptions, 'source' | 'reporters' | 'leadership' | 'onLeadershipChange'>> {
+async function sourceParts (flags: PublisherFlags, log: Logger, registry: Registry): Promise<Pick<PublisherOptions, 'source' | 'reporters' | 'stateStore' | 'leadership' | 'onLeadershipChange'>> {
   if (flags.kubernetes !== true) {
     if (flags.fragments === undefined) throw new UsageError('one of --fragments DIR or --kubernetes is required')
-    const { directorySource } = await import('../../cluster-publisher/sources/directory-source.js')
-    return { source: directorySource({ directory: flags.fragments }) }
+    const [{ directorySource }, { fileEnvelopeStore }] = await Promise.all([
+      import('../../cluster-publisher/sources/directory-source.js'), import('../../node/file-envelope-store.js')])
+    return {
+      source: directorySource({ directory: flags.fragments }),
+      ...(flags.dataDir !== undefined ? { stateStore: fileEnvelopeStore(await stateFile(flags.dataDir)) } : {})
+    }
   }
   const [{ kubernetesParts }, { kubeConfigFor }] = await Promise.all([import('../../cluster-publisher/kubernetes/kubernetes-parts.js'), import('../kubernetes.js')])
   const namespaces = listOf(flags.namespace)
@@ -112,6 +119,19 @@ async function sourceParts (flags: PublisherFlags, log: Logger, registry: Regist
     registry
   })
 }
+
+/** The publisher's state file in `--data-dir`, which is made (owner-only) if missing. */
+async function stateFile (dataDir: string): Promise<string> {
+  const { mkdir } = await import('node:fs/promises')
+  try {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  } catch (err) {
+    throw new UsageError(`--data-dir ${dataDir}: ${(err as Error).message}`)
+  }
+  return join(dataDir, PUBLISHER_STATE_FILE)
+}
+
+export const PUBLISHER_STATE_FILE = 'published.envelope'
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
 

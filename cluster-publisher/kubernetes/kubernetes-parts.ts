@@ -5,6 +5,7 @@ import { sealSecret, type SecretsPublicKey } from '../../node/sealed-secret.js'
 import type { PublisherOptions } from '../create-publisher.js'
 import type { FragmentReporter } from '../publisher-controller.js'
 import { KubernetesSource } from '../sources/kubernetes-source.js'
+import { configMapEnvelopeStore } from './config-map-envelope-store.js'
 import { EVENT_REASONS, EventRecorder } from './event-recorder.js'
 import { LeaderElector } from './leader-election.js'
 import { labelOwnPod } from './leader-label.js'
@@ -26,7 +27,10 @@ export interface KubernetesPartsInit {
 }
 
 /** Exactly the publisher options they fill in, so callers spread them into `createPublisher`. */
-export type KubernetesParts = Pick<PublisherOptions, 'reporters' | 'leadership' | 'onLeadershipChange'> & { source: KubernetesSource }
+export type KubernetesParts = Pick<PublisherOptions, 'reporters' | 'stateStore' | 'leadership' | 'onLeadershipChange'> & { source: KubernetesSource }
+
+/** The ConfigMap, in the publisher's own namespace, that keeps the newest config across restarts and leader changes. */
+export const STATE_CONFIG_MAP = 'dime-publisher-state'
 
 /** The publisher's parts that talk to Kubernetes, for `dime publisher --kubernetes`. */
 export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
@@ -64,7 +68,8 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
       if (object !== undefined) events.record(object, 'Normal', EVENT_REASONS.pending, `not routed yet: ${pending.reason}`)
     }
   }
-  if (init.leaseName === undefined) return { source, reporters: [reporter] }
+  const stateStore = configMapEnvelopeStore(core, { namespace: init.pod.namespace, name: STATE_CONFIG_MAP, log: init.log })
+  if (init.leaseName === undefined) return { source, reporters: [reporter], stateStore }
   const leadership = new LeaderElector({ leases: init.kubeConfig.makeApiClient(CoordinationV1Api) }, {
     namespace: init.pod.namespace,
     leaseName: init.leaseName,
@@ -75,6 +80,7 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
   return {
     source,
     reporters: [reporter],
+    stateStore,
     leadership,
     onLeadershipChange: async leading => { await labelOwnPod(core, init.pod, leading, init.log) }
   }

@@ -1,13 +1,14 @@
 import test from 'ava'
 import { readFileSync } from 'node:fs'
 import { parseAllDocuments } from 'yaml'
+import { STATE_CONFIG_MAP } from '../../cluster-publisher/kubernetes/kubernetes-parts.js'
 import { ANNOTATIONS } from '../../cluster-publisher/kubernetes/service-routes.js'
 import type { ApiCall } from '../../simulations/fake-kube-api.js'
 import { fakeKubeApi, fragmentConfigMap, loadBalancerService, NAMESPACE, startKubePublisher } from '../fixtures/kube.js'
 import { meshKeys, routeFragment } from '../fixtures/mesh.js'
 import { waitFor } from '../../simulations/wait-for.js'
 
-interface Rule { apiGroups: string[], resources: string[], verbs: string[] }
+interface Rule { apiGroups: string[], resources: string[], verbs: string[], resourceNames?: string[] }
 interface Role { kind: string, metadata: { name: string, namespace: string }, rules: Rule[] }
 
 const roles = parseAllDocuments(readFileSync(new URL('../../manifests/publisher/rbac.yaml', import.meta.url), 'utf8'))
@@ -26,10 +27,13 @@ test('the Roles grant exactly the API calls the publisher makes, no more, no les
   const api = await fakeKubeApi(t)
   const keys = meshKeys()
   api.apply('configmaps', fragmentConfigMap('good', { 'routes.yaml': routeFragment('good', 'good.example.com') }))
-  api.apply('configmaps', fragmentConfigMap('broken', { 'routes.yaml': 'http: [' }))
   api.apply('services', loadBalancerService('waiting', { [ANNOTATIONS.hosts]: 'waiting.example.com' }))
   const publisher = await startKubePublisher(t, keys, api, { leaderElect: true })
   await waitFor('leading and published', () => publisher.status().leader && publisher.status().version !== null ? true : undefined)
+  const first = publisher.status().version
+  api.apply('configmaps', fragmentConfigMap('broken', { 'routes.yaml': 'http: [' }))
+  api.apply('configmaps', fragmentConfigMap('other', { 'routes.yaml': routeFragment('other', 'other.example.com') }))
+  await waitFor('a second version (the state ConfigMap is updated)', () => publisher.status().version !== first ? true : undefined)
   await waitFor('Events recorded', () => api.list('events').length >= 2 ? true : undefined)
   await publisher.stop()
 
@@ -37,9 +41,15 @@ test('the Roles grant exactly the API calls the publisher makes, no more, no les
   const home = roles.find(role => role.metadata.namespace === NAMESPACE)
   t.truthy(home)
   t.deepEqual([...made].sort(), [...permissions(home?.rules ?? [])].sort())
+  // Rules narrowed to names cover every call to one object that they grant.
+  for (const rule of home?.rules.filter(rule => rule.resourceNames !== undefined) ?? []) {
+    const named = api.calls.filter(call => rule.resources.includes(call.resource) && rule.verbs.includes(call.verb))
+    t.true(named.length > 0 && named.every(call => rule.resourceNames?.includes(call.name ?? '')), `${rule.resources.join()} ${rule.verbs.join()} only on ${rule.resourceNames?.join() ?? ''}`)
+  }
 
-  // Other watched namespaces need only what a namespace of routes uses: no Lease, no Pod.
-  const routesOnly = new Set(api.calls.filter(call => call.resource !== 'leases' && call.resource !== 'pods').map(key))
+  // Other watched namespaces need only what a namespace of routes uses: no Lease, no Pod, no state.
+  const isState = (call: ApiCall): boolean => call.resource === 'configmaps' && ['get', 'create', 'update'].includes(call.verb)
+  const routesOnly = new Set(api.calls.filter(call => call.resource !== 'leases' && call.resource !== 'pods' && !isState(call)).map(key))
   for (const role of roles.filter(role => role.metadata.namespace !== NAMESPACE)) {
     t.deepEqual([...permissions(role.rules)].sort(), [...routesOnly].sort(), `Role ${role.metadata.namespace}/${role.metadata.name}`)
   }

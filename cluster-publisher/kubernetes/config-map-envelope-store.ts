@@ -1,0 +1,72 @@
+import { ApiException, type CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node'
+import { compressBody, decompressBody } from '../../node/body-codec.js'
+import type { EnvelopeStore } from '../../node/envelope-store.js'
+import type { Logger } from '../../node/logger.js'
+
+/** The key under `binaryData` that holds the newest envelope, Brotli-compressed. */
+const ENVELOPE_KEY = 'envelope.br'
+/** A ConfigMap holds 1 MiB in all; keep room for its metadata. */
+const MAX_STORED_BYTES = 1_000_000
+/** How long an inflated envelope may be: the largest config a publisher signs, and its head. */
+const MAX_ENVELOPE_BYTES = 64 * 1024 * 1024 + 64 * 1024
+
+export interface ConfigMapEnvelopeStoreInit {
+  namespace: string
+  name: string
+  log: Logger
+}
+
+/**
+ * The publisher's newest envelope in a ConfigMap of its own namespace, so a
+ * restarted publisher or a new leader starts from what the last one published
+ * (as Helm keeps releases in the cluster). It is read back through the same
+ * verification as anything from the mesh. Writes are optimistic: a conflict
+ * (another replica wrote in between) is retried once against the new version.
+ * A config too large for a ConfigMap empties it rather than leave an older one
+ * there: a restart then learns the newest config from the edges instead.
+ */
+export function configMapEnvelopeStore (core: CoreV1Api, init: ConfigMapEnvelopeStoreInit): EnvelopeStore {
+  const where = `ConfigMap ${init.namespace}/${init.name}`
+  const read = async (): Promise<V1ConfigMap | undefined> => {
+    try {
+      return await core.readNamespacedConfigMap({ name: init.name, namespace: init.namespace })
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return undefined
+      throw err
+    }
+  }
+  const write = async (data: string | undefined): Promise<void> => {
+    const current = await read()
+    const body: V1ConfigMap = {
+      metadata: {
+        name: init.name,
+        namespace: init.namespace,
+        labels: { 'app.kubernetes.io/name': 'dime-publisher', 'app.kubernetes.io/component': 'state' },
+        ...(current?.metadata?.resourceVersion !== undefined ? { resourceVersion: current.metadata.resourceVersion } : {})
+      },
+      ...(data !== undefined ? { binaryData: { [ENVELOPE_KEY]: data } } : {})
+    }
+    if (current === undefined) await core.createNamespacedConfigMap({ namespace: init.namespace, body })
+    else await core.replaceNamespacedConfigMap({ name: init.name, namespace: init.namespace, body })
+  }
+  return {
+    async load () {
+      const data = (await read())?.binaryData?.[ENVELOPE_KEY]
+      if (data === undefined) return undefined
+      return await decompressBody(Buffer.from(data, 'base64'), MAX_ENVELOPE_BYTES)
+    },
+    async save (bytes) {
+      let data: string | undefined = Buffer.from(await compressBody(bytes)).toString('base64')
+      if (data.length > MAX_STORED_BYTES) {
+        init.log.warn({ bytes: data.length, where }, 'the config is too large to keep in a ConfigMap (about 1 MB compressed); a restarted publisher will learn it from the edges')
+        data = undefined
+      }
+      try {
+        await write(data)
+      } catch (err) {
+        if (!(err instanceof ApiException && err.code === 409)) throw new Error(`could not write ${where}: ${(err as Error).message}`)
+        await write(data)
+      }
+    }
+  }
+}
