@@ -102,11 +102,10 @@ export class PublisherController {
     try {
       const outcome = await this.syncOnce()
       this.metrics.waiting.set(outcome === 'waiting-for-mesh' ? 1 : 0)
-      if (outcome === 'published') this.metrics.publishes.inc()
-      if (outcome === 'refused-empty') this.metrics.refusals.inc()
+      this.metrics.reconciles.inc({ outcome })
       return outcome
     } catch (err) {
-      this.metrics.errors.inc()
+      this.metrics.reconciles.inc({ outcome: 'error' })
       this.lastError = (err as Error).message
       throw err
     }
@@ -184,15 +183,18 @@ export class PublisherController {
   }
 }
 
-function controllerMetrics (registry: Registry): { fragments: Gauge<'status'>, version: Gauge, pending: Gauge, waiting: Gauge, publishes: Counter, refusals: Counter, errors: Counter } {
+function controllerMetrics (registry: Registry): { fragments: Gauge<'status'>, version: Gauge, pending: Gauge, waiting: Gauge, reconciles: Counter<'outcome'> } {
   const registers = [registry]
   return {
     fragments: new Gauge({ name: 'dime_publisher_fragments', help: 'Fragments by status in the latest build', labelNames: ['status'] as const, registers }),
     version: new Gauge({ name: 'dime_publisher_config_version', help: 'Version of the newest config', registers }),
     pending: new Gauge({ name: 'dime_publisher_pending_routes', help: 'Annotated Services not routed yet (no LoadBalancer address)', registers }),
     waiting: new Gauge({ name: 'dime_publisher_waiting_for_mesh', help: '1 while a broken fragment\'s last good content is known only to the mesh and nothing is published', registers }),
-    publishes: new Counter({ name: 'dime_publisher_publishes_total', help: 'Configs signed and published', registers }),
-    refusals: new Counter({ name: 'dime_publisher_empty_refused_total', help: 'Builds not published because they would drop every router (see --allow-empty)', registers }),
-    errors: new Counter({ name: 'dime_publisher_reconcile_errors_total', help: 'Rebuilds that failed and will be retried', registers })
+    reconciles: new Counter({
+      name: 'dime_publisher_reconciles_total',
+      help: 'Rebuilds by outcome: published, unchanged, waiting-for-mesh (a broken fragment\'s last good content not known yet), refused-empty (see --allow-empty), error (retried with backoff)',
+      labelNames: ['outcome'] as const,
+      registers
+    })
   }
 }

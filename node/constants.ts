@@ -50,7 +50,29 @@ export const SYNC_TIMEOUT_MS = 30_000
 export const SYNC_INTERVAL_MS = 5_000
 
 export const REDIAL_MIN_MS = 250
-export const REDIAL_MAX_MS = 30_000
+/**
+ * Bootstrap addresses (the publisher, chosen edges) are retried at least this
+ * often however long they have been away, so a heal is seen within about a
+ * second: a failed dial costs one TCP SYN (and a RST or nothing).
+ */
+export const BOOTSTRAP_REDIAL_MAX_MS = 1_000
+/** Other known peers back off further: the bootstrap addresses already bound a heal. */
+export const KNOWN_PEER_REDIAL_MAX_MS = 30_000
+/**
+ * How long a TCP connect may take before it is tried again with a new SYN.
+ * Only the connect: the handshakes after it have libp2p's own timeouts. Over a
+ * link that drops packets (a cut overlay route), the kernel retransmits a SYN
+ * only after 1 s, 3 s, 7 s…, so a dial left waiting would see a heal late.
+ */
+export const TCP_CONNECT_TIMEOUT_MS = 1_200
+/**
+ * A connection to a bootstrap address is pinged this often, and hung up (then
+ * redialled) when a ping takes longer than the timeout: over a cut link TCP
+ * notices nothing for many minutes, and after the heal resumes only at its
+ * next retransmission, which backs off to a minute and more.
+ */
+export const BOOTSTRAP_PING_INTERVAL_MS = 2_000
+export const BOOTSTRAP_PING_TIMEOUT_MS = 3_000
 /** How many connections a node keeps by dialling known peers (bootstrap peers come on top). */
 export const TARGET_PEERS = 6
 /** How often a node checks its connections against that target. */

@@ -6,6 +6,7 @@ export interface MeshMetrics {
   readonly envelopeOffers: Counter<'outcome'>
   readonly beacons: Counter<'outcome'>
   readonly bodyBytes: Counter<'form'>
+  readonly dials: Counter<'target' | 'outcome'>
 }
 
 /** A registry per program instance (tests run several in one process), with the counters both sides share. */
@@ -30,7 +31,13 @@ export function createMeshMetrics (): MeshMetrics {
     labelNames: ['form'] as const,
     registers: [registry]
   })
-  return { registry, envelopeOffers, beacons, bodyBytes }
+  const dials = new Counter({
+    name: 'dime_mesh_dials_total',
+    help: 'Dials made to stay connected, by target (bootstrap, known-peer) and outcome (connected, failed): while cut off, the cost of noticing a heal',
+    labelNames: ['target', 'outcome'] as const,
+    registers: [registry]
+  })
+  return { registry, envelopeOffers, beacons, bodyBytes, dials }
 }
 
 export function offerCounter (metrics: MeshMetrics): (outcome: OfferOutcome) => void {

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stopProcess } from '../cli/processes.js'
+import { scrapeMetric } from './scrape.js'
 
 const DIME = fileURLToPath(new URL('../bin/dime.js', import.meta.url))
 /** RFC 2544's benchmarking range: it exists only inside the namespaces made here. */
@@ -149,6 +150,12 @@ export class NamespaceMesh {
     } catch {
       return undefined
     }
+  }
+
+  /** A counter's value summed over its series in a node's /metrics (0 when unreachable). */
+  async counter (node: NodeSpec, name: string, labels: Record<string, string> = {}): Promise<number> {
+    const port = node === this.publisher ? ADMIN_PORT : SERVE_PORT
+    return await scrapeMetric(`http://${node.address}:${port}`, name, labels, { authorization: `Bearer ${TOKEN}` }).catch(() => 0)
   }
 
   async publishedVersion (): Promise<number | undefined> {

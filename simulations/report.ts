@@ -1,3 +1,4 @@
+import type { HealSummary } from './heal.js'
 import type { Verdict } from './invariants.js'
 import type { RunRecord } from './recorder.js'
 
@@ -61,6 +62,20 @@ ${violations}
 <svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" role="img" aria-label="timeline">${windows.join('')}${rows.join('')}${marks.join('')}${convergence.join('')}${axis.join('')}</svg>
 <h2>Convergence</h2>
 <table><tr><th>expectation</th><th>edges</th><th>p50 ms</th><th>worst ms</th><th>bound ms</th><th></th></tr>${summary.join('')}</table>
+</body></html>
+`
+}
+
+/** The heal measurement as a page: per partition length, how long every edge took to converge after the heal, and what trying cost meanwhile. */
+export function renderHealReport (edges: number, summaries: HealSummary[]): string {
+  const rows = summaries.map(s => `<tr><td>${s.partitionMs / 1000} s</td><td>${s.rounds}</td><td>${s.samples}</td><td>${s.p50Ms}</td><td>${s.p99Ms}</td><td>${s.maxMs}</td><td>${s.dialsPerEdgePerMinute}</td></tr>`)
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>heal: simulation report</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:900px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}</style></head>
+<body>
+<h1>Heal → converged</h1>
+<p>A publisher and ${edges} edges as separate processes in network namespaces. The publisher's link goes down (packets dropped, as on a cut overlay route), a version is published on its side, and the link comes back after the partition; each edge's time from the heal to serving that version is one sample.</p>
+<table><tr><th>partition</th><th>rounds</th><th>samples</th><th>p50 ms</th><th>p99 ms</th><th>max ms</th><th>bootstrap dials per edge per minute while cut off</th></tr>${rows.join('')}</table>
 </body></html>
 `
 }

@@ -1,25 +1,37 @@
 // npm run simulate -- [SCENARIO…|all] [--nodes N] [--seed S] [--out DIR]
+// npm run simulate -- heal [--nodes N] [--partitions 5,60,600] [--rounds R] [--out DIR]
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { renderReport } from './report.js'
+import { measureHeal, summarise, type HealRound } from './heal.js'
+import { NamespaceMesh, namespacesUnavailable } from './netns.js'
+import { renderHealReport, renderReport } from './report.js'
 import { runScenario } from './run-scenario.js'
 import { SCENARIOS, type Scenario } from './scenarios.js'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { waitFor } from './wait-for.js'
 
-async function main (): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { nodes: { type: 'string', default: '10' }, seed: { type: 'string', default: '1' }, out: { type: 'string', default: 'simulations/results' } }
-  })
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    nodes: { type: 'string', default: '10' },
+    seed: { type: 'string', default: '1' },
+    out: { type: 'string', default: 'simulations/results' },
+    partitions: { type: 'string', default: '5,60' },
+    rounds: { type: 'string', default: '3' }
+  }
+})
+
+async function scenarios (): Promise<boolean> {
   const names = positionals.length === 0 || positionals.includes('all') ? SCENARIOS.map(s => s.name) : positionals
   const unknown = names.filter(name => !SCENARIOS.some(s => s.name === name))
   if (unknown.length > 0) {
-    process.stderr.write(`unknown scenario ${unknown.join(', ')}; choose from: all, ${SCENARIOS.map(s => s.name).join(', ')}\n`)
+    process.stderr.write(`unknown scenario ${unknown.join(', ')}; choose from: all, heal, ${SCENARIOS.map(s => s.name).join(', ')}\n`)
     process.exit(2)
   }
   const nodes = Number(values.nodes)
   const seed = Number(values.seed)
-  await mkdir(values.out, { recursive: true })
   let failed = false
   for (const name of names) {
     const scenario = SCENARIOS.find(s => s.name === name) as Scenario
@@ -33,7 +45,53 @@ async function main (): Promise<void> {
     process.stdout.write(`  ${verdict.violations.length === 0 ? 'ok' : 'FAILED'}; report ${base}.html\n`)
     failed ||= verdict.violations.length > 0
   }
-  process.exit(failed ? 1 : 0)
+  return !failed
 }
 
-await main()
+/** Heal → converged after partitions of each length, real processes in network namespaces. */
+async function heals (): Promise<boolean> {
+  const unavailable = namespacesUnavailable()
+  if (unavailable !== undefined) {
+    process.stderr.write(`heal needs network namespaces: ${unavailable}\n`)
+    return false
+  }
+  const edges = Number(values.nodes)
+  const lengths = values.partitions.split(',').map(seconds => Number(seconds) * 1000)
+  const rounds = Number(values.rounds)
+  const root = await mkdtemp(join(tmpdir(), 'dime-heal-'))
+  const mesh = new NamespaceMesh(root, edges)
+  const results: HealRound[][] = []
+  try {
+    mesh.setUp()
+    await mesh.writeKeysAndFragments()
+    await mesh.writeFragment('first')
+    mesh.startPublisher()
+    for (const edge of mesh.edgeNodes) mesh.startEdge(edge)
+    const first = await waitFor('the publisher publishes', async () => await mesh.publishedVersion(), 30_000, 200)
+    await waitFor('every edge serves', async () => (await Promise.all(mesh.edgeNodes.map(async edge => await mesh.servedVersion(edge)))).every(v => v === first) ? true : undefined, 60_000, 200)
+    for (const length of lengths) {
+      const measured: HealRound[] = []
+      for (let round = 1; round <= (length >= 60_000 ? 1 : rounds); round++) {
+        const result = await measureHeal(mesh, length, round)
+        measured.push(result)
+        process.stdout.write(`partition ${length / 1000} s, round ${round}: converged after ${result.convergedMs.join(', ')} ms; ${result.dialsPerMinute.map(n => Math.round(n)).join(', ')} bootstrap dials a minute while cut off\n`)
+        await new Promise(resolve => setTimeout(resolve, 3000))
+      }
+      results.push(measured)
+    }
+  } finally {
+    mesh.tearDown()
+    await rm(root, { recursive: true, force: true })
+  }
+  const summaries = results.map(summarise)
+  for (const s of summaries) process.stdout.write(`after ${s.partitionMs / 1000} s cut off: p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, max ${s.maxMs} ms over ${s.samples} edge heals; ${s.dialsPerEdgePerMinute} dials per edge per minute while cut off\n`)
+  const base = join(values.out, `heal-n${edges}`)
+  await writeFile(`${base}.json`, JSON.stringify({ edges, summaries, rounds: results }, null, 2))
+  await writeFile(`${base}.html`, renderHealReport(edges, summaries))
+  process.stdout.write(`report ${base}.html\n`)
+  return true
+}
+
+await mkdir(values.out, { recursive: true })
+const ok = positionals[0] === 'heal' ? await heals() : await scenarios()
+process.exit(ok ? 0 : 1)

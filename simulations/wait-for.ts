@@ -3,7 +3,7 @@
  * `timeoutMs` saying what it waited for (`what` may be computed at that moment)
  * and the probe's last error, if it threw.
  */
-export async function waitFor<T> (what: string | (() => string), probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, intervalMs = 25): Promise<T> {
+export async function waitFor<T> (what: string | (() => string), probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000, intervalMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let lastError: unknown
   for (;;) {

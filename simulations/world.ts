@@ -13,19 +13,18 @@ import type { Recorder } from './recorder.js'
 import { waitFor } from './wait-for.js'
 
 /**
- * Timings for simulations and tests: the production values scaled down (redial
- * backoff capped at 1 s instead of 30 s, faster sync, beacons and announcements),
- * so scenarios of partitions and heals finish in seconds. Behaviour is the same.
+ * Timings for simulations and tests: the production values scaled down (faster
+ * anti-entropy, peer checks, beacons and announcements), so scenarios finish in
+ * seconds. Redialling is as in production: heals are part of what is measured.
  */
-export const FAST_TIMING = { syncIntervalMs: 1000, redialMaxMs: 1000, peerCheckIntervalMs: 250, announceIntervalMs: 1000, announceJitterMs: 200 }
+export const FAST_TIMING = { syncIntervalMs: 1000, peerCheckIntervalMs: 250, announceIntervalMs: 1000, announceJitterMs: 200 }
 /**
  * For large worlds, where every node shares one process and two cores:
  * production intervals for anti-entropy and peer checks, and rarer, more
  * spread status announcements (each is relayed by every node, so a round
- * costs N² sends here, where in a real mesh each node pays only N). The
- * redial cap stays short, so heals are seen quickly.
+ * costs N² sends here, where in a real mesh each node pays only N).
  */
-export const SCALE_TIMING = { syncIntervalMs: 5000, redialMaxMs: 1000, peerCheckIntervalMs: 2000, announceIntervalMs: 60_000, announceJitterMs: 10_000 }
+export const SCALE_TIMING = { syncIntervalMs: 5000, peerCheckIntervalMs: 2000, announceIntervalMs: 60_000, announceJitterMs: 10_000 }
 /** Worlds larger than this run on SCALE_TIMING. */
 const FAST_TIMING_MAX_EDGES = 20
 

@@ -4,14 +4,14 @@ import { identify } from '@libp2p/identify'
 import type { ConnectionGater, IdentifyResult, PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { noise } from '@libp2p/noise'
-import { ping } from '@libp2p/ping'
+import { ping, type Ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
-import { tcp } from '@libp2p/tcp'
+import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
 import { yamux } from '@libp2p/yamux'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { reportProtocol, STALE_AFTER_MS } from '../constants.js'
+import { reportProtocol, STALE_AFTER_MS, TCP_CONNECT_TIMEOUT_MS } from '../constants.js'
 import { MAX_ANNOUNCEMENT_BYTES } from '../peer-announcement.js'
 import { Freshness } from '../freshness.js'
 import type { LatestEnvelope, Verdict } from '../latest-envelope.js'
@@ -40,7 +40,6 @@ export interface TopicHandler {
 
 export interface MeshTiming {
   syncIntervalMs?: number
-  redialMaxMs?: number
   peerCheckIntervalMs?: number
 }
 
@@ -107,6 +106,7 @@ const VALIDATOR_RESULT: Record<Verdict, TopicValidatorResult> = {
 type Services = {
   pubsub: GossipSub
   sync: EnvelopeSync
+  ping: Ping
 }
 
 /**
@@ -146,7 +146,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     start: false,
     privateKey,
     addresses: { listen: init.listen },
-    transports: [tcp()],
+    // net.connect's own timeout ends only the TCP connect (the transport passes these options through).
+    transports: [tcp({ dialOpts: { timeout: TCP_CONNECT_TIMEOUT_MS } as TCPSocketOptions })],
     connectionProtector: preSharedKey({ psk: init.swarmKey }),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -183,7 +184,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         bootstrap: init.bootstrap ?? [],
         book,
         log,
-        ...(timing.redialMaxMs !== undefined ? { maxDelayMs: timing.redialMaxMs } : {}),
+        countDial: (target, outcome) => { init.metrics?.dials.inc({ target, outcome }) },
+        ping: async (peer, signal) => await libp2p?.services.ping.ping(peer, { signal }),
         ...(timing.peerCheckIntervalMs !== undefined ? { checkIntervalMs: timing.peerCheckIntervalMs } : {})
       })
     }

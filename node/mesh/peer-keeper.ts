@@ -1,8 +1,8 @@
-import { setMaxListeners, type Connection, type IdentifyResult, type Libp2pEvents, type PeerStore, type Startable, type TypedEventTarget } from '@libp2p/interface'
+import { setMaxListeners, type Connection, type IdentifyResult, type Libp2pEvents, type PeerId, type PeerStore, type Startable, type TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { PEER_CHECK_INTERVAL_MS, REDIAL_MAX_MS, REDIAL_MIN_MS, TARGET_PEERS } from '../constants.js'
+import { BOOTSTRAP_PING_INTERVAL_MS, BOOTSTRAP_PING_TIMEOUT_MS, BOOTSTRAP_REDIAL_MAX_MS, KNOWN_PEER_REDIAL_MAX_MS, PEER_CHECK_INTERVAL_MS, REDIAL_MIN_MS, TARGET_PEERS } from '../constants.js'
 import type { Logger } from '../logger.js'
 import type { PeerBook } from './peer-book.js'
 
@@ -10,10 +10,19 @@ export interface PeerKeeperInit {
   bootstrap: Multiaddr[]
   book: PeerBook
   log: Logger
+  /** Round trip to a connected peer; rejects when it does not answer (the node's ping service). */
+  ping: (peer: PeerId, signal: AbortSignal) => Promise<unknown>
   targetPeers?: number
   minDelayMs?: number
-  maxDelayMs?: number
+  /** Longest wait between two dials of a bootstrap address. */
+  bootstrapMaxDelayMs?: number
+  /** Longest wait between two dials of another known peer. */
+  knownPeerMaxDelayMs?: number
   checkIntervalMs?: number
+  pingIntervalMs?: number
+  pingTimeoutMs?: number
+  /** Told of every dial this keeper makes: to a bootstrap address or a known peer, and whether it connected. */
+  countDial?: (target: 'bootstrap' | 'known-peer', outcome: 'connected' | 'failed') => void
 }
 
 export interface PeerKeeperComponents {
@@ -32,8 +41,11 @@ interface Backoff { attempts: number, nextAttemptAt: number }
 
 /**
  * Keeps the node connected, forever and without a restart:
- * - every bootstrap address is redialled whenever it is not connected,
- *   with capped, jittered backoff (libp2p's own retries give up after a few);
+ * - every bootstrap address is redialled whenever it is not connected, with
+ *   jittered backoff capped at about a second (libp2p's own retries give up
+ *   after a few), so however long a partition lasts, its heal is seen at once;
+ *   a connected bootstrap peer is pinged, and hung up on when it stops
+ *   answering, since a cut link leaves TCP believing it is still connected;
  * - while fewer than `targetPeers` are connected, known peers from the peer
  *   book are dialled, each with its own backoff. Level-triggered: a check runs
  *   every interval and on every disconnect, whatever happened in between.
@@ -51,8 +63,12 @@ class PeerKeeper implements Startable {
     this.init = {
       targetPeers: TARGET_PEERS,
       minDelayMs: REDIAL_MIN_MS,
-      maxDelayMs: REDIAL_MAX_MS,
+      bootstrapMaxDelayMs: BOOTSTRAP_REDIAL_MAX_MS,
+      knownPeerMaxDelayMs: KNOWN_PEER_REDIAL_MAX_MS,
       checkIntervalMs: PEER_CHECK_INTERVAL_MS,
+      pingIntervalMs: BOOTSTRAP_PING_INTERVAL_MS,
+      pingTimeoutMs: BOOTSTRAP_PING_TIMEOUT_MS,
+      countDial: () => {},
       ...init,
       log: init.log.child({ component: 'peers' })
     }
@@ -103,10 +119,12 @@ class PeerKeeper implements Startable {
       const peerId = peerIdFromString(id)
       await this.components.peerStore.merge(peerId, { multiaddrs: addresses.map(address => multiaddr(address)) })
       await this.components.connectionManager.openConnection(peerId, { signal: this.controller.signal })
+      this.init.countDial('known-peer', 'connected')
       this.backoff.delete(id)
     } catch (err) {
+      this.init.countDial('known-peer', 'failed')
       const attempts = (this.backoff.get(id)?.attempts ?? 0) + 1
-      this.backoff.set(id, { attempts, nextAttemptAt: Date.now() + redialDelay(attempts, this.init.minDelayMs, this.init.maxDelayMs) })
+      this.backoff.set(id, { attempts, nextAttemptAt: Date.now() + redialDelay(attempts, this.init.minDelayMs, this.init.knownPeerMaxDelayMs) })
       this.init.log.debug({ peer: id, attempts, err: (err as Error).message }, 'known peer unreachable')
     } finally {
       this.dialing.delete(id)
@@ -120,20 +138,43 @@ class PeerKeeper implements Startable {
     while (!signal.aborted) {
       try {
         const connection = await this.components.connectionManager.openConnection(address, { signal })
+        this.init.countDial('bootstrap', 'connected')
         log.info({ peer: connection.remotePeer.toString() }, 'connected to bootstrap peer')
         attempt = 0
         lastError = ''
-        await this.closed(connection, signal)
+        await this.watch(connection, signal, log)
         if (!signal.aborted) log.warn('bootstrap connection lost; redialling')
       } catch (err) {
         if (signal.aborted) return
+        this.init.countDial('bootstrap', 'failed')
         const message = (err as Error).message
         if (message !== lastError) log.warn({ err: message }, 'bootstrap peer unreachable; retrying with backoff')
         lastError = message
         attempt++
       }
-      await sleep(redialDelay(attempt, this.init.minDelayMs, this.init.maxDelayMs), signal)
+      await sleep(redialDelay(attempt, this.init.minDelayMs, this.init.bootstrapMaxDelayMs), signal)
     }
+  }
+
+  /** Resolves once the connection closes; hangs it up first if its peer stops answering pings. */
+  private async watch (connection: Connection, signal: AbortSignal, log: Logger): Promise<void> {
+    const closed = this.closed(connection, signal)
+    const gone = new AbortController()
+    void closed.then(() => { gone.abort() })
+    const pause = AbortSignal.any([signal, gone.signal])
+    while (!pause.aborted) {
+      await sleep(this.init.pingIntervalMs, pause)
+      if (pause.aborted) break
+      try {
+        await this.init.ping(connection.remotePeer, AbortSignal.timeout(this.init.pingTimeoutMs))
+      } catch (err) {
+        if (pause.aborted) break
+        log.warn({ err: (err as Error).message }, 'bootstrap peer stopped answering pings; hanging up to redial')
+        connection.abort(err as Error)
+        break
+      }
+    }
+    await closed
   }
 
   private async closed (connection: Connection, signal: AbortSignal): Promise<void> {

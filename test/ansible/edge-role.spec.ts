@@ -119,7 +119,7 @@ ansibleTest(`dime edge starts from the rendered environment and answers only Tra
   const child = spawn(process.execPath, [DIME, 'edge'], { stdio: 'ignore', env: { ...process.env, ...env } })
   t.teardown(async () => { await stopProcess(child) })
   const url = `http://127.0.0.1:${port}`
-  await waitFor('the edge answers /healthz', async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined, 30_000, 50)
+  await waitFor('the edge answers /healthz', async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined, 60_000, 50)
   t.is((await fetch(`${url}/config`)).status, 401)
   t.is((await fetch(`${url}/config`, { headers: { Authorization: `Bearer ${TOKEN}` } })).status, 503, 'authorised, and no config yet')
 })

@@ -64,7 +64,7 @@ test('the publisher serves its admin endpoint over TLS; probes are open, status 
   spawnDime(t, ['publisher', '--fragments', dir, '--key', join(dir, 'publisher.key'), '--swarm-key', join(dir, 'swarm.key'), '--listen', '/ip4/127.0.0.1/tcp/0',
     '--admin', `127.0.0.1:${port}`, '--token-file', join(dir, 'admin.token'), '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key')])
   const url = `https://localhost:${port}`
-  await waitFor('the admin endpoint answers over TLS', async () => await httpsStatus(`${url}/healthz`, ca.cert).catch(() => undefined) === 200 ? true : undefined, 30_000, 100)
+  await waitFor('the admin endpoint answers over TLS', async () => await httpsStatus(`${url}/healthz`, ca.cert).catch(() => undefined) === 200 ? true : undefined, 60_000, 100)
   const token = readFileSync(join(dir, 'admin.token'), 'utf8').trim()
   t.is(await httpsStatus(`${url}/status`, ca.cert), 401)
   t.is(await httpsStatus(`${url}/metrics`, ca.cert), 401)

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { parse } from 'yaml'
 import { getConfig, meshKeys, publisherWithRoute, routeFragment, startEdge, writeFragment } from '../fixtures/mesh.js'
 import { traefikPoller } from '../fixtures/traefik-poller.js'
+import { scrapeMetric } from '../../simulations/scrape.js'
 import { waitFor } from '../../simulations/wait-for.js'
 
 type Routers = Record<string, unknown>
@@ -44,7 +45,7 @@ test('edges keep serving when the publisher stops, and a restarted edge serves i
   const served = Buffer.from(await (await getConfig(edge)).arrayBuffer())
 
   await publisher.stop()
-  await new Promise(resolve => setTimeout(resolve, 500))
+  await waitFor('the edge sees the publisher gone', () => edge.status().peers.length === 0 ? true : undefined)
   t.deepEqual(Buffer.from(await (await getConfig(edge)).arrayBuffer()), served)
 
   await edge.stop()
@@ -110,15 +111,20 @@ test("Traefik's poller sees the body change exactly once per real change", async
     ['b.yaml', routeFragment('b', 'b.example.com'), ['a', 'b']],
     ['c.yaml', routeFragment('c', 'c.example.com'), ['a', 'b', 'c']]
   ]
+  const unchangedBuilds = async (): Promise<number> => await scrapeMetric(publisher.adminUrl() ?? '', 'dime_publisher_reconciles_total', { outcome: 'unchanged' })
   for (const [name, text, routers] of realChanges) {
     await writeFragment(fragments, name, text)
     await waitFor(`${name} on the edge`, async () => await allServe([edge], routers))
     // Rewrites that change nothing the merged config says: the same text, then the same config as JSON with keys reversed.
-    await writeFragment(fragments, name, text)
-    await writeFragment(fragments, name, JSON.stringify(reverseKeys(parse(text))))
-    await new Promise(resolve => setTimeout(resolve, 600))
+    for (const rewrite of [text, JSON.stringify(reverseKeys(parse(text)))]) {
+      const before = await unchangedBuilds()
+      await writeFragment(fragments, name, rewrite)
+      await waitFor('the publisher rebuilds after the rewrite and finds nothing new', async () => await unchangedBuilds() > before ? true : undefined)
+    }
+    // Then Traefik polls again, and must see the same bytes.
+    const polls = poller.polls()
+    await waitFor('the poller polls again', () => poller.polls() > polls + 1 ? true : undefined)
   }
-  await new Promise(resolve => setTimeout(resolve, 300))
   t.is(poller.changes().length, 1 + realChanges.length)
 })
 

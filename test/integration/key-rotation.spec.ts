@@ -4,8 +4,9 @@ import { tempDir } from '../fixtures/temp-dir.js'
 import { waitFor } from '../../simulations/wait-for.js'
 
 /** Polls an edge like Traefik and remembers any answer other than 200 after the first 200. */
-function watchForGaps (url: string): { gaps: () => number[], stop: () => Promise<void> } {
+function watchForGaps (url: string): { gaps: () => number[], polls: () => number, stop: () => Promise<void> } {
   const gaps: number[] = []
+  let polls = 0
   let served = false
   let running = true
   const loop = (async () => {
@@ -13,10 +14,11 @@ function watchForGaps (url: string): { gaps: () => number[], stop: () => Promise
       const status = (await fetch(url).catch(() => ({ status: 0 }))).status
       if (status === 200) served = true
       else if (served) gaps.push(status)
+      polls++
       await new Promise(resolve => setTimeout(resolve, 50))
     }
   })()
-  return { gaps: () => [...gaps], stop: async () => { running = false; await loop } }
+  return { gaps: () => [...gaps], polls: () => polls, stop: async () => { running = false; await loop } }
 }
 
 test('rotating the signing key: trust A and B, switch the publisher to B, drop A; no edge ever serves nothing', async t => {
@@ -36,12 +38,13 @@ test('rotating the signing key: trust A and B, switch the publisher to B, drop A
 
   await first.stop()
   const second = await startPublisher(t, keys, fragments, { signingKey: next.signingKey, trust: [keys.trustedKey], listen: address })
-  await waitFor('key B served everywhere', () => edges.every(edge => edge.status().keyId === next.signingKey.keyId) ? true : undefined, 15_000)
+  await waitFor('key B served everywhere', () => edges.every(edge => edge.status().keyId === next.signingKey.keyId) ? true : undefined)
   t.true(edges.every(edge => (edge.status().version ?? 0) > versionA), 'the re-signed config has a higher version')
   t.is(second.status().keyId, next.signingKey.keyId)
 
   for (const edge of edges) edge.setTrust([next.trustedKey])
-  await new Promise(resolve => setTimeout(resolve, 300))
+  const polled = watchers.map(watcher => watcher.polls())
+  await waitFor('every watcher polls twice more', () => watchers.every((watcher, i) => watcher.polls() >= (polled[i] ?? 0) + 2) ? true : undefined)
   for (const edge of edges) {
     t.is(edge.status().keyTrusted, true)
     t.is((await getConfig(edge)).status, 200)

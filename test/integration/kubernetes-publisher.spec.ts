@@ -3,9 +3,10 @@ import { ANNOTATIONS } from '../../cluster-publisher/kubernetes/service-routes.j
 import { LEADER_LABEL } from '../../cluster-publisher/kubernetes/leader-label.js'
 import { fakeKubeApi, fragmentConfigMap, loadBalancerService, NAMESPACE, servedRouters, startKubePublisher } from '../fixtures/kube.js'
 import { meshKeys, routeFragment, startEdge } from '../fixtures/mesh.js'
+import { scrapeMetric } from '../../simulations/scrape.js'
 import { waitFor } from '../../simulations/wait-for.js'
 
-const SETTLE_MS = 10_000
+const SETTLE_MS = 60_000
 
 async function serves (edge: Parameters<typeof servedRouters>[0], routers: string[]): Promise<true | undefined> {
   return JSON.stringify(await servedRouters(edge)) === JSON.stringify(routers) ? true : undefined
@@ -77,19 +78,19 @@ test('nothing is published before every informer has listed; the API server fail
   api.apply('configmaps', fragmentConfigMap('whoami', { 'routes.yaml': routeFragment('whoami', 'whoami.example.com') }))
   api.fail('services')
   const publisher = await startKubePublisher(t, keys, api)
-  await new Promise(resolve => setTimeout(resolve, 800))
+  const failures = async (resource: string): Promise<number> => await scrapeMetric(publisher.adminUrl() ?? '', 'dime_publisher_kubernetes_failures_total', { resource })
+  await waitFor('the Services list failing twice', async () => await failures('services') >= 2 ? true : undefined)
   t.is(publisher.status().version, null, 'a view without Services is partial: not published')
   const readyz = await fetch(`${publisher.adminUrl() ?? ''}/readyz`)
   t.is(readyz.status, 503)
   t.regex(((await readyz.json()) as { reason: string }).reason, /waiting for the first list of services/)
-  const metrics = await (await fetch(`${publisher.adminUrl() ?? ''}/metrics`)).text()
-  t.regex(metrics, /dime_publisher_kubernetes_failures_total\{resource="services"\} [1-9]/)
 
   api.fail('services', false)
   const version = await waitFor('published once services list', () => publisher.status().version ?? undefined, SETTLE_MS)
+  const before = await failures('configmaps')
   api.fail('configmaps')
   api.cutWatches()
-  await new Promise(resolve => setTimeout(resolve, 800))
+  await waitFor('the ConfigMaps relist failing twice', async () => await failures('configmaps') >= before + 2 ? true : undefined)
   t.is(publisher.status().version, version, 'the last published config stands')
 })
 

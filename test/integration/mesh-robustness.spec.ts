@@ -4,9 +4,9 @@ import type { Edge } from '../../edge-subscriber/create-edge.js'
 import { getConfig, meshKeys, publisherWithRoute, routeFragment, startEdge, startPublisher, writeFragment, type MeshKeys } from '../fixtures/mesh.js'
 import { Partition } from '../../simulations/partition.js'
 import { tempDir } from '../fixtures/temp-dir.js'
+import { scrapeMetric } from '../../simulations/scrape.js'
 import { waitFor } from '../../simulations/wait-for.js'
 
-const CONVERGE_MS = 10_000
 
 type EdgeFixture = Awaited<ReturnType<typeof startEdge>>
 
@@ -29,7 +29,7 @@ async function edgesThatFoundEachOther (t: ExecutionContext, keys: MeshKeys, pub
   const bootstrap = publisher.mesh.addresses()
   const near = await startEdge(t, keys, { bootstrap, partition })
   const far = await startEdge(t, keys, { bootstrap, partition })
-  await waitFor('the edges find each other', () => far.mesh.peers().includes(near.mesh.peerId) ? true : undefined, CONVERGE_MS)
+  await waitFor('the edges find each other', () => far.mesh.peers().includes(near.mesh.peerId) ? true : undefined)
   return { bootstrap, near, far }
 }
 
@@ -38,7 +38,7 @@ test('a late joiner converges by sync, with nothing new published', async t => {
   const early = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
   await waitFor('the early edge', async () => await allAt([early], publisher.status().version))
   const late = await startEdge(t, keys, { bootstrap: early.mesh.addresses() })
-  await waitFor('the late edge, from the early one', async () => await allAt([late], publisher.status().version), CONVERGE_MS)
+  await waitFor('the late edge, from the early one', async () => await allAt([late], publisher.status().version))
   t.is(late.status().configSha256, early.status().configSha256)
 })
 
@@ -49,14 +49,16 @@ test('publisher cut off from every edge publishes; after the heal all converge',
   const before = publisher.status().version
 
   await partition.split([publisher.mesh], edges.map(edge => edge.mesh))
+  let healed = false
+  const crossed: string[] = []
+  for (const edge of edges) edge.latest.onAccepted(envelope => { if (!healed) crossed.push(`${edge.mesh.peerId} took ${envelope.head.version}`) })
   await writeFragment(fragments, 'b.yaml', routeFragment('b', 'b.example.com'))
   await waitFor('the publisher has the new version', () => publisher.status().version !== before ? true : undefined)
-  await new Promise(resolve => setTimeout(resolve, 500))
-  t.true(edges.every(edge => edge.status().version === before), 'nothing crossed the partition')
 
+  healed = true
   partition.heal()
-  await waitFor('every edge has the new version after the heal', async () => await allAt(edges, publisher.status().version), CONVERGE_MS)
-  t.pass()
+  await waitFor('every edge has the new version after the heal', async () => await allAt(edges, publisher.status().version))
+  t.deepEqual(crossed, [], 'nothing crossed the partition')
 })
 
 test('edges relay: an edge the publisher cannot reach converges through another edge', async t => {
@@ -65,7 +67,7 @@ test('edges relay: an edge the publisher cannot reach converges through another 
 
   await partition.split([publisher.mesh], [far.mesh])
   await writeFragment(fragments, 'b.yaml', routeFragment('b', 'b.example.com'))
-  await waitFor('the far edge converges via the near one', async () => await allAt([near, far], publisher.status().version), CONVERGE_MS)
+  await waitFor('the far edge converges via the near one', async () => await allAt([near, far], publisher.status().version))
   t.false(far.mesh.peers().includes(publisher.mesh.peerId))
 })
 
@@ -84,7 +86,7 @@ test('an edge restarted during a partition serves its persisted config, then fin
   const restarted = await startEdge(t, keys, { bootstrap, partition, dataDir: far.dataDir })
   t.is(restarted.mesh.peerId, farId, 'the peer identity survives the restart')
   t.is(await (await getConfig(restarted)).text(), served, 'the persisted config is served at once')
-  await waitFor('the restarted edge converges through the edge it remembered', async () => await allAt([restarted], publisher.status().version), CONVERGE_MS)
+  await waitFor('the restarted edge converges through the edge it remembered', async () => await allAt([restarted], publisher.status().version))
   t.false(restarted.mesh.peers().includes(publisher.mesh.peerId))
 })
 
@@ -107,12 +109,12 @@ test("the publisher's status shows every edge, its version, how long it took, an
   const rows = await waitFor('both edges reported up to date', () => {
     const seen = publisher.status().edges
     return seen.length === 2 && seen.every(edge => edge.upToDate) ? seen : undefined
-  }, CONVERGE_MS)
+  })
   t.deepEqual(rows.map(row => row.peerId).sort(), edges.map(edge => edge.mesh.peerId).sort())
-  t.true(rows.every(row => row.propagationMs !== null && row.propagationMs < CONVERGE_MS))
+  t.true(rows.every(row => row.propagationMs !== null && row.propagationMs >= 0), "each says how long the version took to reach it")
   await edges[0]?.stop()
   await waitFor('the stopped edge shown as missing', () =>
-    publisher.status().edges.find(row => row.peerId === edges[0]?.mesh.peerId)?.missing === true ? true : undefined, CONVERGE_MS)
+    publisher.status().edges.find(row => row.peerId === edges[0]?.mesh.peerId)?.missing === true ? true : undefined)
   t.false(publisher.status().edges.find(row => row.peerId === edges[1]?.mesh.peerId)?.missing)
 })
 
@@ -121,7 +123,8 @@ test('with an allow list, an edge admits the trusted publisher but not an unlist
   const guarded = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), allowPeers: [] })
   await waitFor('the guarded edge serves', async () => await allAt([guarded], publisher.status().version))
   const stranger = await startEdge(t, keys, { bootstrap: guarded.mesh.addresses() })
-  await new Promise(resolve => setTimeout(resolve, 1500))
+  const refusedDials = async (): Promise<number> => await scrapeMetric(stranger.serveUrl() ?? '', 'dime_mesh_dials_total', { target: 'bootstrap', outcome: 'failed' })
+  await waitFor('the stranger has tried, and failed, to dial the guarded edge three times', async () => await refusedDials() >= 3 ? true : undefined)
   t.false(guarded.mesh.peers().includes(stranger.mesh.peerId))
   t.is(stranger.status().version, null)
 })

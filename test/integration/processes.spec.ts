@@ -37,10 +37,16 @@ test('real dime processes: killing the publisher changes nothing the edges serve
   const served = await waitFor('the config on all three edges', async () => {
     const bodies = await Promise.all(specs.map(async spec => await body(spec.url).catch(() => undefined)))
     return bodies.every(b => b?.includes('whoami') === true) && new Set(bodies).size === 1 ? bodies[0] : undefined
-  }, 30_000)
+  })
 
+  const peers = async (): Promise<string[][]> => await Promise.all(specs.map(async spec =>
+    ((await (await fetch(spec.url.replace(/\/config$/, '/status'))).json()) as { peers: string[] }).peers))
+  const connected = await peers()
   publisher.kill('SIGKILL')
-  await new Promise(resolve => setTimeout(resolve, 1500))
+  await waitFor('every edge sees the publisher gone', async () => {
+    const now = await peers()
+    return now.every((list, i) => list.length < (connected[i]?.length ?? 0)) ? true : undefined
+  })
   for (const spec of specs) t.is(await body(spec.url), served)
 
   const [first] = edges
@@ -48,7 +54,7 @@ test('real dime processes: killing the publisher changes nothing the edges serve
   first?.kill('SIGTERM')
   t.is(await stopped, 0, first?.output())
   const restarted = spawnDime(t, specs[0]?.args ?? [])
-  t.is(await waitFor('the restarted edge serves', async () => await body(specs[0]?.url ?? '').catch(() => undefined), 30_000), served)
+  t.is(await waitFor('the restarted edge serves', async () => await body(specs[0]?.url ?? '').catch(() => undefined)), served)
   // Its log travels through a pipe and may arrive after its HTTP answer.
   await waitFor('the restarted edge logs what it serves', () => /"msg":"serving config"/.test(restarted.output()) ? true : undefined)
   t.regex(restarted.output(), /"origin":"disk"/)

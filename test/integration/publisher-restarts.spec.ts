@@ -49,9 +49,9 @@ test('restarted with no state while no edge can reach it, a publisher with a bro
   t.false((await (await fetch(`${second.adminUrl() ?? ''}/readyz`)).ok), 'not ready while holding')
 
   partition.heal()
-  await waitFor('bravo reported as kept', () => second.status().fragments.find(f => f.source === 'bravo.yaml')?.status === 'kept-last-good' ? true : undefined, 30_000)
+  await waitFor('bravo reported as kept', () => second.status().fragments.find(f => f.source === 'bravo.yaml')?.status === 'kept-last-good' ? true : undefined)
   await writeFragment(fragments, 'charlie.yaml', routeFragment('charlie', 'charlie.example.com'))
-  for (const edge of edges) await waitFor('charlie added beside alpha and bravo', async () => await routers(edge) === 'alpha,bravo,charlie' ? true : undefined, 30_000)
+  for (const edge of edges) await waitFor('charlie added beside alpha and bravo', async () => await routers(edge) === 'alpha,bravo,charlie' ? true : undefined)
   // Only now, with a later version everywhere, can it be said that no config without bravo ever went out.
   for (const served of bodies) t.true(served.length > 0 && served.every(body => body.includes('bravo.example.com')), 'every config served since kept bravo')
 })
@@ -68,11 +68,11 @@ test('restarted with its state while no edge can reach it, a publisher keeps a b
     const current = second.latest.current()
     const text = current === undefined ? '' : new TextDecoder().decode(current.body)
     return text.includes('charlie.example.com') ? text : undefined
-  }, 30_000)
+  })
   t.true(body.includes('bravo.example.com'))
   t.is(second.status().fragments.find(f => f.source === 'bravo.yaml')?.status, 'kept-last-good')
   partition.heal()
-  for (const edge of edges) await waitFor('the edges take it after the heal', async () => await routers(edge) === 'alpha,bravo,charlie' ? true : undefined, 30_000)
+  for (const edge of edges) await waitFor('the edges take it after the heal', async () => await routers(edge) === 'alpha,bravo,charlie' ? true : undefined)
   t.pass()
 })
 
@@ -89,7 +89,7 @@ test('a publisher whose clock is an hour behind still issues versions above the 
   const hourBehind = (): number => Date.now() - 3_600_000
   const second = await startPublisher(t, keys, fragments, { listen: address.replace(/\/p2p\/.*$/, ''), now: hourBehind })
   await writeFragment(fragments, 'b.yaml', routeFragment('b', 'b.example.com'))
-  await waitFor('b served', async () => await routers(edge) === 'a,b' ? true : undefined, 30_000)
+  await waitFor('b served', async () => await routers(edge) === 'a,b' ? true : undefined)
   t.true((edge.status().version ?? 0) > served, `${edge.status().version ?? 0} > ${served}`)
   t.is(second.status().version, edge.status().version)
 })
