@@ -9,7 +9,10 @@ export interface Convergence {
 }
 
 export interface Verdict {
+  /** Broken invariants, and expectations never met: a failed run, however fast the machine. */
   violations: string[]
+  /** Expectations met, but later than their bound: a measurement, reported by `npm run simulate`. */
+  late: string[]
   convergence: Convergence[]
 }
 
@@ -17,7 +20,8 @@ export interface Verdict {
  * The invariants every run must keep (DESIGN.md): no edge serves a config the
  * publisher did not sign; none steps back to an older version; none answers
  * anything but 200 once it has served a config; every expectation of
- * convergence is met within its bound; nothing crashed.
+ * convergence is met; nothing crashed. Whether it was met within its bound
+ * depends on the machine as much as on the code, so it is reported apart.
  */
 export function checkRun (run: RunRecord): Verdict {
   const violations: string[] = [...run.errors.map(error => `crash: ${error}`)]
@@ -45,13 +49,14 @@ export function checkRun (run: RunRecord): Verdict {
     }
   }
   const convergence = run.expectations.map(expectation => converged(run, expectation))
+  const late: string[] = []
   for (const result of convergence) {
     for (const [edge, ms] of Object.entries(result.edges)) {
       if (ms === null) violations.push(`${result.label}: ${edge} never served the expected version`)
-      else if (ms > result.boundMs) violations.push(`${result.label}: ${edge} took ${ms} ms (bound ${result.boundMs} ms)`)
+      else if (ms > result.boundMs) late.push(`${result.label}: ${edge} took ${ms} ms (bound ${result.boundMs} ms)`)
     }
   }
-  return { violations, convergence }
+  return { violations, late, convergence }
 }
 
 function converged (run: RunRecord, expectation: Expectation): Convergence {

@@ -88,6 +88,12 @@ export class Recorder {
     this.expectations.push({ label, edges, version, from: this.now(), boundMs })
   }
 
+  /** Whether every edge of every expectation has served its version (or a newer one). */
+  allMet (): boolean {
+    return this.expectations.every(expectation => expectation.edges.every(edge =>
+      this.served.some(change => change.edge === edge && change.version >= expectation.version)))
+  }
+
   stop (): void {
     for (const timer of this.timers) clearInterval(timer)
   }

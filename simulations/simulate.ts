@@ -42,8 +42,10 @@ async function scenarios (): Promise<boolean> {
     await writeFile(`${base}.html`, renderReport(record, verdict))
     for (const c of verdict.convergence) process.stdout.write(`  ${c.label}: worst ${c.worstMs ?? 'never'} ms of ${c.boundMs} ms, ${Object.keys(c.edges).length} edges\n`)
     for (const violation of verdict.violations) process.stdout.write(`  VIOLATION ${violation}\n`)
-    process.stdout.write(`  ${verdict.violations.length === 0 ? 'ok' : 'FAILED'}; report ${base}.html\n`)
-    failed ||= verdict.violations.length > 0
+    for (const late of verdict.late) process.stdout.write(`  LATE ${late}\n`)
+    const ok = verdict.violations.length === 0 && verdict.late.length === 0
+    process.stdout.write(`  ${ok ? 'ok' : 'FAILED'}; report ${base}.html\n`)
+    failed ||= !ok
   }
   return !failed
 }

@@ -95,7 +95,7 @@ export class World {
     }
     // Start-up of many nodes in one process is slow on two cores; allow for it.
     await waitFor(() => `every edge to serve the first config (${serving()} of ${this.init.edges} do)`,
-      () => serving() === this.init.edges ? true : undefined, 20_000 + 500 * this.init.edges, 10)
+      () => serving() === this.init.edges ? true : undefined, 60_000 + 1000 * this.init.edges, 10)
     this.init.recorder.mark('all edges up')
   }
 
@@ -111,7 +111,7 @@ export class World {
     return await waitFor('the publisher to sign a new version', () => {
       const version = this.publisher?.status().version ?? null
       return version !== null && version !== before ? version : undefined
-    }, 5000 + 100 * this.init.edges, 10)
+    }, 60_000, 10)
   }
 
   async startPublisher (now = this.init.now): Promise<void> {

