@@ -134,5 +134,5 @@ test('bootstrap addresses may be /dns4 names and may end in /p2p/PEER-ID', async
   const byName = await startEdge(t, keys, { bootstrap: [`/dns4/localhost/tcp/${port}`] })
   const byId = await startEdge(t, keys, { bootstrap: [`/ip4/127.0.0.1/tcp/${port}/p2p/${publisher.mesh.peerId}`] })
   await waitFor('both edges serve', async () => await allServe([byName, byId], ['whoami']))
-  t.deepEqual(byName.status().peers, [publisher.mesh.peerId])
+  t.true(byName.status().peers.includes(publisher.mesh.peerId), 'the edge given a /dns4 name is connected to the publisher')
 })

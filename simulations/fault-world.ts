@@ -1,0 +1,296 @@
+import type { ConnectionGater, PeerId } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createHash } from 'node:crypto'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { freePort } from '../cli/processes.js'
+import { createPublisher, type Leadership, type Publisher } from '../cluster-publisher/create-publisher.js'
+import { directorySource } from '../cluster-publisher/sources/directory-source.js'
+import { createEdge, type Edge } from '../edge-subscriber/create-edge.js'
+import { canonicalBytes } from '../node/canonical-json.js'
+import { fileEnvelopeStore } from '../node/file-envelope-store.js'
+import { silentLogger } from '../node/logger.js'
+import { peerIdOfKey } from '../node/mesh/identity.js'
+import { generateSigningKeyPem, parseSigningKey, parseTrustedKey, type SigningKey, type TrustedKey } from '../node/signing-keys.js'
+import { generateSwarmKey, parseSwarmKey } from '../node/swarm-key.js'
+import { waitFor } from './wait-for.js'
+import { FAST_TIMING } from './world.js'
+
+const MESH = 'faults'
+export const PUBLISHER = 'publisher'
+/** Generous: a busy machine is slow, not wrong. */
+const SETTLE_LIMIT_MS = 60_000
+
+interface KeyPair { signing: SigningKey, trusted: TrustedKey }
+
+function keyPair (name: string): KeyPair {
+  const pem = generateSigningKeyPem()
+  return { signing: parseSigningKey(pem.privatePem, name), trusted: parseTrustedKey(pem.publicPem, name) }
+}
+
+/** Leadership as a test drives it: the world says who leads. */
+class ManualLeadership implements Leadership {
+  private readonly started: Array<() => void> = []
+  private readonly stopped: Array<() => void> = []
+  constructor (private leading: boolean) {}
+  onStartedLeading (listener: () => void): void { this.started.push(listener) }
+  onStoppedLeading (listener: () => void): void { this.stopped.push(listener) }
+  start (): void { if (this.leading) for (const listener of this.started) listener() }
+  async stop (): Promise<void> {}
+  set (leading: boolean): void {
+    this.leading = leading
+    for (const listener of leading ? this.started : this.stopped) listener()
+  }
+}
+
+interface Replica { port: number, publisher: Publisher | undefined, leadership: ManualLeadership | undefined }
+interface SimEdge { name: string, dataDir: string, port: number, edge: Edge | undefined }
+/** What an edge started serving: its version and body hash, and where it came from. */
+export interface Served { version: number, sha: string, origin: string }
+
+/**
+ * A mesh for fault sequences: two publisher replicas (one leads; they share a
+ * durable state file, as replicas share a ConfigMap) and edges, all real
+ * libp2p nodes in this process. Links are cut between node names, so a cut
+ * holds across restarts and key changes. Everything signed and everything an
+ * edge serves is recorded for the invariant checks.
+ */
+export class FaultWorld {
+  readonly fragments: string
+  private readonly stateFile: string
+  private readonly swarmKey = parseSwarmKey(generateSwarmKey(), 'faults swarm key')
+  private signingKey: KeyPair = keyPair('key 1')
+  private nextKey: KeyPair | undefined
+  private keyCount = 1
+  private edgeTrust: TrustedKey[] = [this.signingKey.trusted]
+  private publisherTrust: TrustedKey[] = []
+  private readonly replicas: Replica[] = []
+  private leaderIndex = 0
+  private readonly edges: SimEdge[] = []
+  private readonly cuts = new Set<string>()
+  private readonly names = new Map<string, string>()
+  private clockOffsetMs = 0
+  /** Every version a publisher signed, with its body's hash. */
+  readonly signed = new Map<number, string>()
+  /** Bodies signed, by hash (for the canonical-bytes check). */
+  readonly bodies = new Map<string, Uint8Array>()
+  /** Per edge name, everything it started serving, across restarts. */
+  readonly served = new Map<string, Served[]>()
+
+  constructor (private readonly root: string) {
+    this.fragments = join(root, 'fragments')
+    this.stateFile = join(root, 'publisher-state.envelope')
+  }
+
+  async start (edges: number): Promise<void> {
+    await mkdir(this.fragments, { recursive: true })
+    for (let i = 0; i < 2; i++) this.replicas.push({ port: await freePort(), publisher: undefined, leadership: undefined })
+    for (let i = 0; i < 2; i++) await this.startReplica(i)
+    for (let i = 0; i < edges; i++) await this.joinEdge()
+  }
+
+  async stop (): Promise<void> {
+    await Promise.all(this.edges.map(async edge => { await edge.edge?.stop(); edge.edge = undefined }))
+    for (const replica of this.replicas) { await replica.publisher?.stop(); replica.publisher = undefined }
+  }
+
+  leader (): Publisher {
+    const publisher = this.replicas[this.leaderIndex]?.publisher
+    if (publisher === undefined) throw new Error('no leader running')
+    return publisher
+  }
+
+  runningEdges (): Array<{ name: string, edge: Edge }> {
+    return this.edges.flatMap(({ name, edge }) => edge === undefined ? [] : [{ name, edge }])
+  }
+
+  edgeNames (): string[] {
+    return this.edges.map(edge => edge.name)
+  }
+
+  async writeFragment (name: string, text: string): Promise<void> {
+    await mkdir(this.fragments, { recursive: true })
+    await writeFile(join(this.fragments, `${name}.yaml`), text)
+  }
+
+  async deleteFragment (name: string): Promise<void> {
+    await rm(join(this.fragments, `${name}.yaml`), { force: true })
+  }
+
+  /** The leader crashes and comes back with nothing but the shared state file. */
+  async restartLeader (): Promise<void> {
+    await this.replicas[this.leaderIndex]?.publisher?.stop()
+    await this.startReplica(this.leaderIndex)
+  }
+
+  /** The other replica takes over; the old leader stops publishing (and keeps running as a follower). */
+  async changeLeader (): Promise<void> {
+    const old = this.replicas[this.leaderIndex]
+    this.leaderIndex = 1 - this.leaderIndex
+    old?.leadership?.set(false)
+    await waitFor('the old leader to stop publishing', () => old?.publisher?.status().leader === false && old.publisher.mesh.addresses().length === 0 ? true : undefined, SETTLE_LIMIT_MS)
+    this.replicas[this.leaderIndex]?.leadership?.set(true)
+    await this.leaderListening()
+  }
+
+  /** Sets the publishers' clock this far from the real one (both replicas; signing uses it). */
+  setClockOffset (ms: number): void {
+    this.clockOffsetMs = ms
+  }
+
+  /** Rotation, step 1: every edge trusts the current key and a new one. */
+  trustNextKey (): void {
+    this.nextKey = keyPair(`key ${++this.keyCount}`)
+    this.edgeTrust = [this.signingKey.trusted, this.nextKey.trusted]
+    for (const { edge } of this.runningEdges()) edge.setTrust(this.edgeTrust)
+  }
+
+  /** Rotation, step 2: both replicas restart signing with the new key, still counting the old one's configs. */
+  async signWithNextKey (): Promise<void> {
+    if (this.nextKey === undefined) throw new TypeError('no next key is trusted yet')
+    this.publisherTrust = [this.signingKey.trusted]
+    this.signingKey = this.nextKey
+    this.nextKey = undefined
+    for (let i = 0; i < 2; i++) {
+      await this.replicas[i]?.publisher?.stop()
+      await this.startReplica(i)
+    }
+  }
+
+  /** Rotation, step 3: the edges drop every key but the one signing now. */
+  dropOldKeys (): void {
+    this.edgeTrust = [this.signingKey.trusted]
+    for (const { edge } of this.runningEdges()) edge.setTrust(this.edgeTrust)
+  }
+
+  hasNextKey (): boolean {
+    return this.nextKey !== undefined
+  }
+
+  trustsOldKey (): boolean {
+    return this.edgeTrust.length > 1
+  }
+
+  async restartEdge (name: string): Promise<void> {
+    const sim = this.sim(name)
+    await sim.edge?.stop()
+    sim.edge = undefined
+    await this.startEdge(sim)
+  }
+
+  async joinEdge (): Promise<string> {
+    const sim: SimEdge = { name: `edge-${this.edges.length + 1}`, dataDir: join(this.root, `edge-${this.edges.length + 1}`), port: await freePort(), edge: undefined }
+    this.edges.push(sim)
+    await this.startEdge(sim)
+    return sim.name
+  }
+
+  /** Cuts the links between these pairs of node names (PUBLISHER or an edge) and closes open connections across them. */
+  async cut (pairs: Array<[string, string]>): Promise<void> {
+    for (const [a, b] of pairs) this.cuts.add(pairKey(a, b))
+    const nodes = [...this.runningEdges().map(({ name, edge }) => ({ name, mesh: edge.mesh })), ...this.replicas.flatMap(r => r.publisher === undefined ? [] : [{ name: PUBLISHER, mesh: r.publisher.mesh }])]
+    for (const { name, mesh } of nodes) {
+      for (const peer of mesh.peers()) {
+        if (this.isCut(name, this.names.get(peer) ?? '')) await mesh.hangUp(peer)
+      }
+    }
+  }
+
+  healAll (): void {
+    this.cuts.clear()
+  }
+
+  isPartitioned (): boolean {
+    return this.cuts.size > 0
+  }
+
+  /** Waits until every running edge serves the leader's newest version (or a newer one). */
+  async converged (): Promise<number> {
+    return await waitFor(() => `every edge to serve the leader's version (${this.runningEdges().map(({ name, edge }) => `${name}: ${edge.status().version ?? 'none'}`).join(', ')}; leader: ${this.leader().status().version ?? 'none'})`, () => {
+      const version = this.leader().status().version
+      return version !== null && this.runningEdges().every(({ edge }) => (edge.status().version ?? 0) >= version) ? version : undefined
+    }, SETTLE_LIMIT_MS, 50)
+  }
+
+  private isCut (a: string, b: string): boolean {
+    return this.cuts.has(pairKey(a, b))
+  }
+
+  private gaterFor (self: string): ConnectionGater {
+    const refused = (peer: PeerId): boolean => this.isCut(self, this.names.get(peer.toString()) ?? '')
+    return { denyDialPeer: refused, denyInboundEncryptedConnection: refused, denyOutboundEncryptedConnection: refused }
+  }
+
+  private async startReplica (index: number): Promise<void> {
+    const replica = this.replicas[index] as Replica
+    const leadership = new ManualLeadership(index === this.leaderIndex)
+    this.names.set(peerIdOfKey(this.signingKey.trusted), PUBLISHER)
+    const publisher = await createPublisher({
+      mesh: MESH,
+      source: directorySource({ directory: this.fragments }),
+      signingKey: this.signingKey.signing,
+      trust: this.publisherTrust,
+      swarmKey: this.swarmKey,
+      listen: [`/ip4/127.0.0.1/tcp/${replica.port}`],
+      log: silentLogger(),
+      stateStore: fileEnvelopeStore(this.stateFile),
+      leadership,
+      now: () => Date.now() + this.clockOffsetMs,
+      timing: { ...FAST_TIMING, beaconIntervalMs: 500 },
+      connectionGater: this.gaterFor(PUBLISHER)
+    })
+    publisher.latest.onAccepted((envelope, origin) => {
+      if (origin !== 'self') return
+      this.signed.set(envelope.head.version, envelope.head.bodySha256)
+      this.bodies.set(envelope.head.bodySha256, envelope.body)
+    })
+    replica.publisher = publisher
+    replica.leadership = leadership
+    await publisher.start()
+    if (index === this.leaderIndex) await this.leaderListening()
+  }
+
+  private async leaderListening (): Promise<void> {
+    await waitFor('the leader to join the mesh', () => this.leader().status().leader && this.leader().mesh.addresses().length > 0 ? true : undefined, SETTLE_LIMIT_MS)
+  }
+
+  private async startEdge (sim: SimEdge): Promise<void> {
+    const edge = await createEdge({
+      mesh: MESH,
+      trust: this.edgeTrust,
+      bootstrap: this.replicas.map(replica => multiaddr(`/ip4/127.0.0.1/tcp/${replica.port}`)),
+      swarmKey: this.swarmKey,
+      listen: [`/ip4/127.0.0.1/tcp/${sim.port}`],
+      dataDir: sim.dataDir,
+      serve: { host: '127.0.0.1', port: 0 },
+      log: silentLogger(),
+      timing: FAST_TIMING,
+      connectionGater: this.gaterFor(sim.name)
+    })
+    this.names.set(edge.mesh.peerId, sim.name)
+    const history = this.served.get(sim.name) ?? []
+    this.served.set(sim.name, history)
+    edge.latest.onAccepted((envelope, origin) => { history.push({ version: envelope.head.version, sha: envelope.head.bodySha256, origin }) })
+    await edge.start()
+    sim.edge = edge
+  }
+
+  private sim (name: string): SimEdge {
+    const sim = this.edges.find(edge => edge.name === name)
+    if (sim === undefined) throw new TypeError(`no edge named ${name}`)
+    return sim
+  }
+}
+
+function pairKey (a: string, b: string): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`
+}
+
+/** Whether bytes are the canonical form of the JSON they hold (the same config is always the same bytes). */
+export function isCanonical (body: Uint8Array): boolean {
+  return Buffer.from(canonicalBytes(JSON.parse(new TextDecoder().decode(body)))).equals(body)
+}
+
+export function sha256 (bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
