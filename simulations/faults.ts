@@ -210,7 +210,7 @@ export interface FaultRunReport {
 export async function runFaultSequences (options: FaultRunOptions): Promise<FaultRunReport> {
   let sequences = 0
   let steps = 0
-  const property = fc.asyncProperty(fc.commands(commands, { maxCommands: options.maxSteps }), async sequence => {
+  const property = fc.asyncProperty(fc.commands(commands, { maxCommands: options.maxSteps, size: 'max' }), async sequence => {
     const root = await mkdtemp(join(tmpdir(), 'dime-faults-'))
     const world = new FaultWorld(root)
     const model: Model = { fragments: new Map(), lastGood: new Map(), edges: START_EDGES, rotation: 'none', steps: 0 }

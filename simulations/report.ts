@@ -1,3 +1,4 @@
+import type { FaultRunReport } from './faults.js'
 import type { HealSummary } from './heal.js'
 import type { Verdict } from './invariants.js'
 import type { RunRecord } from './recorder.js'
@@ -76,6 +77,22 @@ export function renderHealReport (edges: number, summaries: HealSummary[]): stri
 <h1>Heal → converged</h1>
 <p>A publisher and ${edges} edges as separate processes in network namespaces. The publisher's link goes down (packets dropped, as on a cut overlay route), a version is published on its side, and the link comes back after the partition; each edge's time from the heal to serving that version is one sample.</p>
 <table><tr><th>partition</th><th>rounds</th><th>samples</th><th>p50 ms</th><th>p99 ms</th><th>max ms</th><th>bootstrap dials per edge per minute while cut off</th></tr>${rows.join('')}</table>
+</body></html>
+`
+}
+
+/** The fault sequences as a page: how many ran clean, and the shrunk failing one with what replays it. */
+export function renderFaultsReport (report: FaultRunReport): string {
+  const failure = report.failure === undefined
+    ? '<p class="ok">Every invariant held after every step of every sequence.</p>'
+    : `<div class="bad"><p>A sequence failed. Replay it with <code>npm run simulate -- faults --seed ${report.failure.seed}</code> (path ${escape(report.failure.path)}). Shrunk steps:</p><ol>${report.failure.steps.map(step => `<li>${escape(step)}</li>`).join('')}</ol><pre>${escape(report.failure.error)}</pre></div>`
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>faults: simulation report</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:900px}.ok{color:#2ca02c}.bad{color:#d62728}pre{white-space:pre-wrap}</style></head>
+<body>
+<h1>Fault sequences</h1>
+<p>Seed ${report.seed}: ${report.sequences} sequences (${report.runs} asked for, more when a failure is shrunk), ${report.steps} steps. Each sequence starts two publisher replicas (sharing their state, one leading) and three edges, then runs random steps: fragment edits, breaks and deletions, a leader restart or change, edge restarts and joins, cuts and heals, clock skew, key rotation. After every step: no edge serves anything unsigned, older or empty, or bytes that are not canonical; with nothing cut, every edge converges to what the fragments say, a broken fragment's last good content included.</p>
+${failure}
 </body></html>
 `
 }

@@ -1,11 +1,13 @@
 // npm run simulate -- [SCENARIO…|all] [--nodes N] [--seed S] [--out DIR]
 // npm run simulate -- heal [--nodes N] [--partitions 5,60,600] [--rounds R] [--out DIR]
+// npm run simulate -- faults [--runs N] [--steps M] [--seed S] [--out DIR]
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { runFaultSequences } from './faults.js'
 import { measureHeal, summarise, type HealRound } from './heal.js'
 import { NamespaceMesh, namespacesUnavailable } from './netns.js'
-import { renderHealReport, renderReport } from './report.js'
+import { renderFaultsReport, renderHealReport, renderReport } from './report.js'
 import { runScenario } from './run-scenario.js'
 import { SCENARIOS, type Scenario } from './scenarios.js'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -19,7 +21,9 @@ const { values, positionals } = parseArgs({
     seed: { type: 'string', default: '1' },
     out: { type: 'string', default: 'simulations/results' },
     partitions: { type: 'string', default: '5,60' },
-    rounds: { type: 'string', default: '3' }
+    rounds: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '20' },
+    steps: { type: 'string', default: '15' }
   }
 })
 
@@ -63,6 +67,10 @@ async function heals (): Promise<boolean> {
   const root = await mkdtemp(join(tmpdir(), 'dime-heal-'))
   const mesh = new NamespaceMesh(root, edges)
   const results: HealRound[][] = []
+  // Ctrl-C leaves no namespace or process behind.
+  const interrupted = (): void => { mesh.tearDown(); process.exit(130) }
+  process.once('SIGINT', interrupted)
+  process.once('SIGTERM', interrupted)
   try {
     mesh.setUp()
     await mesh.writeKeysAndFragments()
@@ -94,6 +102,27 @@ async function heals (): Promise<boolean> {
   return true
 }
 
+/** Random fault sequences against the invariants; a failure prints its seed and its shrunk steps. */
+async function faults (): Promise<boolean> {
+  const started = Date.now()
+  const report = await runFaultSequences({
+    runs: Number(values.runs),
+    maxSteps: Number(values.steps),
+    seed: Number(values.seed),
+    onSequence: (steps, failed) => { process.stdout.write(`  sequence of ${steps} steps: ${failed ? 'FAILED' : 'clean'}\n`) }
+  })
+  const minutes = Math.round((Date.now() - started) / 6000) / 10
+  process.stdout.write(`${report.sequences} sequences, ${report.steps} steps in ${minutes} min, seed ${report.seed}: ${report.failure === undefined ? 'every invariant held' : 'FAILED'}\n`)
+  if (report.failure !== undefined) {
+    process.stdout.write(`  replay: --seed ${report.failure.seed} (path ${report.failure.path})\n  shrunk steps:\n${report.failure.steps.map(step => `    ${step}`).join('\n')}\n  ${report.failure.error}\n`)
+  }
+  const base = join(values.out, `faults-s${report.seed}`)
+  await writeFile(`${base}.json`, JSON.stringify(report, null, 2))
+  await writeFile(`${base}.html`, renderFaultsReport(report))
+  process.stdout.write(`report ${base}.html\n`)
+  return report.failure === undefined
+}
+
 await mkdir(values.out, { recursive: true })
-const ok = positionals[0] === 'heal' ? await heals() : await scenarios()
+const ok = positionals[0] === 'heal' ? await heals() : positionals[0] === 'faults' ? await faults() : await scenarios()
 process.exit(ok ? 0 : 1)

@@ -244,6 +244,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       log.info({ peerId: libp2p.peerId.toString(), addresses: libp2p.getMultiaddrs().map(String) }, 'mesh node listening')
     },
     async stop () {
+      // Handlers outlive a stop: a node started again (a leader that lost and won back the lease) must register anew.
+      await libp2p.unhandle(reportProtocol(init.latest.mesh))
       await libp2p.stop()
       await book.flush()
     }
