@@ -18,6 +18,8 @@ import { createFragmentValidator } from './fragment-schema.js'
 import { HeadAnnouncer } from './head-announcer.js'
 import { leadershipTransitions } from './leadership-transitions.js'
 import { PublisherController, type FragmentReporter } from './publisher-controller.js'
+import { publisherState } from './publisher-state.js'
+import type { JsonObject } from './json.js'
 import type { PublisherStatus } from './publisher-status.js'
 import { Reconciler } from './reconciler.js'
 import { Rollout } from './rollout.js'
@@ -87,9 +89,12 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
   const leaderGauge = new Gauge({ name: 'dime_publisher_leader', help: '1 while this replica publishes', registers: [metrics.registry] })
 
   const now = options.now ?? Date.now
+  // The state keeps each fragment's last good content beside the envelope; the controller that knows it is made below.
+  let lastGoodContent = (): ReadonlyMap<string, JsonObject> => new Map()
+  const state = options.stateStore === undefined ? undefined : publisherState(options.stateStore, () => lastGoodContent())
   const latest = new LatestEnvelope({
     trust: trustPolicy(options.mesh, [options.signingKey, ...options.trust ?? []]),
-    store: options.stateStore ?? memoryEnvelopeStore(),
+    store: state ?? memoryEnvelopeStore(),
     log,
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
     countOffer: offerCounter(metrics)
@@ -115,7 +120,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     ...(options.timing?.beaconIntervalMs !== undefined ? { intervalMs: options.timing.beaconIntervalMs } : {})
   })
   const signer = new ConfigPublisher({ latest, announce: async () => await beacons.announce() }, { signingKey: options.signingKey, now })
-  const controller = new PublisherController({ source, latest, signer, mesh }, {
+  const controller = new PublisherController({ source, latest, signer, mesh, ...(state !== undefined ? { state } : {}) }, {
     validate: createFragmentValidator(loadTraefikSchema()),
     log,
     registry: metrics.registry,
@@ -123,6 +128,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     durableState: options.stateStore !== undefined,
     ...(options.allowEmpty !== undefined ? { allowEmpty: options.allowEmpty } : {})
   })
+  lastGoodContent = () => controller.lastGoodContent()
   const reconciler = new Reconciler({
     reconcile: async () => {
       const outcome = await controller.sync()

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
+import { canonicalBytes } from '../node/canonical-json.js'
 import type { LatestEnvelope } from '../node/latest-envelope.js'
 import type { Logger } from '../node/logger.js'
 import type { ConfigPublisher } from './config-publisher.js'
@@ -21,6 +22,8 @@ export interface PublisherControllerComponents {
   signer: Pick<ConfigPublisher, 'publish'>
   /** Asked what it holds when a broken fragment's last good content is not known here. */
   mesh: { syncWithPeers: () => Promise<number> }
+  /** Each fragment's last good content as stored with the restored envelope (durable state only). */
+  state?: { loadLastGood: () => Promise<Record<string, JsonObject> | undefined> }
 }
 
 export interface PublisherControllerInit {
@@ -50,8 +53,9 @@ export type SyncOutcome =
  * each `sync()` recomputes the whole config from the source's current view and
  * publishes it when its bytes changed. A broken fragment keeps its last good
  * content. At the start of a term of leadership that content is not in
- * memory: it is recovered from the newest config known, restored from the
- * durable state store or learned from the mesh. Until one of those is known,
+ * memory: it is restored exactly from the durable state, or else recovered
+ * from the newest config known (what that config holds beyond the fragments
+ * that are fine now), restored or learned from the mesh. Until one of those is known,
  * a build with a broken fragment is held back rather than published without
  * what that fragment last contributed; a build where every fragment is fine
  * needs nothing recovered and goes out at once.
@@ -85,6 +89,24 @@ export class PublisherController {
     const notRestored = await this.components.latest.restore()
     if (notRestored !== undefined) this.init.log.info({ reason: notRestored }, 'publisher state not restored')
     this.newestKnown = this.init.durableState === true && this.components.latest.current() !== undefined
+    const remembered = this.newestKnown ? await this.components.state?.loadLastGood() : undefined
+    if (remembered !== undefined && this.rebuilds(remembered)) {
+      this.lastGood = new Map(Object.entries(remembered))
+      this.recovered = true
+    }
+  }
+
+  /** Each fragment's last good content, as kept beside the envelope it went into. */
+  lastGoodContent (): ReadonlyMap<string, JsonObject> {
+    return this.lastGood
+  }
+
+  /** Whether these contents, merged, give exactly the newest envelope's body (so they are what went into it). */
+  private rebuilds (contents: Record<string, JsonObject>): boolean {
+    const body = this.components.latest.current()?.body
+    const fragments = Object.entries(contents).map(([source, content]) => ({ source, content }))
+    const { config } = buildDesiredConfig(fragments, new Map(), () => undefined)
+    return body !== undefined && Buffer.from(canonicalBytes(config)).equals(body)
   }
 
   /** A newer config arrived from the mesh: a build held back for want of it may go on. */

@@ -210,7 +210,9 @@ export interface FaultRunReport {
 export async function runFaultSequences (options: FaultRunOptions): Promise<FaultRunReport> {
   let sequences = 0
   let steps = 0
-  const property = fc.asyncProperty(fc.commands(commands, { maxCommands: options.maxSteps, size: 'max' }), async sequence => {
+  // Sequences of at least half the maximum length: the faults worth finding need several steps to line up.
+  const candidates = fc.array(fc.oneof(...commands), { minLength: Math.ceil(options.maxSteps / 2), maxLength: options.maxSteps })
+  const property = fc.asyncProperty(candidates, async sequence => {
     const root = await mkdtemp(join(tmpdir(), 'dime-faults-'))
     const world = new FaultWorld(root)
     const model: Model = { fragments: new Map(), lastGood: new Map(), edges: START_EDGES, rotation: 'none', steps: 0 }
@@ -238,11 +240,11 @@ export async function runFaultSequences (options: FaultRunOptions): Promise<Faul
   const details = await fc.check(property, { seed: options.seed, numRuns: options.runs, endOnFailure: false, interruptAfterTimeLimit: 20 * 60_000 })
   const report: FaultRunReport = { seed: options.seed, runs: options.runs, sequences, steps }
   if (details.failed) {
-    const counterexample = details.counterexample?.[0] as { toString: () => string } | undefined
+    const counterexample = details.counterexample?.[0] as Command[] | undefined
     report.failure = {
       seed: details.seed,
       path: details.counterexample === null ? '' : details.counterexamplePath ?? '',
-      steps: (counterexample?.toString() ?? '').replace(/^\/\*.*?\*\//, '').split(',').map(step => step.trim()).filter(Boolean),
+      steps: (counterexample ?? []).map(step => step.toString()),
       error: String((details.errorInstance as Error | undefined)?.message ?? 'unknown')
     }
   }

@@ -3,7 +3,9 @@ import { Registry } from 'prom-client'
 import { ConfigPublisher } from '../../cluster-publisher/config-publisher.js'
 import { fragmentFromText, type Fragment } from '../../cluster-publisher/fragment-files.js'
 import { createFragmentValidator } from '../../cluster-publisher/fragment-schema.js'
+import type { JsonObject } from '../../cluster-publisher/json.js'
 import { PublisherController, type FragmentReporter } from '../../cluster-publisher/publisher-controller.js'
+import { publisherState } from '../../cluster-publisher/publisher-state.js'
 import type { SourceSnapshot } from '../../cluster-publisher/sources/fragment-source.js'
 import { loadTraefikSchema } from '../../cluster-publisher/traefik-schema.js'
 import { canonicalBytes } from '../../node/canonical-json.js'
@@ -44,7 +46,9 @@ interface Harness {
 }
 
 function harness (keys: MeshKeys, options: { store?: EnvelopeStore, durableState?: boolean, now?: () => number } = {}): Harness {
-  const latest = new LatestEnvelope({ trust: trustPolicy(MESH, [keys.signingKey]), store: options.store ?? memoryEnvelopeStore(), log: silentLogger() })
+  let lastGood = (): ReadonlyMap<string, JsonObject> => new Map()
+  const state = options.durableState === true ? publisherState(options.store ?? memoryEnvelopeStore(), () => lastGood()) : undefined
+  const latest = new LatestEnvelope({ trust: trustPolicy(MESH, [keys.signingKey]), store: state ?? options.store ?? memoryEnvelopeStore(), log: silentLogger() })
   const announced: number[] = []
   const signer = new ConfigPublisher({
     latest,
@@ -61,6 +65,7 @@ function harness (keys: MeshKeys, options: { store?: EnvelopeStore, durableState
     source: { snapshot: async () => view },
     latest,
     signer,
+    ...(state !== undefined ? { state } : {}),
     mesh: {
       syncWithPeers: async () => {
         mesh.asked++
@@ -69,6 +74,7 @@ function harness (keys: MeshKeys, options: { store?: EnvelopeStore, durableState
       }
     }
   }, { validate, log: silentLogger(), registry: new Registry(), reporters: [reporter], ...(options.durableState !== undefined ? { durableState: options.durableState } : {}) })
+  lastGood = () => controller.lastGoodContent()
   return { controller, latest, view, mesh, events, announced }
 }
 
@@ -188,5 +194,27 @@ test('a new term forgets what the last one remembered and restores the state sto
   await h.controller.beginTerm()
   t.is(h.latest.current()?.head.version, CLOCK + 9_000)
   t.is(await h.controller.sync(), 'unchanged', 'c keeps what the other replica published')
+  t.deepEqual(h.controller.view().fragments.map(f => `${f.source} ${f.status}`), ['a.yaml accepted', 'b.yaml accepted', 'c.yaml kept-last-good'])
+})
+
+test('two fragments broken across a restart each keep their own content when the other is fixed', async t => {
+  const keys = meshKeys()
+  const store = memoryEnvelopeStore()
+  const first = harness(keys, { store, durableState: true })
+  first.view.fragments = fragments({ 'a.yaml': routeFragment('a', 'a.example.com'), 'b.yaml': routeFragment('b', 'b.example.com'), 'c.yaml': routeFragment('c', 'c.example.com') })
+  await first.controller.beginTerm()
+  await first.controller.sync()
+
+  // A new process (a restart, or the other replica) with b and c broken meanwhile.
+  const h = harness(keys, { store, durableState: true })
+  h.view.fragments = fragments({ 'a.yaml': routeFragment('a', 'a.example.com'), 'b.yaml': BROKEN, 'c.yaml': BROKEN })
+  await h.controller.beginTerm()
+  await h.controller.sync()
+  t.is(served(h.latest), new TextDecoder().decode(configOf('a', 'b', 'c')))
+
+  h.view.fragments = fragments({ 'a.yaml': routeFragment('a', 'a.example.com'), 'b.yaml': routeFragment('b', 'b.example.com', 'http://10.0.0.2:80'), 'c.yaml': BROKEN })
+  await h.controller.sync()
+  const routers = Object.keys((JSON.parse(served(h.latest)) as { http: { routers: Record<string, unknown> } }).http.routers).sort()
+  t.deepEqual(routers, ['a', 'b', 'c'], 'c is still there after b is fixed')
   t.deepEqual(h.controller.view().fragments.map(f => `${f.source} ${f.status}`), ['a.yaml accepted', 'b.yaml accepted', 'c.yaml kept-last-good'])
 })
