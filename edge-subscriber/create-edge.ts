@@ -3,7 +3,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { FastifyInstance } from 'fastify'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Gauge } from 'prom-client'
+import { Gauge, Histogram } from 'prom-client'
 import { STALE_AFTER_MS } from '../node/constants.js'
 import { trustPolicy } from '../node/envelope.js'
 import { Freshness } from '../node/freshness.js'
@@ -98,6 +98,12 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       this.set(age === undefined ? -1 : age / 1000)
     }
   })
+  const propagation = new Histogram({
+    name: 'dime_edge_propagation_seconds',
+    help: 'From the publisher signing a version (its issuedAt, on its clock) to this edge serving it',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [metrics.registry]
+  })
   new Gauge({ name: 'dime_edge_stale', help: '1 when no news came for longer than --stale-after (the config is still served)', registers: [metrics.registry], collect () { this.set(freshness.isStale(Date.now()) ? 1 : 0) } })
 
   // The allow list grows with the trusted keys: their publishers are always admitted.
@@ -155,7 +161,11 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
   latest.onAccepted((envelope, origin) => {
     const restored = origin === DISK_ORIGIN
     receivedAt = restored ? null : new Date().toISOString()
-    if (!restored) freshness.heard(Date.now())
+    if (!restored) {
+      freshness.heard(Date.now())
+      // Across two clocks: a publisher's clock ahead of this one reads as no delay at all.
+      propagation.observe(Math.max(0, Date.now() - Date.parse(envelope.head.issuedAt)) / 1000)
+    }
     versionGauge.set(envelope.head.version)
     log.info({ version: envelope.head.version, sha256: envelope.head.bodySha256, origin }, 'serving config')
     announcer.poke()

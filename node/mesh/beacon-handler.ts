@@ -1,6 +1,7 @@
 import { beaconTopic } from '../constants.js'
 import type { Freshness } from '../freshness.js'
 import { openBeacon, type HeadBeacon } from '../head-beacon.js'
+import type { HopTimer } from '../hop-timer.js'
 import { classifyError, type LatestEnvelope } from '../latest-envelope.js'
 import type { TopicHandler } from './mesh-node.js'
 
@@ -13,6 +14,8 @@ export interface BeaconHandlerInit {
   /** Fetches the body of an announced version, from the peer that forwarded the beacon first. */
   pull: (version: number, via: string) => Promise<void>
   countBeacon?: (outcome: BeaconOutcome) => void
+  /** Times the stages of each new version's hop. */
+  hops?: HopTimer
   now?: () => number
 }
 
@@ -30,6 +33,7 @@ export function beaconHandler (init: BeaconHandlerInit): TopicHandler {
   return {
     topic: beaconTopic(init.latest.mesh),
     async validate (data, _from, via) {
+      const receivedAt = performance.now()
       let beacon: HeadBeacon
       try {
         beacon = openBeacon(data, init.latest.trustPolicy())
@@ -47,13 +51,20 @@ export function beaconHandler (init: BeaconHandlerInit): TopicHandler {
         count('too-large')
         return 'ignore'
       }
-      if (beacon.version > served()) await init.pull(beacon.version, via)
+      const fresh = beacon.version > served()
+      if (fresh) {
+        init.hops?.mark(beacon.version, 'beacon-received', receivedAt)
+        init.hops?.mark(beacon.version, 'beacon-verified')
+        init.hops?.mark(beacon.version, 'pull-started')
+        await init.pull(beacon.version, via)
+      }
       if (beacon.version > served()) {
         count('not-fetched')
         return 'ignore'
       }
       init.freshness.heardBeacon(beacon.version, beacon.announcedAt, now())
       count('accepted')
+      if (fresh) init.hops?.mark(beacon.version, 'beacon-forwarded')
       return 'accept'
     }
   }

@@ -6,6 +6,7 @@ import { applyConfigDelta } from '../config-delta.js'
 import { ED25519_SIGNATURE_LENGTH, MAX_HEAD_BYTES, MAX_SYNC_MESSAGE_BYTES, SYNC_INTERVAL_MS, SYNC_TIMEOUT_MS, syncProtocol } from '../constants.js'
 import { headBytesOf, joinHeadAndBody, sha256Hex, type Envelope, type EnvelopeHead } from '../envelope.js'
 import type { LatestEnvelope, Verdict } from '../latest-envelope.js'
+import type { HopTimer } from '../hop-timer.js'
 import type { Logger } from '../logger.js'
 import { decodeSyncReply, decodeSyncRequest, encodeSyncReply, encodeSyncRequest } from '../sync-messages.js'
 import { TransferCache, type Transfer } from './transfer-cache.js'
@@ -26,6 +27,8 @@ export interface EnvelopeSyncInit {
   timeoutMs?: number
   /** Told of every body received: its form and its bytes on the wire. */
   countTransfer?: (form: 'full' | 'delta', bytes: number) => void
+  /** Times the stages of each new version's hop. */
+  hops?: HopTimer
 }
 
 export interface EnvelopeSyncComponents {
@@ -70,6 +73,7 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
   private readonly timeoutMs: number
   private readonly countTransfer: (form: 'full' | 'delta', bytes: number) => void
   private readonly cache: TransferCache
+  private readonly hops: HopTimer | undefined
   /** Bodies being fetched, by version: a second answer with the same head waits for the first. */
   private readonly fetching = new Map<number, Promise<unknown>>()
   private wanted = 0
@@ -86,6 +90,7 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     this.timeoutMs = init.timeoutMs ?? SYNC_TIMEOUT_MS
     this.countTransfer = init.countTransfer ?? (() => {})
     this.cache = new TransferCache(init.makeDeltas ?? false)
+    this.hops = init.hops
     // Subscribed for the node's life, before anything is restored: the cache sees every envelope that becomes current.
     this.latest.onAccepted(envelope => { this.cache.advance(envelope) })
     this.onIdentify = this.onIdentify.bind(this)
@@ -160,17 +165,19 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
         stream.abort(new Error(`head refused (${verdict})`))
         return verdict
       }
+      this.hops?.mark(head.version, 'head-checked')
       const already = this.fetching.get(head.version)
       if (already !== undefined) {
         stream.abort(new Error('already fetching this version'))
         await already
         return this.served() >= head.version ? 'accept' : 'ignore'
       }
-      const fetched = this.receiveBody(framed, reply, head, base, signal)
-      this.fetching.set(head.version, fetched.catch(() => {}))
-      let received: { body: Uint8Array, transfer: Transfer } | undefined
+      const landing = this.land(framed, reply, head, headBytes, base, origin, signal)
+      // Whoever asks for the same version meanwhile waits until it is served, not merely received.
+      this.fetching.set(head.version, landing.then(async () => { await this.latest.settled() }, () => {}))
+      let offered: Verdict | undefined
       try {
-        received = await fetched
+        offered = await landing
       } catch (err) {
         // A body that does not inflate, or inflates past its signed size, is an offence like a bad signature.
         stream.abort(err as Error)
@@ -178,14 +185,27 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
       } finally {
         this.fetching.delete(head.version)
       }
-      if (received !== undefined) this.cache.receivedAs(head.version, received.transfer)
-      const offered = received === undefined ? undefined : this.latest.offer(joinHeadAndBody(headBytes, received.body), origin)
       await stream.close({ signal })
       return offered ?? await this.exchange(peer, false, signal)
     } catch (err) {
       stream.abort(err as Error)
       throw err
     }
+  }
+
+  /**
+   * Receives the body, keeps the bytes it came as (to relay them) and offers
+   * the envelope. Undefined when a delta did not give the signed body (ask
+   * again in full).
+   */
+  private async land (framed: LengthPrefixedStream<Stream>, reply: Transfer['reply'], head: EnvelopeHead, headBytes: Uint8Array, base: Envelope | undefined, origin: string, signal: AbortSignal): Promise<Verdict | undefined> {
+    const received = await this.receiveBody(framed, reply, head, base, signal)
+    if (received === undefined) return undefined
+    this.hops?.mark(head.version, 'body-received')
+    this.cache.receivedAs(head.version, received.transfer)
+    const offered = this.latest.offer(joinHeadAndBody(headBytes, received.body), origin)
+    if (offered === 'accept') this.hops?.mark(head.version, 'body-verified')
+    return offered
   }
 
   /**

@@ -14,7 +14,8 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { reportProtocol, STALE_AFTER_MS, TCP_CONNECT_TIMEOUT_MS } from '../constants.js'
 import { MAX_ANNOUNCEMENT_BYTES } from '../peer-announcement.js'
 import { Freshness } from '../freshness.js'
-import type { LatestEnvelope, Verdict } from '../latest-envelope.js'
+import { HopTimer } from '../hop-timer.js'
+import { DISK_ORIGIN, type LatestEnvelope, type Verdict } from '../latest-envelope.js'
 import type { Logger } from '../logger.js'
 import type { MeshMetrics } from '../metrics.js'
 import './bounded-pnet-cipher.js'
@@ -123,6 +124,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const book = new PeerBook(peerIdFromPrivateKey(privateKey).toString(), init.peerBookStore ?? memoryPeerBookStore(), log)
   await book.load()
   let libp2p: Libp2p<Services> | undefined
+  const hops = new HopTimer(log)
+  init.latest.onAccepted((envelope, origin) => { if (origin !== DISK_ORIGIN) hops.mark(envelope.head.version, 'served') })
   const status = statusHandler({
     mesh: init.latest.mesh,
     onAnnouncement: announcement => {
@@ -135,7 +138,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       latest: init.latest,
       freshness: init.freshness ?? new Freshness(Date.now(), STALE_AFTER_MS),
       pull: async (version, via) => await libp2p?.services.sync.pull(version, peerIdFromString(via)),
-      countBeacon: outcome => { init.metrics?.beacons.inc({ outcome }) }
+      countBeacon: outcome => { init.metrics?.beacons.inc({ outcome }) },
+      hops
     }),
     status,
     ...(init.topics ?? [])
@@ -178,6 +182,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         ...(init.deltas !== undefined ? { deltas: init.deltas } : {}),
         ...(init.makeDeltas !== undefined ? { makeDeltas: init.makeDeltas } : {}),
         countTransfer: (form, bytes) => { init.metrics?.bodyBytes.inc({ form }, bytes) },
+        hops,
         ...(timing.syncIntervalMs !== undefined ? { intervalMs: timing.syncIntervalMs } : {})
       }),
       keeper: peerKeeper({

@@ -3,14 +3,12 @@ import { createServer } from 'node:https'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { connect, type PeerCertificate } from 'node:tls'
-import { Writable } from 'node:stream'
-import { pino } from 'pino'
 import { ANNOTATIONS } from '../../cluster-publisher/kubernetes/service-routes.js'
 import type { Edge } from '../../edge-subscriber/create-edge.js'
 import { ENVELOPE_FILE } from '../../edge-subscriber/create-edge.js'
-import type { Logger } from '../../node/logger.js'
 import { generateSecretsKeyPem, parseSecretsPrivateKey, parseSecretsPublicKey } from '../../node/sealed-secret.js'
 import { waitFor } from '../../simulations/wait-for.js'
+import { capturedLog } from '../fixtures/captured-log.js'
 import { testCa, type PemPair } from '../fixtures/certificates.js'
 import { fakeKubeApi, loadBalancerService, startKubePublisher, tlsSecret } from '../fixtures/kube.js'
 import { meshKeys, startEdge } from '../fixtures/mesh.js'
@@ -23,13 +21,6 @@ interface ServedTls { tls?: { certificates?: Array<{ certFile: string, keyFile: 
 async function served (edge: Edge): Promise<ServedTls | undefined> {
   const response = await fetch(`${edge.serveUrl() ?? ''}/config`, { headers: { authorization: `Bearer ${TOKEN}` } })
   return response.status === 200 ? await response.json() as ServedTls : undefined
-}
-
-/** Every log line of every program in the test, to look for key material afterwards. */
-function capturedLog (): { log: Logger, text: () => string } {
-  const lines: string[] = []
-  const log = pino({ level: 'debug' }, new Writable({ write (chunk, _encoding, done) { lines.push(String(chunk)); done() } })) as unknown as Logger
-  return { log, text: () => lines.join('') }
 }
 
 /** The base64 of a PEM key, without its armour: what must never be found anywhere. */
