@@ -125,7 +125,6 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     log,
     registry: metrics.registry,
     reporters: [logReporter(log), ...options.reporters ?? []],
-    durableState: options.stateStore !== undefined,
     ...(options.allowEmpty !== undefined ? { allowEmpty: options.allowEmpty } : {})
   })
   lastGoodContent = () => controller.lastGoodContent()

@@ -22,7 +22,10 @@ export interface PublisherControllerComponents {
   signer: Pick<ConfigPublisher, 'publish'>
   /** Asked what it holds when a broken fragment's last good content is not known here. */
   mesh: { syncWithPeers: () => Promise<number> }
-  /** Each fragment's last good content as stored with the restored envelope (durable state only). */
+  /**
+   * The durable state the latest envelope is stored in (survives restarts, shared by the replicas),
+   * with each fragment's last good content beside the envelope. Absent: the envelope is in memory only.
+   */
   state?: { loadLastGood: () => Promise<Record<string, JsonObject> | undefined> }
 }
 
@@ -31,8 +34,6 @@ export interface PublisherControllerInit {
   log: Logger
   registry: Registry
   reporters?: FragmentReporter[]
-  /** Whether the latest envelope's store survives restarts and is shared by the replicas (a file, a ConfigMap). */
-  durableState?: boolean
   /** Publish a config with no routers even when the published one has some. */
   allowEmpty?: boolean
 }
@@ -88,8 +89,9 @@ export class PublisherController {
     this.published = false
     const notRestored = await this.components.latest.restore()
     if (notRestored !== undefined) this.init.log.info({ reason: notRestored }, 'publisher state not restored')
-    this.newestKnown = this.init.durableState === true && this.components.latest.current() !== undefined
-    const remembered = this.newestKnown ? await this.components.state?.loadLastGood() : undefined
+    const { state } = this.components
+    this.newestKnown = state !== undefined && this.components.latest.current() !== undefined
+    const remembered = this.newestKnown ? await state?.loadLastGood() : undefined
     if (remembered !== undefined && this.rebuilds(remembered)) {
       this.lastGood = new Map(Object.entries(remembered))
       this.recovered = true

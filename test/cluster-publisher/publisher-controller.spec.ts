@@ -73,7 +73,7 @@ function harness (keys: MeshKeys, options: { store?: EnvelopeStore, durableState
         return mesh.answers
       }
     }
-  }, { validate, log: silentLogger(), registry: new Registry(), reporters: [reporter], ...(options.durableState !== undefined ? { durableState: options.durableState } : {}) })
+  }, { validate, log: silentLogger(), registry: new Registry(), reporters: [reporter] })
   lastGood = () => controller.lastGoodContent()
   return { controller, latest, view, mesh, events, announced }
 }
