@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander'
 import { readFileSync } from 'node:fs'
+import { packageFile } from '../node/package-files.js'
 import { demoCommand } from './commands/demo.js'
 import { edgeCommand } from './commands/edge.js'
 import { inspectCommand } from './commands/inspect.js'
@@ -8,7 +9,7 @@ import { publisherCommand } from './commands/publisher.js'
 import { sealCommand } from './commands/seal.js'
 import { statusCommand } from './commands/status.js'
 
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+const { version } = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string }
 
 /** Exit status for a mistake in the command line or its files. */
 export const USAGE_EXIT_CODE = 2

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { packageFile } from '../../node/package-files.js'
 import { generateSigningKeyPem } from '../../node/signing-keys.js'
 import { generateSwarmKey } from '../../node/swarm-key.js'
 import { alignColumns } from '../columns.js'
@@ -11,8 +11,8 @@ import { freePort, stopProcess } from '../processes.js'
 import { UsageError } from '../usage-error.js'
 import { KEY_FILES } from './keygen.js'
 
-const DIME = fileURLToPath(new URL('../../bin/dime.js', import.meta.url))
-const FRAGMENTS = fileURLToPath(new URL('../../manifests/fragments', import.meta.url))
+const DIME = packageFile('bin/dime.js')
+const FRAGMENTS = packageFile('manifests/fragments')
 const REFRESH_MS = 1000
 
 interface DemoFlags {

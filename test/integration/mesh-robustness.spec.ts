@@ -74,6 +74,7 @@ test('edges relay: an edge the publisher cannot reach converges through another 
 test('an edge restarted during a partition serves its persisted config, then finds the other edges and converges', async t => {
   const { partition, keys, fragments, publisher } = await partitionedPublisher(t)
   const { bootstrap, near, far } = await edgesThatFoundEachOther(t, keys, publisher, partition)
+  await waitFor('the far edge serves the first version', async () => await allAt([far], publisher.status().version))
   const served = await (await getConfig(far)).text()
   const farId = far.mesh.peerId
   await far.stop()
