@@ -1,5 +1,4 @@
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { readFileSync } from 'node:fs'
 import { createSecureContext } from 'node:tls'
 import type { ServerTls } from '../node/http/doors.js'
@@ -68,8 +67,11 @@ export function readServerTls (certPath: string | undefined, keyPath: string | u
 
 const DIALABLE = /^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}(\/p2p\/[^/]+)?$/
 
+// The parsers of libp2p addresses and peer ids load only when a command needs them: `dime --help` and an edge's first answer should not wait for them.
+
 /** A bootstrap address: `/ip4|ip6|dns4|dns6/HOST/tcp/PORT`, optionally ending in `/p2p/PEER-ID`. */
-export function parseBootstrap (value: string, flag = '--bootstrap'): Multiaddr {
+export async function parseBootstrap (value: string, flag = '--bootstrap'): Promise<Multiaddr> {
+  const { multiaddr } = await import('@multiformats/multiaddr')
   let address: Multiaddr
   try {
     address = multiaddr(value)
@@ -83,7 +85,8 @@ export function parseBootstrap (value: string, flag = '--bootstrap'): Multiaddr 
 }
 
 /** A libp2p listen address: checked here so a typo fails with the flag's name. */
-export function parseListen (value: string, flag = '--listen'): string {
+export async function parseListen (value: string, flag = '--listen'): Promise<string> {
+  const { multiaddr } = await import('@multiformats/multiaddr')
   try {
     return multiaddr(value).toString()
   } catch (err) {
@@ -105,7 +108,8 @@ export function listOf (values: string[] | undefined): string[] {
   return (values ?? []).flatMap(value => value.split(',')).map(value => value.trim()).filter(value => value !== '')
 }
 
-export function parsePeerId (value: string, flag: string): string {
+export async function parsePeerId (value: string, flag: string): Promise<string> {
+  const { peerIdFromString } = await import('@libp2p/peer-id')
   try {
     return peerIdFromString(value).toString()
   } catch {

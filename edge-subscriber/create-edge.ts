@@ -10,8 +10,8 @@ import { Freshness } from '../node/freshness.js'
 import { DISK_ORIGIN, LatestEnvelope } from '../node/latest-envelope.js'
 import type { ServerTls } from '../node/http/doors.js'
 import type { Logger } from '../node/logger.js'
-import { peerIdOfKey } from '../node/mesh/identity.js'
-import { createMeshNode, type MeshNode, type MeshTiming, type TopicHandler } from '../node/mesh/mesh-node.js'
+import type { MeshNode, MeshTiming, TopicHandler } from '../node/mesh/mesh-node.js'
+import type { EdgeMesh } from './edge-mesh.js'
 import { createMeshMetrics, offerCounter } from '../node/metrics.js'
 import type { PeerAnnouncement } from '../node/peer-announcement.js'
 import type { SecretsPrivateKey } from '../node/sealed-secret.js'
@@ -20,13 +20,8 @@ import { buildEdgeServer } from './edge-server.js'
 import { plainServedConfig, unsealedServedConfig, type ServedConfig } from './served-config.js'
 import type { EdgeStatus } from './edge-status.js'
 import { fileEnvelopeStore } from '../node/file-envelope-store.js'
-import { filePeerBookStore } from './file-peer-book-store.js'
-import { loadOrCreatePeerKey } from './peer-identity.js'
-import { StatusAnnouncer } from './status-announcer.js'
 
 export const ENVELOPE_FILE = 'envelope.bin'
-export const PEER_KEY_FILE = 'peer.key'
-export const PEERS_FILE = 'peers.json'
 
 export interface EdgeOptions {
   mesh: string
@@ -57,7 +52,10 @@ export interface EdgeOptions {
 }
 
 export interface Edge {
+  /** The edge's mesh node, made when it starts (reading it before throws). */
   readonly mesh: MeshNode
+  /** The edge's peer id once it has joined the mesh. */
+  peerId(): string | undefined
   readonly latest: LatestEnvelope
   /** The config endpoint's base URL once listening. */
   serveUrl(): string | undefined
@@ -70,7 +68,7 @@ export interface Edge {
 
 /**
  * Wires an edge: the persisted envelope is verified and served first, before
- * any peer is reached; then the mesh delivers newer ones through the same
+ * the mesh is even loaded; then the mesh delivers newer ones through the same
  * checks, beacons tell it how fresh it is, and it announces what it serves.
  */
 export async function createEdge (options: EdgeOptions): Promise<Edge> {
@@ -106,43 +104,8 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
   })
   new Gauge({ name: 'dime_edge_stale', help: '1 when no news came for longer than --stale-after (the config is still served)', registers: [metrics.registry], collect () { this.set(freshness.isStale(Date.now()) ? 1 : 0) } })
 
-  // The allow list grows with the trusted keys: their publishers are always admitted.
-  const allowed = options.allowPeers === undefined ? undefined : new Set<string>()
-  // The trusted keys' publishers: reported to after each change (their peer id follows from their key).
-  let publisherPeerIds: string[] = []
-  const admitTrusted = (keys: TrustedKey[]): void => {
-    publisherPeerIds = keys.map(peerIdOfKey)
-    if (allowed === undefined) return
-    allowed.clear()
-    for (const id of [...options.allowPeers ?? [], ...publisherPeerIds]) allowed.add(id)
-  }
-  admitTrusted(options.trust)
-
-  const timing = options.timing ?? {}
-  const node: MeshNode = await createMeshNode({
-    latest,
-    swarmKey: options.swarmKey,
-    listen: options.listen,
-    bootstrap: options.bootstrap,
-    privateKey: await loadOrCreatePeerKey(join(options.dataDir, PEER_KEY_FILE)),
-    peerBookStore: filePeerBookStore(join(options.dataDir, PEERS_FILE)),
-    ...(allowed !== undefined ? { allowPeers: allowed } : {}),
-    ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
-    freshness,
-    metrics,
-    ...(options.deltas !== undefined ? { deltas: options.deltas } : {}),
-    ...(options.topics !== undefined ? { topics: options.topics } : {}),
-    timing,
-    log
-  })
-
+  let mesh: EdgeMesh | undefined
   let receivedAt: string | null = null
-  const announcer = new StatusAnnouncer({ announcement, publish: node.publish, report: async data => await node.report(publisherPeerIds, data) }, {
-    mesh: options.mesh,
-    log,
-    ...(timing.announceIntervalMs !== undefined ? { intervalMs: timing.announceIntervalMs } : {}),
-    ...(timing.announceJitterMs !== undefined ? { jitterMs: timing.announceJitterMs } : {})
-  })
   let served: ServedConfig | undefined
   const serve = (view: ServedConfig): void => {
     if (served !== undefined && served.head.version > view.head.version) return
@@ -168,7 +131,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     }
     versionGauge.set(envelope.head.version)
     log.info({ version: envelope.head.version, sha256: envelope.head.bodySha256, origin }, 'serving config')
-    announcer.poke()
+    mesh?.announcer.poke()
   })
 
   function status (): EdgeStatus {
@@ -177,7 +140,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     const age = freshness.ageMs(now)
     return {
       mesh: options.mesh,
-      peerId: node.peerId,
+      peerId: mesh?.node.peerId ?? '',
       version: head?.version ?? null,
       configSha256: head?.bodySha256 ?? null,
       issuedAt: head?.issuedAt ?? null,
@@ -188,8 +151,8 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       lastNewsAgeSeconds: age === undefined ? null : Math.round(age / 1000),
       stale: freshness.isStale(now),
       sealedUnopened: served?.unopened ?? [],
-      peers: node.peers(),
-      listen: node.addresses()
+      peers: mesh?.node.peers() ?? [],
+      listen: mesh?.node.addresses() ?? []
     }
   }
 
@@ -208,14 +171,20 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
 
   let server: FastifyInstance | undefined
   let serveUrl: string | undefined
+  let trust = options.trust
   return {
-    mesh: node,
+    get mesh () {
+      if (mesh === undefined) throw new TypeError('the edge joins the mesh when it starts')
+      return mesh.node
+    },
+    peerId: () => mesh?.node.peerId,
     latest,
     serveUrl: () => serveUrl,
     status,
     setTrust (keys) {
       latest.setTrust(trustPolicy(options.mesh, keys))
-      admitTrusted(keys)
+      trust = keys
+      mesh?.admitTrusted(keys)
       log.info({ trustedKeyIds: latest.trustedKeyIds() }, 'trusted keys reloaded')
       if (latest.currentKeyTrusted() === false) log.warn({ keyId: latest.current()?.head.keyId }, 'the served config is signed by a key no longer trusted; serving it until a trusted one arrives')
     },
@@ -225,12 +194,15 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       server = await buildEdgeServer({ registry: metrics.registry, current: () => served, status, ...(options.token !== undefined ? { token: options.token } : {}), ...(options.tls !== undefined ? { tls: options.tls } : {}) })
       serveUrl = await server.listen({ host: options.serve.host, port: options.serve.port })
       log.info({ url: `${serveUrl}/config` }, 'serving Traefik config')
-      await node.start()
-      announcer.start()
+      // Loaded only now: /config answers before libp2p and gossipsub are even read from disk.
+      const { edgeMesh } = await import('./edge-mesh.js')
+      mesh = await edgeMesh({ latest, freshness, metrics, announcement }, { ...options, trust })
+      await mesh.node.start()
+      mesh.announcer.start()
     },
     async stop () {
-      announcer.stop()
-      await node.stop()
+      mesh?.announcer.stop()
+      await mesh?.node.stop()
       await latest.settled()
       await server?.close()
     }

@@ -216,8 +216,13 @@ export class FaultWorld {
     return this.cuts.has(pairKey(a, b))
   }
 
-  private gaterFor (self: string): ConnectionGater {
-    const refused = (peer: PeerId): boolean => this.isCut(self, this.names.get(peer.toString()) ?? '')
+  /** The gater of the node named `self`; it names its own peer id as soon as it knows it, before any connection of its own. */
+  private gaterFor (self: string, ownPeerId: () => string | undefined = () => undefined): ConnectionGater {
+    const refused = (peer: PeerId): boolean => {
+      const own = ownPeerId()
+      if (own !== undefined) this.names.set(own, self)
+      return this.isCut(self, this.names.get(peer.toString()) ?? '')
+    }
     return { denyDialPeer: refused, denyInboundEncryptedConnection: refused, denyOutboundEncryptedConnection: refused }
   }
 
@@ -255,6 +260,7 @@ export class FaultWorld {
   }
 
   private async startEdge (sim: SimEdge): Promise<void> {
+    let ownPeerId = (): string | undefined => undefined
     const edge = await createEdge({
       mesh: MESH,
       trust: this.edgeTrust,
@@ -265,13 +271,14 @@ export class FaultWorld {
       serve: { host: '127.0.0.1', port: 0 },
       log: silentLogger(),
       timing: FAST_TIMING,
-      connectionGater: this.gaterFor(sim.name)
+      connectionGater: this.gaterFor(sim.name, () => ownPeerId())
     })
-    this.names.set(edge.mesh.peerId, sim.name)
+    ownPeerId = () => edge.peerId()
     const history = this.served.get(sim.name) ?? []
     this.served.set(sim.name, history)
     edge.latest.onAccepted((envelope, origin) => { history.push({ version: envelope.head.version, sha: envelope.head.bodySha256, origin }) })
     await edge.start()
+    this.names.set(edge.mesh.peerId, sim.name)
     sim.edge = edge
   }
 

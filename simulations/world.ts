@@ -161,7 +161,8 @@ export class World {
   /** Starts (or restarts, on its data directory) an edge bootstrapped to the publisher's address. */
   async restartEdge (name: string): Promise<void> {
     const sim = this.sim(name)
-    let self = sim.peerId
+    // Its peer id survives restarts (and is known again once it has joined the mesh).
+    let self = (): string | undefined => sim.peerId
     const edge = await createEdge({
       mesh: MESH,
       trust: [this.trustedKey],
@@ -172,12 +173,12 @@ export class World {
       serve: { host: '127.0.0.1', port: 0 },
       log: silentLogger(),
       timing: this.timing,
-      connectionGater: this.partition.gaterFor(() => self)
+      connectionGater: this.partition.gaterFor(() => self())
     })
-    self = edge.mesh.peerId
-    sim.peerId = self
+    self = () => edge.peerId() ?? sim.peerId
     this.init.recorder.watchEdge(name, edge)
     await edge.start()
+    sim.peerId = edge.mesh.peerId
     sim.edge = edge
   }
 

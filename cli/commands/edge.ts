@@ -57,7 +57,7 @@ Example:
       // Loaded here, not at the top: each program loads only its own code (start-up time, memory).
       const [{ createEdge }, { createLogger }] = await Promise.all([import('../../edge-subscriber/create-edge.js'), import('../../node/logger.js')])
       const log = createLogger('dime-edge')
-      const allowPeers = listOf(flags.allowPeer).map(id => parsePeerId(id, '--allow-peer'))
+      const allowPeers = await Promise.all(listOf(flags.allowPeer).map(async id => await parsePeerId(id, '--allow-peer')))
       const serve = parseHostPort(flags.serve, '--serve')
       if (!isLoopback(serve.host) && flags.tokenFile === undefined) {
         throw new UsageError(`--serve ${flags.serve} is not a loopback address: anyone who reaches it could read every route; give --token-file, or serve on 127.0.0.1`)
@@ -75,9 +75,9 @@ Example:
         ...(flags.tokenFile !== undefined ? { token: readToken(flags.tokenFile) } : {}),
         ...(flags.secretsKey !== undefined ? { secretsKey: readSecretsKey(flags.secretsKey) } : {}),
         ...(tls !== undefined ? { tls } : {}),
-        bootstrap: listOf(flags.bootstrap).map(value => parseBootstrap(value)),
+        bootstrap: await Promise.all(listOf(flags.bootstrap).map(async value => await parseBootstrap(value))),
         swarmKey: readSwarmKey(flags.swarmKey),
-        listen: listenAddresses(flags.listen),
+        listen: await listenAddresses(flags.listen),
         dataDir: flags.dataDir,
         serve,
         log

@@ -1,9 +1,7 @@
 import type { Command } from 'commander'
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { stringify } from 'yaml'
 import { randomBytes } from 'node:crypto'
-import { peerIdOfKey } from '../../node/mesh/identity.js'
 import { generateSecretsKeyPem } from '../../node/sealed-secret.js'
 import { generateSigningKeyPem, parseTrustedKey } from '../../node/signing-keys.js'
 import { generateSwarmKey } from '../../node/swarm-key.js'
@@ -39,7 +37,9 @@ Writes (with --out):
 
   dime keygen --out keys --kubernetes-secret dime-publisher-keys | kubectl apply -f -
 keeps every file in ./keys, and puts the publisher's (all but secrets.key) in a Secret.`)
-    .action((options: { out?: string, force: boolean, kubernetesSecret?: string, namespace: string }) => {
+    .action(async (options: { out?: string, force: boolean, kubernetesSecret?: string, namespace: string }) => {
+      // Loaded here, not at the top: every dime command would pay for them otherwise.
+      const { peerIdOfKey } = await import('../../node/mesh/identity.js')
       if (options.out === undefined && options.kubernetesSecret === undefined) {
         throw new UsageError('say where the keys go: --out DIR, --kubernetes-secret NAME, or both')
       }
@@ -64,7 +64,7 @@ keeps every file in ./keys, and puts the publisher's (all but secrets.key) in a 
       }
       if (options.kubernetesSecret !== undefined) {
         if (options.out === undefined) process.stderr.write(summary)
-        process.stdout.write(secretManifest(options.kubernetesSecret, options.namespace, files.filter(file => file.publisher)))
+        process.stdout.write(await secretManifest(options.kubernetesSecret, options.namespace, files.filter(file => file.publisher)))
       }
     })
 }
@@ -84,7 +84,8 @@ function writeKeyFiles (directory: string, files: KeyFile[], force: boolean): vo
 }
 
 /** A Secret holding the key files, as YAML for `kubectl apply -f -`. */
-function secretManifest (name: string, namespace: string, files: KeyFile[]): string {
+async function secretManifest (name: string, namespace: string, files: KeyFile[]): Promise<string> {
+  const { stringify } = await import('yaml')
   return stringify({
     apiVersion: 'v1',
     kind: 'Secret',

@@ -79,7 +79,7 @@ Examples:
         signingKey: readSigningKey(flags.key),
         trust: readTrustedKeys(listOf(flags.trust), { required: false }),
         swarmKey: readSwarmKey(flags.swarmKey),
-        listen: listenAddresses(flags.listen),
+        listen: await listenAddresses(flags.listen),
         ...(admin !== undefined
           ? { admin: { ...admin, ...(flags.tokenFile !== undefined ? { token: readToken(flags.tokenFile) } : {}), ...(tls !== undefined ? { tls } : {}) } }
           : {}),
@@ -135,7 +135,7 @@ export const PUBLISHER_STATE_FILE = 'published.envelope'
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
 
-export function listenAddresses (values: string[] | undefined): string[] {
+export async function listenAddresses (values: string[] | undefined): Promise<string[]> {
   const list = listOf(values)
-  return (list.length > 0 ? list : [DEFAULT_LISTEN]).map(value => parseListen(value))
+  return await Promise.all((list.length > 0 ? list : [DEFAULT_LISTEN]).map(async value => await parseListen(value)))
 }

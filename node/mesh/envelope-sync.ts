@@ -91,7 +91,9 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     this.countTransfer = init.countTransfer ?? (() => {})
     this.cache = new TransferCache(init.makeDeltas ?? false)
     this.hops = init.hops
-    // Subscribed for the node's life, before anything is restored: the cache sees every envelope that becomes current.
+    // The cache holds what is served now (restored before this node was made, perhaps) and each envelope after it.
+    const current = this.latest.current()
+    if (current !== undefined) this.cache.advance(current)
     this.latest.onAccepted(envelope => { this.cache.advance(envelope) })
     this.onIdentify = this.onIdentify.bind(this)
   }

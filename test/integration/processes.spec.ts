@@ -1,5 +1,5 @@
 import test from 'ava'
-import { freePort } from '../../cli/processes.js'
+import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { dime, spawnDime } from '../fixtures/dime-process.js'
 import { routeFragment, writeFragment } from '../fixtures/mesh.js'
@@ -11,6 +11,22 @@ async function body (url: string): Promise<string | undefined> {
   return response.status === 200 ? await response.text() : undefined
 }
 
+/**
+ * A field of the first log line of a process with this message. Every port
+ * here is chosen by the kernel (port 0) and read back from the logs: a port
+ * picked free beforehand can be taken by another test before it is bound.
+ */
+async function logged (child: ChildProcess & { output: () => string }, message: string, field: string): Promise<string> {
+  return await waitFor(() => `"${message}" in the log:\n${child.output()}`, () => {
+    for (const line of child.output().split('\n')) {
+      if (!line.includes(`"msg":"${message}"`)) continue
+      const value = (JSON.parse(line) as Record<string, unknown>)[field]
+      return Array.isArray(value) ? String(value[0]) : String(value)
+    }
+    return undefined
+  })
+}
+
 test('real dime processes: killing the publisher changes nothing the edges serve; an edge then restarts into its persisted config', async t => {
   const dir = await tempDir(t)
   const keys = join(dir, 'keys')
@@ -19,42 +35,36 @@ test('real dime processes: killing the publisher changes nothing the edges serve
   await dime('keygen', '--out', fragments)
   await writeFragment(fragments, 'whoami.yaml', routeFragment('whoami', 'whoami.example.com'))
 
-  const meshPort = await freePort()
   const publisher = spawnDime(t, ['publisher', '--fragments', fragments, '--key', join(keys, 'publisher.key'),
-    '--swarm-key', join(keys, 'swarm.key'), '--listen', `/ip4/127.0.0.1/tcp/${meshPort}`])
-  const edgeArgs = async (name: string): Promise<{ args: string[], url: string }> => {
-    const serve = `127.0.0.1:${await freePort()}`
-    return {
-      url: `http://${serve}/config`,
-      args: ['edge', '--trust', join(keys, 'publisher.pub'), '--bootstrap', `/ip4/127.0.0.1/tcp/${meshPort}`,
-        '--swarm-key', join(keys, 'swarm.key'), '--listen', `/ip4/127.0.0.1/tcp/${await freePort()}`,
-        '--data-dir', join(dir, name), '--serve', serve]
-    }
-  }
-  const specs = await Promise.all(['edge-1', 'edge-2', 'edge-3'].map(edgeArgs))
-  const edges = specs.map(spec => spawnDime(t, spec.args))
+    '--swarm-key', join(keys, 'swarm.key'), '--listen', '/ip4/127.0.0.1/tcp/0'])
+  const bootstrap = await logged(publisher, 'mesh node listening', 'addresses')
+  const edgeArgs = (name: string): string[] => ['edge', '--trust', join(keys, 'publisher.pub'), '--bootstrap', bootstrap,
+    '--swarm-key', join(keys, 'swarm.key'), '--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(dir, name), '--serve', '127.0.0.1:0']
+  const edges = ['edge-1', 'edge-2', 'edge-3'].map(name => spawnDime(t, edgeArgs(name)))
+  const urls = await Promise.all(edges.map(async edge => await logged(edge, 'serving Traefik config', 'url')))
 
-  const served = await waitFor('the config on all three edges', async () => {
-    const bodies = await Promise.all(specs.map(async spec => await body(spec.url).catch(() => undefined)))
+  const served = await waitFor(() => `the config on all three edges (publisher's log:\n${publisher.output()})`, async () => {
+    const bodies = await Promise.all(urls.map(async url => await body(url).catch(() => undefined)))
     return bodies.every(b => b?.includes('whoami') === true) && new Set(bodies).size === 1 ? bodies[0] : undefined
   })
 
-  const peers = async (): Promise<string[][]> => await Promise.all(specs.map(async spec =>
-    ((await (await fetch(spec.url.replace(/\/config$/, '/status'))).json()) as { peers: string[] }).peers))
+  const peers = async (): Promise<string[][]> => await Promise.all(urls.map(async url =>
+    ((await (await fetch(url.replace(/\/config$/, '/status'))).json()) as { peers: string[] }).peers))
   const connected = await peers()
   publisher.kill('SIGKILL')
   await waitFor('every edge sees the publisher gone', async () => {
     const now = await peers()
     return now.every((list, i) => list.length < (connected[i]?.length ?? 0)) ? true : undefined
   })
-  for (const spec of specs) t.is(await body(spec.url), served)
+  for (const url of urls) t.is(await body(url), served)
 
   const [first] = edges
   const stopped = new Promise(resolve => first?.once('exit', resolve))
   first?.kill('SIGTERM')
   t.is(await stopped, 0, first?.output())
-  const restarted = spawnDime(t, specs[0]?.args ?? [])
-  t.is(await waitFor('the restarted edge serves', async () => await body(specs[0]?.url ?? '').catch(() => undefined)), served)
+  const restarted = spawnDime(t, edgeArgs('edge-1'))
+  const url = await logged(restarted, 'serving Traefik config', 'url')
+  t.is(await waitFor('the restarted edge serves', async () => await body(url).catch(() => undefined)), served)
   // Its log travels through a pipe and may arrive after its HTTP answer.
   await waitFor('the restarted edge logs what it serves', () => /"msg":"serving config"/.test(restarted.output()) ? true : undefined)
   t.regex(restarted.output(), /"origin":"disk"/)

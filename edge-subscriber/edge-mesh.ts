@@ -1,0 +1,77 @@
+import { join } from 'node:path'
+import type { Freshness } from '../node/freshness.js'
+import type { LatestEnvelope } from '../node/latest-envelope.js'
+import { peerIdOfKey } from '../node/mesh/identity.js'
+import { createMeshNode, type MeshNode } from '../node/mesh/mesh-node.js'
+import type { MeshMetrics } from '../node/metrics.js'
+import type { PeerAnnouncement } from '../node/peer-announcement.js'
+import type { TrustedKey } from '../node/signing-keys.js'
+import type { EdgeOptions } from './create-edge.js'
+import { filePeerBookStore } from './file-peer-book-store.js'
+import { loadOrCreatePeerKey } from './peer-identity.js'
+import { StatusAnnouncer } from './status-announcer.js'
+
+export const PEER_KEY_FILE = 'peer.key'
+export const PEERS_FILE = 'peers.json'
+
+export interface EdgeMeshComponents {
+  latest: LatestEnvelope
+  freshness: Freshness
+  metrics: MeshMetrics
+  /** What this edge serves and where it can be dialled, when it announces. */
+  announcement: () => PeerAnnouncement
+}
+
+/** The edge's side of the mesh: its node, its announcements, and who it admits. */
+export interface EdgeMesh {
+  readonly node: MeshNode
+  readonly announcer: StatusAnnouncer
+  /** Admits the publishers of these keys (always, even with an allow list) and reports to them. */
+  admitTrusted(keys: TrustedKey[]): void
+}
+
+/**
+ * Makes the edge's mesh node (not started), with its persisted identity and
+ * peer book. Loaded only once the edge already answers /config: libp2p and
+ * gossipsub take longer to load than everything the edge needs to serve.
+ */
+export async function edgeMesh (components: EdgeMeshComponents, options: EdgeOptions): Promise<EdgeMesh> {
+  const { latest, freshness, metrics, announcement } = components
+  const log = options.log
+  // The allow list grows with the trusted keys: their publishers are always admitted.
+  const allowed = options.allowPeers === undefined ? undefined : new Set<string>()
+  // The trusted keys' publishers: reported to after each change (their peer id follows from their key).
+  let publisherPeerIds: string[] = []
+  const admitTrusted = (keys: TrustedKey[]): void => {
+    publisherPeerIds = keys.map(peerIdOfKey)
+    if (allowed === undefined) return
+    allowed.clear()
+    for (const id of [...options.allowPeers ?? [], ...publisherPeerIds]) allowed.add(id)
+  }
+  admitTrusted(options.trust)
+
+  const timing = options.timing ?? {}
+  const node = await createMeshNode({
+    latest,
+    swarmKey: options.swarmKey,
+    listen: options.listen,
+    bootstrap: options.bootstrap,
+    privateKey: await loadOrCreatePeerKey(join(options.dataDir, PEER_KEY_FILE)),
+    peerBookStore: filePeerBookStore(join(options.dataDir, PEERS_FILE)),
+    ...(allowed !== undefined ? { allowPeers: allowed } : {}),
+    ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
+    freshness,
+    metrics,
+    ...(options.deltas !== undefined ? { deltas: options.deltas } : {}),
+    ...(options.topics !== undefined ? { topics: options.topics } : {}),
+    timing,
+    log
+  })
+  const announcer = new StatusAnnouncer({ announcement, publish: node.publish, report: async data => await node.report(publisherPeerIds, data) }, {
+    mesh: options.mesh,
+    log,
+    ...(timing.announceIntervalMs !== undefined ? { intervalMs: timing.announceIntervalMs } : {}),
+    ...(timing.announceJitterMs !== undefined ? { jitterMs: timing.announceJitterMs } : {})
+  })
+  return { node, announcer, admitTrusted }
+}
