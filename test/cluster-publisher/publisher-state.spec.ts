@@ -1,0 +1,36 @@
+import test from 'ava'
+import { configMapEnvelopeStore } from '../../cluster-publisher/kubernetes/config-map-envelope-store.js'
+import { publisherState } from '../../cluster-publisher/publisher-state.js'
+import { CoreV1Api } from '@kubernetes/client-node'
+import { memoryEnvelopeStore } from '../../node/envelope-store.js'
+import { silentLogger } from '../../node/logger.js'
+import { fakeKubeApi, NAMESPACE } from '../fixtures/kube.js'
+
+const envelope = new TextEncoder().encode('DIME…an envelope, as bytes')
+
+test('the state keeps the envelope and each fragment\'s content in one blob, and reads an older plain envelope too', async t => {
+  const blobs = memoryEnvelopeStore()
+  const state = publisherState(blobs, () => new Map([['a.yaml', { http: { routers: {} } }]]))
+  t.is(await state.load(), undefined)
+  await state.save(envelope)
+  t.deepEqual(await state.load(), envelope)
+  t.deepEqual(await state.loadLastGood(), { 'a.yaml': { http: { routers: {} } } })
+
+  await blobs.save(envelope)
+  t.deepEqual(await state.load(), envelope, 'state written before the contents were kept beside it')
+  t.is(await state.loadLastGood(), undefined)
+})
+
+test('the ConfigMap store round-trips through the API server, creates the ConfigMap once and then updates it', async t => {
+  const api = await fakeKubeApi(t)
+  const core = api.kubeConfig().makeApiClient(CoreV1Api)
+  const store = configMapEnvelopeStore(core, { namespace: NAMESPACE, name: 'dime-publisher-state', log: silentLogger() })
+  t.is(await store.load(), undefined)
+  await store.save(envelope)
+  const second = new TextEncoder().encode('DIME…a newer one')
+  await store.save(second)
+  t.deepEqual(new Uint8Array(await store.load() ?? []), second)
+  t.deepEqual(api.calls.filter(call => call.resource === 'configmaps' && call.verb !== 'get').map(call => call.verb), ['create', 'update'])
+  const stored = api.get('configmaps', NAMESPACE, 'dime-publisher-state')
+  t.truthy((stored as { binaryData?: Record<string, string> } | undefined)?.binaryData?.['envelope.br'], 'Brotli-compressed under binaryData')
+})
