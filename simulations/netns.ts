@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stopProcess } from '../cli/processes.js'
 import { scrapeMetric } from './scrape.js'
+import { waitFor } from './wait-for.js'
 
 const DIME = fileURLToPath(new URL('../bin/dime.js', import.meta.url))
 /** RFC 2544's benchmarking range: it exists only inside the namespaces made here. */
@@ -89,6 +90,24 @@ export class NamespaceMesh {
       try { ip('netns', 'del', namespace) } catch {}
     }
     try { ip('link', 'del', `${this.prefix}r`) } catch {}
+  }
+
+  /**
+   * Builds the network, starts the publisher and the first `edges` edges (the
+   * rest are left for the caller), and resolves with the first version once
+   * every one of them serves it.
+   */
+  async startServing (edges = this.edgeNodes.length): Promise<number> {
+    this.setUp()
+    await this.writeKeysAndFragments()
+    await this.writeFragment('first')
+    this.startPublisher()
+    const started = this.edgeNodes.slice(0, edges)
+    for (const edge of started) this.startEdge(edge)
+    const first = await waitFor('the publisher publishes', async () => await this.publishedVersion(), 60_000, 200)
+    await waitFor('every edge serves the first version', async () =>
+      (await Promise.all(started.map(async edge => await this.servedVersion(edge)))).every(v => v === first) ? true : undefined, 90_000, 100)
+    return first
   }
 
   async writeKeysAndFragments (): Promise<void> {

@@ -1,7 +1,8 @@
 // npm run simulate -- [SCENARIO…|all] [--nodes N] [--seed S] [--out DIR]
 // npm run simulate -- heal [--nodes N] [--partitions 5,60,600] [--rounds R] [--out DIR]
 // npm run simulate -- faults [--runs N] [--steps M] [--seed S] [--out DIR]
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { runFaultSequences } from './faults.js'
@@ -10,9 +11,6 @@ import { NamespaceMesh, namespacesUnavailable } from './netns.js'
 import { renderFaultsReport, renderHealReport, renderReport } from './report.js'
 import { runScenario } from './run-scenario.js'
 import { SCENARIOS, type Scenario } from './scenarios.js'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { waitFor } from './wait-for.js'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -72,13 +70,7 @@ async function heals (): Promise<boolean> {
   process.once('SIGINT', interrupted)
   process.once('SIGTERM', interrupted)
   try {
-    mesh.setUp()
-    await mesh.writeKeysAndFragments()
-    await mesh.writeFragment('first')
-    mesh.startPublisher()
-    for (const edge of mesh.edgeNodes) mesh.startEdge(edge)
-    const first = await waitFor('the publisher publishes', async () => await mesh.publishedVersion(), 30_000, 200)
-    await waitFor('every edge serves', async () => (await Promise.all(mesh.edgeNodes.map(async edge => await mesh.servedVersion(edge)))).every(v => v === first) ? true : undefined, 60_000, 200)
+    await mesh.startServing()
     for (const length of lengths) {
       const measured: HealRound[] = []
       for (let round = 1; round <= (length >= 60_000 ? 1 : rounds); round++) {

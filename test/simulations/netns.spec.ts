@@ -28,14 +28,7 @@ async function newerPublished (mesh: NamespaceMesh, than: number): Promise<numbe
 async function started (t: ExecutionContext, edges: number, extra = 0): Promise<{ mesh: NamespaceMesh, first: number }> {
   const mesh = new NamespaceMesh(await tempDir(t), edges + extra)
   t.teardown(() => { mesh.tearDown() })
-  mesh.setUp()
-  await mesh.writeKeysAndFragments()
-  await mesh.writeFragment('first')
-  mesh.startPublisher()
-  for (const edge of mesh.edgeNodes.slice(0, edges)) mesh.startEdge(edge)
-  const first = await waitFor('the publisher publishes', async () => await mesh.publishedVersion(), 60_000, 200)
-  await allServe(mesh, mesh.edgeNodes.slice(0, edges), first, 'every edge serves the first version')
-  return { mesh, first }
+  return { mesh, first: await mesh.startServing(edges) }
 }
 
 if (unavailable !== undefined) {
