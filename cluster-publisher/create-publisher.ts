@@ -225,6 +225,8 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     async stop () {
       await options.leadership?.stop()
       await leadership.set(false)
+      latest.close()
+      await latest.settled()
       await admin?.close()
       await source.stop()
     }

@@ -203,6 +203,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     async stop () {
       mesh?.announcer.stop()
       await mesh?.node.stop()
+      latest.close()
       await latest.settled()
       await server?.close()
     }

@@ -59,6 +59,7 @@ export class LatestEnvelope {
   private pending: { envelope: Envelope, origin: string } | undefined
   private highestOffered = 0
   private committing: Promise<void> | undefined
+  private closed = false
   private readonly listeners = new Set<(envelope: Envelope, origin: string) => void>()
 
   constructor (init: LatestEnvelopeInit) {
@@ -147,7 +148,17 @@ export class LatestEnvelope {
     }
   }
 
+  /**
+   * Takes no more offers (the node is stopping: a body still being inflated
+   * must not be written after its owner has gone); `settled()` then waits for
+   * what is being written.
+   */
+  close (): void {
+    this.closed = true
+  }
+
   offer (bytes: Uint8Array, origin: string): Verdict {
+    if (this.closed) return 'ignore'
     let envelope: Envelope
     try {
       envelope = openEnvelope(bytes, this.trust)

@@ -99,3 +99,15 @@ test('a store that cannot persist leaves the previous envelope served', async t 
   // Not persisted, so not considered seen: a later offer of the same version is tried again.
   t.is(latest.offer(envelopeBytes(1), 'test'), 'accept')
 })
+
+test('once closed, offers are ignored and nothing more is written: a stopping node leaves its files as they are', async t => {
+  const store = memoryEnvelopeStore()
+  const latest = latestOn(store)
+  t.is(latest.offer(envelopeBytes(1), 'test'), 'accept')
+  latest.close()
+  await latest.settled()
+  t.is(latest.offer(envelopeBytes(2), 'test'), 'ignore')
+  await latest.settled()
+  t.is(latest.current()?.head.version, 1, 'what was accepted before closing was still written')
+  t.is((await latestOn(store).restore()), undefined)
+})
