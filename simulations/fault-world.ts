@@ -1,6 +1,5 @@
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createHash } from 'node:crypto'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { freePort } from '../cli/processes.js'
@@ -296,8 +295,4 @@ function pairKey (a: string, b: string): string {
 /** Whether bytes are the canonical form of the JSON they hold (the same config is always the same bytes). */
 export function isCanonical (body: Uint8Array): boolean {
   return Buffer.from(canonicalBytes(JSON.parse(new TextDecoder().decode(body)))).equals(body)
-}
-
-export function sha256 (bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex')
 }

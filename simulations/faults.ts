@@ -2,7 +2,8 @@ import fc from 'fast-check'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { FaultWorld, isCanonical, PUBLISHER, sha256 } from './fault-world.js'
+import { sha256Hex } from '../node/envelope.js'
+import { FaultWorld, isCanonical, PUBLISHER } from './fault-world.js'
 
 const FRAGMENTS = ['alpha', 'bravo', 'charlie'] as const
 const MAX_EDGES = 5
@@ -67,7 +68,7 @@ async function checkInvariants (model: Model, world: FaultWorld): Promise<void> 
     const response = await fetch(`${edge.serveUrl() ?? ''}/config`)
     const body = new Uint8Array(await response.arrayBuffer())
     if (response.status !== 200) { problems.push(`${name} answered ${response.status} after it had served a config`); continue }
-    const sha = sha256(body)
+    const sha = sha256Hex(body)
     if (![...world.signed.values()].includes(sha)) problems.push(`${name} served bytes no publisher signed`)
     if (!isCanonical(body)) problems.push(`${name} served bytes that are not canonical JSON`)
     if (Object.keys(routersOf(body)).length === 0) problems.push(`${name} served a config with no routers`)

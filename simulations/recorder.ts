@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
 import type { Publisher } from '../cluster-publisher/create-publisher.js'
+import { sha256Hex } from '../node/envelope.js'
 import type { Edge } from '../edge-subscriber/create-edge.js'
 
 /** An edge started serving a config (from the mesh, or restored from disk). */
@@ -68,7 +68,7 @@ export class Recorder {
         if (url === undefined) continue
         fetch(`${url}/config`).then(async response => {
           const body = Buffer.from(await response.arrayBuffer())
-          this.samples.push({ t: this.now(), edge: name, status: response.status, ...(response.status === 200 ? { sha: createHash('sha256').update(body).digest('hex') } : {}) })
+          this.samples.push({ t: this.now(), edge: name, status: response.status, ...(response.status === 200 ? { sha: sha256Hex(body) } : {}) })
         }, () => {})
       }
     }, SAMPLE_EVERY_MS))

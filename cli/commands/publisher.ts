@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander'
+import { mkdir } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { PublisherOptions } from '../../cluster-publisher/create-publisher.js'
@@ -122,7 +123,6 @@ async function sourceParts (flags: PublisherFlags, log: Logger, registry: Regist
 
 /** The publisher's state file in `--data-dir`, which is made (owner-only) if missing. */
 async function stateFile (dataDir: string): Promise<string> {
-  const { mkdir } = await import('node:fs/promises')
   try {
     await mkdir(dataDir, { recursive: true, mode: 0o700 })
   } catch (err) {
@@ -131,7 +131,7 @@ async function stateFile (dataDir: string): Promise<string> {
   return join(dataDir, PUBLISHER_STATE_FILE)
 }
 
-export const PUBLISHER_STATE_FILE = 'published.envelope'
+const PUBLISHER_STATE_FILE = 'published.envelope'
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
 
