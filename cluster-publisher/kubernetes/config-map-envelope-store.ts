@@ -21,33 +21,40 @@ export interface ConfigMapEnvelopeStoreInit {
  * restarted publisher or a new leader starts from what the last one published
  * (as Helm keeps releases in the cluster). It is read back through the same
  * verification as anything from the mesh. Writes are optimistic: a conflict
- * (another replica wrote in between) is retried once against the new version.
+ * (another replica wrote in between) or a deletion is retried once, after
+ * reading it again.
  * A config too large for a ConfigMap empties it rather than leave an older one
  * there: a restart then learns the newest config from the edges instead.
  */
 export function configMapEnvelopeStore (core: CoreV1Api, init: ConfigMapEnvelopeStoreInit): EnvelopeStore {
   const where = `ConfigMap ${init.namespace}/${init.name}`
+  // Of the ConfigMap as last read or written here: a publish then costs one request, not a read and a write.
+  let resourceVersion: string | undefined
   const read = async (): Promise<V1ConfigMap | undefined> => {
     try {
-      return await core.readNamespacedConfigMap({ name: init.name, namespace: init.namespace })
+      const current = await core.readNamespacedConfigMap({ name: init.name, namespace: init.namespace })
+      resourceVersion = current.metadata?.resourceVersion
+      return current
     } catch (err) {
       if (err instanceof ApiException && err.code === 404) return undefined
       throw err
     }
   }
   const write = async (data: string | undefined): Promise<void> => {
-    const current = await read()
+    const exists = resourceVersion !== undefined || await read() !== undefined
     const body: V1ConfigMap = {
       metadata: {
         name: init.name,
         namespace: init.namespace,
         labels: { 'app.kubernetes.io/name': 'dime-publisher', 'app.kubernetes.io/component': 'state' },
-        ...(current?.metadata?.resourceVersion !== undefined ? { resourceVersion: current.metadata.resourceVersion } : {})
+        ...(resourceVersion !== undefined ? { resourceVersion } : {})
       },
       ...(data !== undefined ? { binaryData: { [ENVELOPE_KEY]: data } } : {})
     }
-    if (current === undefined) await core.createNamespacedConfigMap({ namespace: init.namespace, body })
-    else await core.replaceNamespacedConfigMap({ name: init.name, namespace: init.namespace, body })
+    const written = exists
+      ? await core.replaceNamespacedConfigMap({ name: init.name, namespace: init.namespace, body })
+      : await core.createNamespacedConfigMap({ namespace: init.namespace, body })
+    resourceVersion = written.metadata?.resourceVersion
   }
   return {
     async load () {
@@ -64,7 +71,9 @@ export function configMapEnvelopeStore (core: CoreV1Api, init: ConfigMapEnvelope
       try {
         await write(data)
       } catch (err) {
-        if (!(err instanceof ApiException && err.code === 409)) throw new Error(`could not write ${where}: ${(err as Error).message}`)
+        // Changed (409) or deleted (404) by someone else since it was last seen here: read it again, once.
+        if (!(err instanceof ApiException && (err.code === 409 || err.code === 404))) throw new Error(`could not write ${where}: ${(err as Error).message}`)
+        resourceVersion = undefined
         await write(data)
       }
     }
