@@ -100,24 +100,23 @@ function leftOver (previous: JsonObject, current: JsonObject): JsonObject {
 }
 
 /**
- * After a restart or a leader change there is no memory of each fragment's
- * last good content, only the latest signed config. What that config holds
+ * After a restart or a leader change, when no state says what each fragment
+ * last contributed, only the latest signed config is known. What it holds
  * beyond the fragments that are fine now is what the broken ones last
- * contributed: it becomes the last good content of the first broken fragment
- * that has none. (With several broken fragments, that one carries it for all.)
+ * contributed: it becomes the last good content of `carrier`, a broken
+ * fragment that has none. (With several broken fragments, it carries it for all.)
  */
 export function recoverLastGood (
   fragments: readonly Fragment[],
   lastGood: ReadonlyMap<string, JsonObject>,
   previous: JsonObject,
-  validate: FragmentValidator
+  validate: FragmentValidator,
+  carrier: string
 ): ReadonlyMap<string, JsonObject> {
-  const broken = brokenFragments(fragments, validate).find(source => !lastGood.has(source))
-  if (broken === undefined) return lastGood
   const { config } = buildDesiredConfig(fragments, lastGood, validate)
   const recovered = leftOver(previous, config)
   if (Object.keys(recovered).length === 0) return lastGood
-  return new Map([...lastGood, [broken, recovered]])
+  return new Map([...lastGood, [carrier, recovered]])
 }
 
 /** The sources of the fragments that cannot be merged as they are now (unreadable or invalid), in name order. */

@@ -150,8 +150,9 @@ export class PublisherController {
         this.init.log.warn({ fragments: unrecovered }, this.lastError)
         return 'waiting-for-mesh'
       }
+      const [carrier] = unrecovered
       const newest = this.previousConfig()
-      if (newest !== undefined) this.lastGood = recoverLastGood(snapshot.fragments, this.lastGood, newest, validate)
+      if (newest !== undefined && carrier !== undefined) this.lastGood = recoverLastGood(snapshot.fragments, this.lastGood, newest, validate, carrier)
     }
     // From the first build of a term on, every fragment's last good content is remembered here.
     this.recovered = true
