@@ -171,7 +171,6 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
 
   let server: FastifyInstance | undefined
   let serveUrl: string | undefined
-  let trust = options.trust
   return {
     get mesh () {
       if (mesh === undefined) throw new TypeError('the edge joins the mesh when it starts')
@@ -183,7 +182,6 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     status,
     setTrust (keys) {
       latest.setTrust(trustPolicy(options.mesh, keys))
-      trust = keys
       mesh?.admitTrusted(keys)
       log.info({ trustedKeyIds: latest.trustedKeyIds() }, 'trusted keys reloaded')
       if (latest.currentKeyTrusted() === false) log.warn({ keyId: latest.current()?.head.keyId }, 'the served config is signed by a key no longer trusted; serving it until a trusted one arrives')
@@ -196,7 +194,8 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       log.info({ url: `${serveUrl}/config` }, 'serving Traefik config')
       // Loaded only now: /config answers before libp2p and gossipsub are even read from disk.
       const { edgeMesh } = await import('./edge-mesh.js')
-      mesh = await edgeMesh({ latest, freshness, metrics, announcement }, { ...options, trust })
+      // The keys trusted now: a SIGHUP may have changed them since the edge was made.
+      mesh = await edgeMesh({ latest, freshness, metrics, announcement }, { ...options, trust: [...latest.trustPolicy().keys.values()] })
       await mesh.node.start()
       mesh.announcer.start()
     },
