@@ -10,22 +10,17 @@ import { canonicalBytes } from '../node/canonical-json.js'
 import { fileEnvelopeStore } from '../node/file-envelope-store.js'
 import { silentLogger } from '../node/logger.js'
 import { peerIdOfKey } from '../node/mesh/identity.js'
-import { generateSigningKeyPem, parseSigningKey, parseTrustedKey, type SigningKey, type TrustedKey } from '../node/signing-keys.js'
+import type { TrustedKey } from '../node/signing-keys.js'
 import { generateSwarmKey, parseSwarmKey } from '../node/swarm-key.js'
 import { waitFor } from './wait-for.js'
-import { FAST_TIMING } from './world.js'
+import { FAST_TIMING, signingKeyPair } from './world.js'
 
 const MESH = 'faults'
 export const PUBLISHER = 'publisher'
 /** Generous: a busy machine is slow, not wrong. */
 const SETTLE_LIMIT_MS = 60_000
 
-interface KeyPair { signing: SigningKey, trusted: TrustedKey }
-
-function keyPair (name: string): KeyPair {
-  const pem = generateSigningKeyPem()
-  return { signing: parseSigningKey(pem.privatePem, name), trusted: parseTrustedKey(pem.publicPem, name) }
-}
+type KeyPair = ReturnType<typeof signingKeyPair>
 
 /** Leadership as a test drives it: the world says who leads. */
 class ManualLeadership implements Leadership {
@@ -58,7 +53,7 @@ export class FaultWorld {
   readonly fragments: string
   private readonly stateFile: string
   private readonly swarmKey = parseSwarmKey(generateSwarmKey(), 'faults swarm key')
-  private signingKey: KeyPair = keyPair('key 1')
+  private signingKey: KeyPair = signingKeyPair('key 1')
   private nextKey: KeyPair | undefined
   private keyCount = 1
   private edgeTrust: TrustedKey[] = [this.signingKey.trusted]
@@ -139,7 +134,7 @@ export class FaultWorld {
 
   /** Rotation, step 1: every edge trusts the current key and a new one. */
   trustNextKey (): void {
-    this.nextKey = keyPair(`key ${++this.keyCount}`)
+    this.nextKey = signingKeyPair(`key ${++this.keyCount}`)
     this.edgeTrust = [this.signingKey.trusted, this.nextKey.trusted]
     for (const { edge } of this.runningEdges()) edge.setTrust(this.edgeTrust)
   }

@@ -48,7 +48,7 @@ export class NamespaceMesh {
   private readonly prefix = `dm${process.pid % 10000}`
   private readonly hub = `${this.prefix}hub`
 
-  constructor (private readonly root: string, private readonly edges: number) {
+  constructor (private readonly root: string, edges: number) {
     for (let i = 0; i <= edges; i++) {
       this.nodes.push({ name: i === 0 ? 'publisher' : `edge-${i}`, namespace: `${this.prefix}n${i}`, hostLink: `${this.prefix}h${i}`, address: `${SUBNET}.${i + 1}` })
     }

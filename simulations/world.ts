@@ -31,6 +31,12 @@ const FAST_TIMING_MAX_EDGES = 20
 export function timingFor (edges: number): typeof FAST_TIMING {
   return edges > FAST_TIMING_MAX_EDGES ? SCALE_TIMING : FAST_TIMING
 }
+/** A new publisher key: the signing half and the half edges trust. */
+export function signingKeyPair (name: string): { signing: SigningKey, trusted: TrustedKey } {
+  const pem = generateSigningKeyPem()
+  return { signing: parseSigningKey(pem.privatePem, name), trusted: parseTrustedKey(pem.publicPem, name) }
+}
+
 export const PUBLISHER = 'publisher'
 const MESH = 'simulation'
 
@@ -67,9 +73,9 @@ export class World {
   private readonly timing: typeof FAST_TIMING
 
   constructor (private readonly init: WorldInit) {
-    const pem = generateSigningKeyPem()
-    this.signingKey = parseSigningKey(pem.privatePem, 'simulation key')
-    this.trustedKey = parseTrustedKey(pem.publicPem, 'simulation key')
+    const keys = signingKeyPair('simulation key')
+    this.signingKey = keys.signing
+    this.trustedKey = keys.trusted
     this.swarmKey = parseSwarmKey(generateSwarmKey(), 'simulation swarm key')
     this.fragments = join(init.root, 'fragments')
     this.timing = timingFor(init.edges)
