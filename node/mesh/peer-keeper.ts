@@ -159,16 +159,16 @@ class PeerKeeper implements Startable {
   /** Resolves once the connection closes; hangs it up first if its peer stops answering pings. */
   private async watch (connection: Connection, signal: AbortSignal, log: Logger): Promise<void> {
     const closed = this.closed(connection, signal)
+    // Aborted once the connection closes, or the keeper stops (closed() resolves then too).
     const gone = new AbortController()
     void closed.then(() => { gone.abort() })
-    const pause = AbortSignal.any([signal, gone.signal])
-    while (!pause.aborted) {
-      await sleep(this.init.pingIntervalMs, pause)
-      if (pause.aborted) break
+    while (!gone.signal.aborted) {
+      await sleep(this.init.pingIntervalMs, gone.signal)
+      if (gone.signal.aborted) break
       try {
         await this.init.ping(connection.remotePeer, AbortSignal.timeout(this.init.pingTimeoutMs))
       } catch (err) {
-        if (pause.aborted) break
+        if (gone.signal.aborted) break
         log.warn({ err: (err as Error).message }, 'bootstrap peer stopped answering pings; hanging up to redial')
         connection.abort(err as Error)
         break
