@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sha256Hex } from '../node/envelope.js'
 import { FaultWorld, isCanonical, PUBLISHER } from './fault-world.js'
+import { waitFor } from './wait-for.js'
 
 const FRAGMENTS = ['alpha', 'bravo', 'charlie'] as const
 const MAX_EDGES = 5
@@ -89,7 +90,6 @@ async function checkInvariants (model: Model, world: FaultWorld): Promise<void> 
 /** Waits until the leader's newest config is what the fragments (and their last good content) say. */
 async function leaderHas (model: Model, world: FaultWorld): Promise<void> {
   const expected = JSON.stringify(expectedRouters(model))
-  const { waitFor } = await import('./wait-for.js')
   await waitFor(() => `the leader to publish ${expected} (it has ${JSON.stringify(leaderRouters(world))}; ${world.leader().status().lastError ?? 'no error'})`,
     () => JSON.stringify(leaderRouters(world)) === expected ? true : undefined, 60_000, 20)
 }
