@@ -1,5 +1,5 @@
 import { promisify } from 'node:util'
-import { brotliCompress, brotliDecompress, constants } from 'node:zlib'
+import { brotliCompress, brotliDecompress, brotliDecompressSync, constants } from 'node:zlib'
 import { InvalidEnvelopeError } from './errors.js'
 
 const compress = promisify(brotliCompress)
@@ -13,6 +13,14 @@ const decompress = promisify(brotliDecompress)
 const QUALITY = 6
 const MIN_CHUNK_BYTES = 64
 const MAX_CHUNK_BYTES = 8 * 1024 * 1024
+/**
+ * Small bodies (a beacon's carried body, a small delta) are inflated at once:
+ * a trip through libuv's thread pool costs more than the work, and waits
+ * behind any fsync there. The output bound keeps the longest such call to a
+ * few milliseconds.
+ */
+const INFLATE_AT_ONCE_MAX_IN = 16 * 1024
+const INFLATE_AT_ONCE_MAX_OUT = 4 * 1024 * 1024
 
 /** Compresses a body for the sync protocol. */
 export async function compressBody (body: Uint8Array): Promise<Uint8Array> {
@@ -29,7 +37,9 @@ export async function decompressBody (compressed: Uint8Array, maxBytes: number):
   try {
     // One output chunk of the expected size: zlib's default 16 KiB chunks would
     // cost a trip through the event loop per chunk, a hundred for a 1.6 MB body.
-    return await decompress(compressed, { maxOutputLength: Math.max(1, maxBytes), chunkSize: Math.min(Math.max(maxBytes, MIN_CHUNK_BYTES), MAX_CHUNK_BYTES) })
+    const options = { maxOutputLength: Math.max(1, maxBytes), chunkSize: Math.min(Math.max(maxBytes, MIN_CHUNK_BYTES), MAX_CHUNK_BYTES) }
+    if (compressed.byteLength <= INFLATE_AT_ONCE_MAX_IN && maxBytes <= INFLATE_AT_ONCE_MAX_OUT) return brotliDecompressSync(compressed, options)
+    return await decompress(compressed, options)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new InvalidEnvelopeError(`compressed body inflates past ${maxBytes} bytes`)

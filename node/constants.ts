@@ -42,6 +42,13 @@ export function syncProtocol (mesh: string): string {
   return `/dime/${mesh}/sync/1.0.0`
 }
 
+/**
+ * A beacon announcing a change carries the body (or its delta) when it
+ * compresses to at most this: gossip then delivers it with no pull. Larger
+ * ones are pulled, so a large body is never copied to every peer of every node.
+ */
+export const MAX_CARRIED_BYTES = 8 * 1024
+
 /** Largest sync request or reply header: a small JSON object. */
 export const MAX_SYNC_MESSAGE_BYTES = 1024
 /** One sync exchange, a body included, must end within this long. */

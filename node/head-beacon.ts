@@ -8,7 +8,9 @@ import type { SigningKey } from './signing-keys.js'
  * The publisher's "I am here, and this is the newest config", sent on each
  * change and periodically: a few hundred bytes, freshly signed each time. It
  * is all that gossip carries: a node that hears of a newer version pulls the
- * body, and an edge can tell "no news" from "cut off".
+ * body, and an edge can tell "no news" from "cut off". The beacon of a change
+ * may carry the new version's body (or its delta) when that is small: nodes
+ * then need no pull at all, so a hop costs what gossip costs.
  */
 export interface HeadBeacon {
   readonly mesh: string
@@ -19,7 +21,14 @@ export interface HeadBeacon {
   readonly announcedAt: string
 }
 
-export function sealBeacon (head: EnvelopeHead, announcedAt: Date, key: SigningKey): Uint8Array {
+/** A verified beacon, and what it carries (unverified: its signed head and hash are checked when it lands). */
+export interface OpenedBeacon {
+  readonly beacon: HeadBeacon
+  readonly carried: Uint8Array | undefined
+}
+
+/** `carried`: an encoded `CarriedTransfer` of the announced version, outside the beacon's signature (it holds its own). */
+export function sealBeacon (head: EnvelopeHead, announcedAt: Date, key: SigningKey, carried?: Uint8Array): Uint8Array {
   const beacon: HeadBeacon = {
     mesh: head.mesh,
     keyId: key.keyId,
@@ -28,7 +37,7 @@ export function sealBeacon (head: EnvelopeHead, announcedAt: Date, key: SigningK
     bodySize: head.bodySize,
     announcedAt: announcedAt.toISOString()
   }
-  return encodeFrame(BEACON_MAGIC, BEACON_DOMAIN, beacon, key)
+  return encodeFrame(BEACON_MAGIC, BEACON_DOMAIN, beacon, key, carried)
 }
 
 function isBeacon (value: unknown): value is HeadBeacon {
@@ -40,9 +49,9 @@ function isBeacon (value: unknown): value is HeadBeacon {
     isIsoTime(value.announcedAt)
 }
 
-export function openBeacon (bytes: Uint8Array, trust: TrustPolicy): HeadBeacon {
+export function openBeacon (bytes: Uint8Array, trust: TrustPolicy): OpenedBeacon {
   const frame = decodeFrame(BEACON_MAGIC, 'a head beacon', bytes)
-  if (!isBeacon(frame.head) || frame.trailer.byteLength !== 0) throw new InvalidEnvelopeError('not a head beacon')
+  if (!isBeacon(frame.head)) throw new InvalidEnvelopeError('not a head beacon')
   verifyFrame(frame, frame.head, BEACON_DOMAIN, trust)
-  return frame.head
+  return { beacon: frame.head, carried: frame.trailer.byteLength > 0 ? frame.trailer : undefined }
 }

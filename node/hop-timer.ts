@@ -3,14 +3,14 @@ import type { Logger } from './logger.js'
 /** The stages of one version's hop through a node, in order. */
 export type HopStage =
   | 'beacon-received' | 'beacon-verified' | 'pull-started' | 'head-checked'
-  | 'body-received' | 'body-verified' | 'served' | 'beacon-forwarded'
+  | 'body-received' | 'body-verified' | 'beacon-forwarded' | 'served'
 
 /** Versions followed at once: a burst of beacons must not grow this without bound. */
 const MAX_TRACKED = 16
 
 /**
- * Times each stage of a version's hop (beacon heard, verified, body pulled,
- * checked, persisted and served, beacon forwarded): a debug line per stage
+ * Times each stage of a version's hop (beacon heard, verified, body pulled
+ * or carried, checked, beacon forwarded, body persisted and served): a debug line per stage
  * with the milliseconds since the previous stage and since the beacon came.
  * Stages of a version whose beacon this node never heard (a pull started by
  * anti-entropy, a restore) are timed from their first stage.

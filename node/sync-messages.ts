@@ -60,3 +60,40 @@ export function decodeSyncReply (bytes: Uint8Array): SyncReply {
   if (reply.form === 'delta' && isVersion(reply.base)) return { form: 'delta', base: reply.base }
   throw new InvalidSyncMessageError('sync reply has no known form')
 }
+
+/**
+ * A transfer riding on a head beacon: the reply header, the signed head and
+ * the payload, each after its length (u32 big-endian).
+ */
+export interface CarriedTransfer {
+  readonly reply: Exclude<SyncReply, { form: 'none' }>
+  readonly headBytes: Uint8Array
+  readonly payload: Uint8Array
+}
+
+export function encodeCarriedTransfer (carried: CarriedTransfer): Uint8Array {
+  const parts = [encodeSyncReply(carried.reply), carried.headBytes, carried.payload]
+  return Buffer.concat(parts.flatMap(part => {
+    const length = Buffer.alloc(4)
+    length.writeUInt32BE(part.byteLength)
+    return [length, part]
+  }))
+}
+
+export function decodeCarriedTransfer (bytes: Uint8Array): CarriedTransfer {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const parts: Buffer[] = []
+  let offset = 0
+  while (parts.length < 3) {
+    if (offset + 4 > buf.byteLength) throw new InvalidSyncMessageError('carried transfer is cut short')
+    const end = offset + 4 + buf.readUInt32BE(offset)
+    if (end > buf.byteLength) throw new InvalidSyncMessageError('carried transfer is cut short')
+    parts.push(buf.subarray(offset + 4, end))
+    offset = end
+  }
+  const [replyBytes, headBytes, payload] = parts as [Buffer, Buffer, Buffer]
+  if (offset !== buf.byteLength) throw new InvalidSyncMessageError('carried transfer has trailing bytes')
+  const reply = decodeSyncReply(replyBytes)
+  if (reply.form === 'none') throw new InvalidSyncMessageError('carried transfer carries nothing')
+  return { reply, headBytes, payload }
+}

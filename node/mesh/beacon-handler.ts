@@ -11,8 +11,8 @@ export type BeaconOutcome = 'accepted' | 'replayed' | 'too-large' | 'not-fetched
 export interface BeaconHandlerInit {
   latest: LatestEnvelope
   freshness: Freshness
-  /** Fetches the body of an announced version, from the peer that forwarded the beacon first. */
-  pull: (version: number, via: string) => Promise<void>
+  /** Fetches the body of an announced version: from what the beacon carried, else from the peer that forwarded it first. */
+  pull: (version: number, via: string, carried: Uint8Array | undefined) => Promise<void>
   countBeacon?: (outcome: BeaconOutcome) => void
   /** Times the stages of each new version's hop. */
   hops?: HopTimer
@@ -22,21 +22,22 @@ export interface BeaconHandlerInit {
 /**
  * Validates head beacons, the only thing gossip carries about configs.
  * Forged or foreign ones are rejected (and the sender penalised), replays
- * ignored. A beacon naming a newer version is held until its body is fetched
- * and served, and only then forwarded: whoever hears it from this node can
- * fetch the body from this node.
+ * ignored. A beacon naming a newer version is held until its body is here
+ * and verified, and only then forwarded (while the body is persisted, then
+ * served): whoever hears it from this node can fetch the body from this node.
  */
 export function beaconHandler (init: BeaconHandlerInit): TopicHandler {
   const now = init.now ?? Date.now
   const count = init.countBeacon ?? (() => {})
-  const served = (): number => init.latest.current()?.head.version ?? 0
+  const verified = (): number => init.latest.highestVersion()
   return {
     topic: beaconTopic(init.latest.mesh),
     async validate (data, _from, via) {
       const receivedAt = performance.now()
       let beacon: HeadBeacon
+      let carried: Uint8Array | undefined
       try {
-        beacon = openBeacon(data, init.latest.trustPolicy())
+        ({ beacon, carried } = openBeacon(data, init.latest.trustPolicy()))
       } catch (err) {
         const known = classifyError(err)
         if (known === undefined) throw err
@@ -51,14 +52,14 @@ export function beaconHandler (init: BeaconHandlerInit): TopicHandler {
         count('too-large')
         return 'ignore'
       }
-      const fresh = beacon.version > served()
+      const fresh = beacon.version > verified()
       if (fresh) {
         init.hops?.mark(beacon.version, 'beacon-received', receivedAt)
         init.hops?.mark(beacon.version, 'beacon-verified')
         init.hops?.mark(beacon.version, 'pull-started')
-        await init.pull(beacon.version, via)
+        await init.pull(beacon.version, via, carried)
       }
-      if (beacon.version > served()) {
+      if (beacon.version > verified()) {
         count('not-fetched')
         return 'ignore'
       }

@@ -3,12 +3,12 @@ import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import { decompressBody } from '../body-codec.js'
 import { applyConfigDelta } from '../config-delta.js'
-import { ED25519_SIGNATURE_LENGTH, MAX_HEAD_BYTES, MAX_SYNC_MESSAGE_BYTES, SYNC_INTERVAL_MS, SYNC_TIMEOUT_MS, syncProtocol } from '../constants.js'
+import { ED25519_SIGNATURE_LENGTH, MAX_CARRIED_BYTES, MAX_HEAD_BYTES, MAX_SYNC_MESSAGE_BYTES, SYNC_INTERVAL_MS, SYNC_TIMEOUT_MS, syncProtocol } from '../constants.js'
 import { headBytesOf, joinHeadAndBody, sha256Hex, type Envelope, type EnvelopeHead } from '../envelope.js'
 import type { LatestEnvelope, Verdict } from '../latest-envelope.js'
 import type { HopTimer } from '../hop-timer.js'
 import type { Logger } from '../logger.js'
-import { decodeSyncReply, decodeSyncRequest, encodeSyncReply, encodeSyncRequest } from '../sync-messages.js'
+import { decodeCarriedTransfer, decodeSyncReply, decodeSyncRequest, encodeCarriedTransfer, encodeSyncReply, encodeSyncRequest } from '../sync-messages.js'
 import { TransferCache, type Transfer } from './transfer-cache.js'
 
 /** A signed head: framing, head and signature. */
@@ -44,11 +44,15 @@ export interface EnvelopeSync {
   /** Asks one peer for an envelope newer than ours and offers it to the latest envelope. */
   syncWith(peer: PeerId, signal?: AbortSignal): Promise<SyncResult>
   /**
-   * Fetches `version` (or newer), announced by `from`: from it, then from other
-   * connected peers. Resolves once it is served or every try failed; however
-   * many announce it, one fetch at a time serves them all.
+   * Fetches `version` (or newer), announced by `from`: from what its beacon
+   * carried, then from `from`, then from other connected peers. Resolves once
+   * it is verified (it is served once persisted, and handed to peers that ask
+   * meanwhile then) or every try failed; however many announce it, one fetch
+   * at a time serves them all.
    */
-  pull(version: number, from: PeerId): Promise<void>
+  pull(version: number, from: PeerId, carried?: Uint8Array): Promise<void>
+  /** The current envelope as the beacon announcing it carries it: undefined when too large to carry. */
+  carried(): Promise<Uint8Array | undefined>
 }
 
 /**
@@ -111,8 +115,10 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     await this.components.registrar.unhandle(this.protocol)
   }
 
-  async pull (version: number, from: PeerId): Promise<void> {
-    if (this.served() >= version) return
+  async pull (version: number, from: PeerId, carried?: Uint8Array): Promise<void> {
+    if (this.latest.highestVersion() >= version) return
+    if (carried !== undefined) await this.landCarried(version, carried, from)
+    if (this.latest.highestVersion() >= version) return
     if (version > this.wanted) {
       this.wanted = version
       this.sources = [from]
@@ -127,21 +133,21 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     return await this.exchange(peer, this.deltas, signal)
   }
 
-  private served (): number {
-    return this.latest.current()?.head.version ?? 0
+  async carried (): Promise<Uint8Array | undefined> {
+    const carried = await this.cache.carried(MAX_CARRIED_BYTES)
+    return carried === undefined ? undefined : encodeCarriedTransfer(carried)
   }
 
-  /** The announcers first, then each other connected peer once, until the wanted version is served. */
+  /** The announcers first, then each other connected peer once, until the wanted version is verified. */
   private async pullWanted (): Promise<void> {
     const tried = new Set<string>()
-    while (this.served() < this.wanted) {
+    while (this.latest.highestVersion() < this.wanted) {
       const peer = this.sources.shift() ?? this.components.connectionManager.getConnections()
         .map(connection => connection.remotePeer).find(candidate => !tried.has(candidate.toString()))
       if (peer === undefined) return
       tried.add(peer.toString())
       try {
         await this.syncWith(peer)
-        await this.latest.settled()
       } catch (err) {
         this.log.debug({ peer: peer.toString(), err: (err as Error).message }, 'pull failed')
       }
@@ -172,20 +178,15 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
       if (already !== undefined) {
         stream.abort(new Error('already fetching this version'))
         await already
-        return this.served() >= head.version ? 'accept' : 'ignore'
+        return this.latest.highestVersion() >= head.version ? 'accept' : 'ignore'
       }
-      const landing = this.land(framed, reply, head, headBytes, base, origin, signal)
-      // Whoever asks for the same version meanwhile waits until it is served, not merely received.
-      this.fetching.set(head.version, landing.then(async () => { await this.latest.settled() }, () => {}))
       let offered: Verdict | undefined
       try {
-        offered = await landing
+        offered = await this.fetch(head.version, async () => await this.land(reply, (await framed.read({ signal })).subarray(), head, headBytes, base, origin))
       } catch (err) {
         // A body that does not inflate, or inflates past its signed size, is an offence like a bad signature.
         stream.abort(err as Error)
         return this.latest.refuse(err, origin)
-      } finally {
-        this.fetching.delete(head.version)
       }
       await stream.close({ signal })
       return offered ?? await this.exchange(peer, false, signal)
@@ -195,35 +196,70 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     }
   }
 
+  /** Lands one body of a version at a time: whoever brings the same version meanwhile waits for this one. */
+  private async fetch (version: number, land: () => Promise<Verdict | undefined>): Promise<Verdict | undefined> {
+    const landing = land()
+    this.fetching.set(version, landing.catch(() => {}))
+    try {
+      return await landing
+    } finally {
+      this.fetching.delete(version)
+    }
+  }
+
+  /** Lands what a beacon of `version` carried; anything amiss leaves the version to be pulled. */
+  private async landCarried (version: number, carried: Uint8Array, from: PeerId): Promise<void> {
+    const origin = `beacon:${from.toString()}`
+    let transfer
+    try {
+      transfer = decodeCarriedTransfer(carried)
+    } catch (err) {
+      this.log.debug({ version, err: (err as Error).message }, 'carried body unreadable; pulling it')
+      return
+    }
+    const { reply, headBytes, payload } = transfer
+    const base = this.latest.current()
+    // A delta against another version than the one held: the whole body is pulled.
+    if (reply.form === 'delta' && reply.base !== base?.head.version) return
+    const { head } = this.latest.offerHead(headBytes, origin)
+    if (head?.version !== version) return
+    const already = this.fetching.get(version)
+    if (already !== undefined) {
+      await already
+      return
+    }
+    try {
+      await this.fetch(version, async () => await this.land(reply, payload, head, headBytes, base, origin))
+    } catch (err) {
+      this.latest.refuse(err, origin)
+    }
+  }
+
   /**
-   * Receives the body, keeps the bytes it came as (to relay them) and offers
-   * the envelope. Undefined when a delta did not give the signed body (ask
-   * again in full).
+   * Keeps the bytes a body came as (to relay them) and offers the envelope.
+   * Undefined when a delta did not give the signed body (ask again in full).
    */
-  private async land (framed: LengthPrefixedStream<Stream>, reply: Transfer['reply'], head: EnvelopeHead, headBytes: Uint8Array, base: Envelope | undefined, origin: string, signal: AbortSignal): Promise<Verdict | undefined> {
-    const received = await this.receiveBody(framed, reply, head, base, signal)
-    if (received === undefined) return undefined
+  private async land (reply: Transfer['reply'], payload: Uint8Array, head: EnvelopeHead, headBytes: Uint8Array, base: Envelope | undefined, origin: string): Promise<Verdict | undefined> {
+    this.countTransfer(reply.form, payload.byteLength)
+    const body = await this.bodyOf(reply, payload, head, base)
+    if (body === undefined) return undefined
     this.hops?.mark(head.version, 'body-received')
-    this.cache.receivedAs(head.version, received.transfer)
-    const offered = this.latest.offer(joinHeadAndBody(headBytes, received.body), origin)
+    this.cache.receivedAs(head.version, { reply, payload })
+    const offered = this.latest.offer(joinHeadAndBody(headBytes, body), origin)
     if (offered === 'accept') this.hops?.mark(head.version, 'body-verified')
     return offered
   }
 
-  /**
-   * The body the reply carries, and the bytes it came as (to relay them), or
-   * undefined when a delta did not give the signed body (ask again in full).
-   */
-  private async receiveBody (framed: LengthPrefixedStream<Stream>, reply: Transfer['reply'], head: EnvelopeHead, base: Envelope | undefined, signal: AbortSignal): Promise<{ body: Uint8Array, transfer: Transfer } | undefined> {
-    const payload = (await framed.read({ signal })).subarray()
-    this.countTransfer(reply.form, payload.byteLength)
-    const transfer = { reply, payload }
-    if (reply.form === 'full') return { body: await decompressBody(payload, head.bodySize), transfer }
+  /** The body a payload gives, or undefined when a delta did not give the signed body (ask again in full). */
+  private async bodyOf (reply: Transfer['reply'], payload: Uint8Array, head: EnvelopeHead, base: Envelope | undefined): Promise<Uint8Array | undefined> {
+    if (reply.form === 'full') return await decompressBody(payload, head.bodySize)
     try {
       if (base?.head.version !== reply.base) throw new Error(`delta against ${reply.base}, but version ${base?.head.version ?? 'none'} is held`)
-      const body = applyConfigDelta(base.body, await decompressBody(payload, this.latest.maxBodyBytes))
+      // A JSON Patch from the base to the new body holds at most both of them and its paths.
+      const patchBound = Math.min(this.latest.maxBodyBytes, base.body.byteLength + head.bodySize + PAYLOAD_SLACK_BYTES)
+      const body = applyConfigDelta(base.body, await decompressBody(payload, patchBound))
       if (body.byteLength !== head.bodySize || sha256Hex(body) !== head.bodySha256) throw new Error('delta result does not match the signed hash')
-      return { body, transfer }
+      return body
     } catch (err) {
       this.log.info({ version: head.version, base: reply.base, err: (err as Error).message }, 'delta refused; fetching the whole body')
       return undefined
@@ -254,6 +290,8 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     try {
       const framed = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE_BYTES })
       const request = decodeSyncRequest((await framed.read({ signal })).subarray())
+      // A beacon is forwarded once its version is verified, before it is persisted: whoever heard it here gets it once it is.
+      if (this.latest.highestVersion() > request.have) await this.latest.settled()
       const current = this.latest.current()
       const transfer = current !== undefined && current.head.version > request.have ? await this.cache.transfer(request.deltaBase) : undefined
       if (current === undefined || transfer === undefined) {

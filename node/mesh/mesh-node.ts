@@ -77,6 +77,8 @@ export interface MeshNode {
   addresses(): string[]
   peers(): string[]
   publish(topic: string, data: Uint8Array): Promise<number>
+  /** The current envelope as the beacon announcing it carries it: undefined when too large to carry. */
+  carried(): Promise<Uint8Array | undefined>
   /** Sends a status announcement straight to those of these peers that are connected; resolves with how many got it. */
   report(peerIds: string[], announcement: Uint8Array): Promise<number>
   /** Remembers where a peer can be dialled (from its announcement). */
@@ -137,7 +139,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     beaconHandler({
       latest: init.latest,
       freshness: init.freshness ?? new Freshness(Date.now(), STALE_AFTER_MS),
-      pull: async (version, via) => await libp2p?.services.sync.pull(version, peerIdFromString(via)),
+      pull: async (version, via, carried) => await libp2p?.services.sync.pull(version, peerIdFromString(via), carried),
       countBeacon: outcome => { init.metrics?.beacons.inc({ outcome }) },
       hops
     }),
@@ -208,6 +210,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     addresses: () => libp2p.getMultiaddrs().map(String),
     peers: () => libp2p.getPeers().map(String),
     publish,
+    carried: async () => await libp2p.services.sync.carried(),
     async report (peerIds, announcement) {
       const connected = new Set(libp2p.getPeers().map(String))
       const sent = await Promise.allSettled(peerIds.filter(id => connected.has(id)).map(async id => {

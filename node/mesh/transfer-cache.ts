@@ -1,8 +1,8 @@
 import { compressBody } from '../body-codec.js'
 import { configDelta } from '../config-delta.js'
 import { DELTA_HISTORY, MAX_DELTA_BODY_BYTES } from '../constants.js'
-import type { Envelope } from '../envelope.js'
-import type { SyncReply } from '../sync-messages.js'
+import { headBytesOf, type Envelope } from '../envelope.js'
+import type { CarriedTransfer, SyncReply } from '../sync-messages.js'
 
 export interface Transfer {
   readonly reply: Exclude<SyncReply, { form: 'none' }>
@@ -58,6 +58,14 @@ export class TransferCache {
     return deltaBytes !== undefined && base !== undefined && deltaBytes.byteLength < fullBytes.byteLength
       ? { reply: { form: 'delta', base }, payload: deltaBytes }
       : { reply: { form: 'full' }, payload: fullBytes }
+  }
+
+  /** What a beacon carries of the current envelope: as sent to a peer holding the version before it (most do), if at most `maxBytes`. */
+  async carried (maxBytes: number): Promise<CarriedTransfer | undefined> {
+    const current = this.current
+    const transfer = await this.transfer(this.history.at(-1)?.head.version)
+    if (current === undefined || current !== this.current || transfer === undefined || transfer.payload.byteLength > maxBytes) return undefined
+    return { ...transfer, headBytes: headBytesOf(current) }
   }
 
   private async delta (current: Envelope, base: number): Promise<Uint8Array | undefined> {

@@ -5,7 +5,7 @@ import { sealEnvelope, trustPolicy } from '../../node/envelope.js'
 import { openBeacon, sealBeacon } from '../../node/head-beacon.js'
 import { decodeAnnouncement, encodeAnnouncement, type PeerAnnouncement } from '../../node/peer-announcement.js'
 import { generateSigningKeyPem, parseSigningKey, parseTrustedKey } from '../../node/signing-keys.js'
-import { decodeSyncReply, decodeSyncRequest, encodeSyncReply, encodeSyncRequest } from '../../node/sync-messages.js'
+import { decodeCarriedTransfer, decodeSyncReply, decodeSyncRequest, encodeCarriedTransfer, encodeSyncReply, encodeSyncRequest } from '../../node/sync-messages.js'
 
 const pem = generateSigningKeyPem()
 const key = parseSigningKey(pem.privatePem, 'test')
@@ -47,11 +47,14 @@ test('sync requests and replies: round trip, and hostile bytes are refused with 
 
 test('head beacons: round trip, and hostile bytes are refused with an envelope error', t => {
   const beacon = sealBeacon(head, new Date(), key)
-  t.is(openBeacon(beacon, trust).version, 3)
+  const opened = openBeacon(beacon, trust)
+  t.is(opened.beacon.version, 3)
+  t.is(opened.carried, undefined)
   fc.assert(fc.property(hostileBytes(beacon), bytes => {
     try {
+      // Bytes past the signature are what the beacon carries, checked when it lands: only the signed part must be intact.
       openBeacon(bytes, trust)
-      return Buffer.from(bytes).equals(beacon)
+      return Buffer.from(bytes.subarray(0, beacon.byteLength)).equals(beacon)
     } catch (err) {
       return ['InvalidEnvelopeError', 'BadSignatureError', 'UntrustedKeyError', 'WrongMeshError'].includes((err as Error).name)
     }
@@ -68,4 +71,15 @@ test('status announcements: round trip, authorship checked, hostile bytes refuse
   t.is(t.throws(() => decodeAnnouncement(new Uint8Array(5000), 'peer-a'))?.name, 'InvalidAnnouncementError')
   fc.assert(fc.property(hostileBytes(bytes), mutated =>
     refusedCleanly(() => decodeAnnouncement(mutated, 'peer-a'), ['InvalidAnnouncementError'])), { numRuns: 1000 })
+})
+
+test('a beacon carries a transfer past its signature; hostile carried bytes are refused with a sync-message error', t => {
+  const carried = encodeCarriedTransfer({ reply: { form: 'delta', base: 2 }, headBytes: Uint8Array.of(1, 2, 3), payload: Uint8Array.of(9, 8) })
+  const opened = openBeacon(sealBeacon(head, new Date(), key, carried), trust)
+  t.deepEqual(opened.carried, carried)
+  const decoded = decodeCarriedTransfer(carried)
+  t.deepEqual(decoded.reply, { form: 'delta', base: 2 })
+  t.deepEqual([...decoded.headBytes], [1, 2, 3])
+  t.deepEqual([...decoded.payload], [9, 8])
+  fc.assert(fc.property(hostileBytes(carried), bytes => refusedCleanly(() => decodeCarriedTransfer(bytes), ['InvalidSyncMessageError'])), { numRuns: 1000 })
 })

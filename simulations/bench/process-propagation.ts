@@ -1,0 +1,95 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { configWithRouters, withOneRouterChanged } from './configs.js'
+import { startBareMesh, startDimeMesh, type LoggedProcess } from './node-processes.js'
+import { percentile } from './stats.js'
+
+const ROUND_GAP_MS = 1000
+const ARRIVAL_LIMIT_MS = 30_000
+/** Time for gossipsub to build its mesh (a few heartbeats) before the first round. */
+const SETTLE_MS = 3000
+
+export interface Latencies { p50: number, p99: number, max: number, samples: number }
+
+export interface ProcessPropagation {
+  nodes: number
+  routers: number
+  edit: 'every router' | 'one router'
+  /** From the publisher's "config published" line to each edge's "serving config" line, in ms. */
+  ours: Latencies
+  /** Edges' resident memory once the last version is served, in MiB. */
+  edgeRssMb: { p50: number, max: number }
+}
+
+export function latencies (samples: number[]): Latencies {
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99), max: Math.max(...samples), samples: samples.length }
+}
+
+async function inTempDir<T> (prefix: string, work: (root: string) => Promise<T>): Promise<T> {
+  const root = await mkdtemp(join(tmpdir(), prefix))
+  try {
+    return await work(root)
+  } finally {
+    await rm(root, { recursive: true, force: true })
+  }
+}
+
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+/**
+ * A publisher and `size` edges, each a `dime` process on loopback; `rounds`
+ * edits of the fragment one second apart. Each edge's delay for each version
+ * is one sample.
+ */
+export async function measureDimePropagation (size: number, routers: number, rounds: number, edit: ProcessPropagation['edit'], seed = 1): Promise<ProcessPropagation> {
+  const fragment = (round: number): string => edit === 'every router' ? configWithRouters(routers, `v${round}`).fragment : withOneRouterChanged(routers, 'v0', `edit-${round}`).fragment
+  return await inTempDir('dime-bench-processes-', async root => {
+    const mesh = await startDimeMesh(root, size, seed, fragment(0))
+    try {
+      await sleep(SETTLE_MS)
+      const samples: number[] = []
+      let last = Number((await mesh.publisher.line('a version', line => line.msg === 'config published')).version)
+      for (let round = 1; round <= rounds; round++) {
+        const began = Date.now()
+        await mesh.writeFragment(fragment(round))
+        const published = await mesh.publisher.line(`a version above ${last}`, line => line.msg === 'config published' && Number(line.version) > last)
+        last = Number(published.version)
+        const served = await Promise.all(mesh.edges.map(async edge => await servedLine(edge, last)))
+        samples.push(...served.map(line => Number(line.time) - Number(published.time)))
+        await sleep(ROUND_GAP_MS - (Date.now() - began))
+      }
+      const rss = (await Promise.all(mesh.edges.map(async edge => await edge.rssMb()))).sort((a, b) => a - b)
+      return { nodes: size, routers, edit, ours: latencies(samples), edgeRssMb: { p50: percentile(rss, 50), max: rss.at(-1) ?? NaN } }
+    } finally {
+      await mesh.stop()
+    }
+  })
+}
+
+async function servedLine (edge: LoggedProcess, version: number): Promise<Record<string, unknown>> {
+  return await edge.line(`serving version ${version}`, line => line.msg === 'serving config' && line.version === version, ARRIVAL_LIMIT_MS)
+}
+
+/** The baseline: bare libp2p processes in the same dial pattern, node 0 publishing `bytes`-byte messages on a gossipsub topic. */
+export async function measureRawPropagation (size: number, bytes: number, rounds: number, seed = 1): Promise<Latencies> {
+  return await inTempDir('dime-bench-bare-', async root => {
+    const mesh = await startBareMesh(root, size, seed)
+    try {
+      await sleep(SETTLE_MS)
+      const publisher = mesh.nodes[0] as LoggedProcess
+      const samples: number[] = []
+      for (let round = 1; round <= rounds; round++) {
+        const began = Date.now()
+        publisher.child.stdin?.write(`publish ${round} ${bytes}\n`)
+        const published = await publisher.line(`published ${round}`, line => line.msg === 'published' && line.seq === round)
+        const received = await Promise.all(mesh.edges.map(async node => await node.line(`message ${round}`, line => line.msg === 'received' && line.seq === round, ARRIVAL_LIMIT_MS)))
+        samples.push(...received.map(line => Number(line.time) - Number(published.time)))
+        await sleep(ROUND_GAP_MS - (Date.now() - began))
+      }
+      return latencies(samples)
+    } finally {
+      await mesh.stop()
+    }
+  })
+}
