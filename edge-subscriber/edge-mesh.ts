@@ -67,7 +67,7 @@ export async function edgeMesh (components: EdgeMeshComponents, options: EdgeOpt
     timing,
     log
   })
-  const announcer = new StatusAnnouncer({ announcement, publish: node.publish, report: async data => await node.report(publisherPeerIds, data) }, {
+  const announcer = new StatusAnnouncer({ announcement, publish: node.publish, report: async data => await node.report(publisherPeerIds, data), knownPeers: node.knownPeers }, {
     mesh: options.mesh,
     log,
     ...(timing.announceIntervalMs !== undefined ? { intervalMs: timing.announceIntervalMs } : {}),

@@ -20,15 +20,19 @@ export interface StatusAnnouncerComponents {
   publish: (topic: string, data: Uint8Array) => Promise<number>
   /** Sends straight to the publishers this edge is connected to; resolves with how many got it. */
   report: (data: Uint8Array) => Promise<number>
+  /** How many peers this edge knows of: the bigger the mesh, the less often each edge gossips. */
+  knownPeers: () => number
 }
 
 /**
- * Tells the mesh what this edge serves and where it can be dialled, by
- * gossip every interval; never more often than the minimum gap. After a
- * change (`poke`) it tells the publishers straight away, as an Envoy tells
- * its control plane it took a config: gossiped, the news of every edge would
- * reach every node, so each new version would cost each edge one message
- * per edge. Only when no publisher is connected does it gossip instead.
+ * Tells the publishers what this edge serves, straight to those it is
+ * connected to, as an Envoy tells its control plane: after each change
+ * (jittered) and every interval. Gossip reaches every node, so each
+ * gossiped announcement costs every edge a verification: an edge gossips
+ * only when it reaches no publisher, when it starts (so other edges learn
+ * where to dial it), and, for the same reason, every interval times a
+ * share of the mesh's size, so the whole mesh gossips a few announcements
+ * an interval however large it grows.
  */
 export class StatusAnnouncer {
   private readonly intervalMs: number
@@ -38,6 +42,7 @@ export class StatusAnnouncer {
   private readonly topic: string
   private timer: NodeJS.Timeout | undefined
   private lastSentAt = 0
+  private nextGossipAt = 0
 
   constructor (private readonly components: StatusAnnouncerComponents, private readonly init: StatusAnnouncerInit) {
     this.intervalMs = init.intervalMs ?? ANNOUNCE_INTERVAL_MS
@@ -59,23 +64,34 @@ export class StatusAnnouncer {
   /** Something changed: announce after a jittered delay, and no sooner than the rate limit allows. */
   poke (): void {
     if (this.timer === undefined) return
-    this.schedule(Math.max(this.random() * this.jitterMs, this.lastSentAt + this.minGapMs - Date.now()), true)
+    this.schedule(Math.max(this.random() * this.jitterMs, this.lastSentAt + this.minGapMs - Date.now()))
   }
 
-  private schedule (delayMs: number, change = false): void {
+  private schedule (delayMs: number): void {
     clearTimeout(this.timer)
-    this.timer = setTimeout(() => { void this.announce(change) }, delayMs)
+    this.timer = setTimeout(() => { void this.announce() }, delayMs)
   }
 
-  private async announce (change: boolean): Promise<void> {
-    this.lastSentAt = Date.now()
+  /** Every interval, a mesh of N known peers sees about GOSSIPED_PER_INTERVAL announcements gossiped. */
+  private gossipIntervalMs (): number {
+    return this.intervalMs * Math.max(1, (this.components.knownPeers() + 1) / GOSSIPED_PER_INTERVAL) * (0.75 + this.random() / 2)
+  }
+
+  private async announce (): Promise<void> {
+    const now = Date.now()
+    this.lastSentAt = now
     this.schedule(this.intervalMs)
     const data = encodeAnnouncement(this.components.announcement())
     try {
-      if (change && await this.components.report(data) > 0) return
-      await this.components.publish(this.topic, data)
+      const gossip = now >= this.nextGossipAt
+      if (gossip) this.nextGossipAt = now + this.gossipIntervalMs()
+      const reported = await this.components.report(data)
+      if (gossip || reported === 0) await this.components.publish(this.topic, data)
     } catch (err) {
       this.init.log.debug({ err: (err as Error).message }, 'status announcement not sent')
     }
   }
 }
+
+/** About how many announcements the whole mesh gossips each interval, once it is larger than this. */
+const GOSSIPED_PER_INTERVAL = 4

@@ -53,8 +53,13 @@ export const MAX_CARRIED_BYTES = 8 * 1024
 export const MAX_SYNC_MESSAGE_BYTES = 1024
 /** One sync exchange, a body included, must end within this long. */
 export const SYNC_TIMEOUT_MS = 30_000
-/** Anti-entropy: how often a node asks one connected peer for anything newer. */
-export const SYNC_INTERVAL_MS = 5_000
+/**
+ * Anti-entropy: how often a node asks one connected peer for anything newer.
+ * A backstop only: a node also syncs with every peer that connects, and pulls
+ * on every beacon (the publisher's come every 10 s). Each exchange opens a
+ * stream, which costs libp2p milliseconds of CPU on both sides.
+ */
+export const SYNC_INTERVAL_MS = 15_000
 
 export const REDIAL_MIN_MS = 250
 /**
@@ -76,9 +81,10 @@ export const TCP_CONNECT_TIMEOUT_MS = 1_200
  * A connection to a bootstrap address is pinged this often, and hung up (then
  * redialled) when a ping takes longer than the timeout: over a cut link TCP
  * notices nothing for many minutes, and after the heal resumes only at its
- * next retransmission, which backs off to a minute and more.
+ * next retransmission, which backs off to a minute and more. A ping opens a
+ * stream (milliseconds of CPU on both sides), so not more often than this.
  */
-export const BOOTSTRAP_PING_INTERVAL_MS = 2_000
+export const BOOTSTRAP_PING_INTERVAL_MS = 5_000
 export const BOOTSTRAP_PING_TIMEOUT_MS = 3_000
 /** How many connections a node keeps by dialling known peers (bootstrap peers come on top). */
 export const TARGET_PEERS = 6

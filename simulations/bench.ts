@@ -1,4 +1,5 @@
-// npm run bench: every figure beside a baseline measured in the same run, as a ratio.
+// npm run bench [-- processes]: every figure beside a baseline measured in the same run, as a ratio.
+// `processes` runs only the all-processes part: every node its own process, against bare libp2p processes.
 import { execFileSync } from 'node:child_process'
 import { commandExists } from '../cli/processes.js'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -9,6 +10,8 @@ import { measureBytesPerVersion } from './bench/bytes-per-version.js'
 import { namespacesUnavailable } from './netns.js'
 import { configWithRouters, routersForSize } from './bench/configs.js'
 import { measurePropagation } from './bench/propagation.js'
+import { measureDimePropagation, measureRawPropagation, type IdleCost } from './bench/process-propagation.js'
+import { measureStartTimes } from './bench/process-start.js'
 import { edgeProcess, nginxServing, wrk } from './bench/serving.js'
 import { round } from './bench/stats.js'
 
@@ -28,11 +31,53 @@ function row (...cells: Array<string | number>): void {
   process.stdout.write(`${cells.join(' | ')}\n`)
 }
 
+const ratio = (ours: number, baseline: number, digits = 2): string => `×${round(ours / baseline, digits)}`
+const idleCpu = (idle: IdleCost | undefined): string => `${round(idle?.cpuPercent.mean ?? NaN, 2)} % of a core (largest ${round(idle?.cpuPercent.max ?? NaN, 2)} %)`
+
+/** Every node its own process (issues 14 and 15): propagation, idle cost, memory and start-up, each against bare libp2p processes. */
+async function processes (): Promise<Record<string, unknown>> {
+  const small = routersForSize(2048)
+  const meshes = []
+  for (const nodes of [5, 20, 50]) {
+    const idle = nodes >= 20
+    const raw = await measureRawPropagation(nodes, 2048, 20, { idle })
+    const ours = await measureDimePropagation(nodes, small, 20, 'every router', { idle })
+    meshes.push({ raw, ours })
+    row(`publish → served, ${nodes} edge processes, 2 KiB config (20 edits, 1 s apart)`, `p50 ${round(ours.latency.p50)} ms / p99 ${round(ours.latency.p99)} ms`,
+      `raw gossipsub, 2 KiB messages: p50 ${round(raw.latency.p50, 1)} ms / p99 ${round(raw.latency.p99, 1)} ms`, `${ratio(ours.latency.p50, raw.latency.p50)} / ${ratio(ours.latency.p99, raw.latency.p99)}`)
+    if (idle) {
+      row(`idle CPU per edge, ${nodes} edge processes`, idleCpu(ours.idle), `bare libp2p: ${idleCpu(raw.idle)}`, ratio(ours.idle?.cpuPercent.mean ?? NaN, raw.idle?.cpuPercent.mean ?? NaN))
+      row(`idle edge RSS, ${nodes} edge processes, 2 KiB config`, `p50 ${round(ours.idle?.rssMb.p50 ?? NaN)} MiB, max ${round(ours.idle?.rssMb.max ?? NaN)} MiB`,
+        `bare libp2p: p50 ${round(raw.idle?.rssMb.p50 ?? NaN)} MiB`, ratio(ours.idle?.rssMb.p50 ?? NaN, raw.idle?.rssMb.p50 ?? NaN))
+      row(`publisher RSS after 20 edits, ${nodes} edges`, `${round(ours.publisherRssMb)} MiB`, 'target ≤ 100 MiB', '')
+    }
+  }
+  const bareIdle = meshes.at(-1)?.raw.idle
+  const large = await measureDimePropagation(50, 10_000, 5, 'every router', { idle: true })
+  row('publish → served, 50 edge processes, 10,000 routers (every router changed, 5 edits)', `p50 ${round(large.latency.p50)} ms / p99 ${round(large.latency.p99)} ms`, 'target p99 ≤ 1,000 ms', '')
+  row('idle edge RSS, 50 edge processes, 10,000 routers', `p50 ${round(large.idle?.rssMb.p50 ?? NaN)} MiB`, `bare libp2p: p50 ${round(bareIdle?.rssMb.p50 ?? NaN)} MiB`, ratio(large.idle?.rssMb.p50 ?? NaN, bareIdle?.rssMb.p50 ?? NaN))
+  const huge = await measureDimePropagation(5, 30_000, 5, 'one router')
+  row('30,000 routers, a one-router edit, 5 edge processes (5 edits)', `served by all: p50 ${round(huge.latency.p50)} ms / max ${round(huge.latency.max)} ms; edge RSS max ${round(huge.edgeRssMb.max)} MiB`, 'targets ≤ 1,000 ms, ≤ 150 MiB', '')
+
+  const start = await measureStartTimes(10, [small, 10_000])
+  row('`dime --help` (10 runs)', `p50 ${round(start.help.p50)} ms (${round(start.help.min)}–${round(start.help.max)})`, `node -e 0: p50 ${round(start.nodeNothing.p50)} ms`, ratio(start.help.p50, start.nodeNothing.p50))
+  for (const edge of start.edgeFirst200) {
+    row(`edge restart → first 200 from its persisted config, ${edge.routers} routers, publisher down (10 runs)`, `p50 ${round(edge.ms.p50)} ms (${round(edge.ms.min)}–${round(edge.ms.max)})`,
+      `node -e 0: ${round(start.nodeNothing.p50)} ms; bare libp2p node listening: ${round(start.bareLibp2p.p50)} ms`, ratio(edge.ms.p50, start.bareLibp2p.p50))
+  }
+  return { meshes, large, huge, start }
+}
+
 async function main (): Promise<void> {
-  ensureTools()
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${round(totalmem() / 2 ** 30)} GiB, Node.js ${process.version}`
   process.stdout.write(`machine: ${machine}\n\n`)
   const results: Record<string, unknown> = { machine }
+  if (process.argv[2] === 'processes') {
+    results.processes = await processes()
+    await report(results, 'bench-processes.json')
+    return
+  }
+  ensureTools()
 
   const small = routersForSize(2048)
   const propagation = []
@@ -85,9 +130,14 @@ async function main (): Promise<void> {
   }
   results.apiLoad = apiLoad
 
+  results.processes = await processes()
+  await report(results, 'bench.json')
+}
+
+async function report (results: Record<string, unknown>, file: string): Promise<void> {
   await mkdir('simulations/results', { recursive: true })
-  await writeFile('simulations/results/bench.json', JSON.stringify(results, null, 2))
-  process.stdout.write(`\n| measure | ours | baseline | ratio |\n| --- | --- | --- | --- |\n${rows.map(r => `| ${r.join(' | ')} |`).join('\n')}\n\nraw numbers: simulations/results/bench.json\n`)
+  await writeFile(`simulations/results/${file}`, JSON.stringify(results, null, 2))
+  process.stdout.write(`\n| measure | ours | baseline | ratio |\n| --- | --- | --- | --- |\n${rows.map(r => `| ${r.join(' | ')} |`).join('\n')}\n\nraw numbers: simulations/results/${file}\n`)
 }
 
 await main()

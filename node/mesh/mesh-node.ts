@@ -76,6 +76,8 @@ export interface MeshNode {
   readonly peerId: string
   addresses(): string[]
   peers(): string[]
+  /** How many peers this node knows where to dial (its peer book). */
+  knownPeers(): number
   publish(topic: string, data: Uint8Array): Promise<number>
   /** The current envelope as the beacon announcing it carries it: undefined when too large to carry. */
   carried(): Promise<Uint8Array | undefined>
@@ -209,6 +211,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     peerId: libp2p.peerId.toString(),
     addresses: () => libp2p.getMultiaddrs().map(String),
     peers: () => libp2p.getPeers().map(String),
+    knownPeers: () => book.list().length,
     publish,
     carried: async () => await libp2p.services.sync.carried(),
     async report (peerIds, announcement) {

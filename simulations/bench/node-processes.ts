@@ -95,8 +95,11 @@ export function seeded (seed: number): () => number {
   }
 }
 
+/** Further node flags for every process, e.g. DIME_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a run. */
+const EXTRA_NODE_FLAGS = process.env.DIME_BENCH_NODE_FLAGS?.split(' ').filter(flag => flag !== '') ?? []
+
 function spawnNode (name: string, args: string[], env: Record<string, string> = {}): LoggedProcess {
-  return new LoggedProcess(name, spawn(process.execPath, [...DIME_NODE_FLAGS, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } }))
+  return new LoggedProcess(name, spawn(process.execPath, [...DIME_NODE_FLAGS, ...EXTRA_NODE_FLAGS, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } }))
 }
 
 async function stopAll (nodes: LoggedProcess[]): Promise<void> {

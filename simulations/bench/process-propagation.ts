@@ -9,17 +9,36 @@ const ROUND_GAP_MS = 1000
 const ARRIVAL_LIMIT_MS = 30_000
 /** Time for gossipsub to build its mesh (a few heartbeats) before the first round. */
 const SETTLE_MS = 3000
+/** How long an idle mesh is watched for its CPU use: several periods of every timer (beacons every 10 s). */
+const IDLE_WINDOW_MS = 30_000
 
 export interface Latencies { p50: number, p99: number, max: number, samples: number }
+
+/** What a mesh of processes costs when nothing happens, per edge process. */
+export interface IdleCost {
+  /** CPU time per edge over the idle window, as a percentage of one core: mean and largest. */
+  cpuPercent: { mean: number, max: number }
+  rssMb: { p50: number, max: number }
+}
 
 export interface ProcessPropagation {
   nodes: number
   routers: number
   edit: 'every router' | 'one router'
   /** From the publisher's "config published" line to each edge's "serving config" line, in ms. */
-  ours: Latencies
+  latency: Latencies
+  /** Measured before the first edit, when `idle` is asked for. */
+  idle?: IdleCost
+  publisherRssMb: number
   /** Edges' resident memory once the last version is served, in MiB. */
   edgeRssMb: { p50: number, max: number }
+}
+
+export interface RawPropagation {
+  nodes: number
+  bytes: number
+  latency: Latencies
+  idle?: IdleCost
 }
 
 export function latencies (samples: number[]): Latencies {
@@ -42,12 +61,13 @@ const sleep = async (ms: number): Promise<void> => { await new Promise(resolve =
  * edits of the fragment one second apart. Each edge's delay for each version
  * is one sample.
  */
-export async function measureDimePropagation (size: number, routers: number, rounds: number, edit: ProcessPropagation['edit'], seed = 1): Promise<ProcessPropagation> {
+export async function measureDimePropagation (size: number, routers: number, rounds: number, edit: ProcessPropagation['edit'], options: { idle?: boolean, seed?: number } = {}): Promise<ProcessPropagation> {
   const fragment = (round: number): string => edit === 'every router' ? configWithRouters(routers, `v${round}`).fragment : withOneRouterChanged(routers, 'v0', `edit-${round}`).fragment
   return await inTempDir('dime-bench-processes-', async root => {
-    const mesh = await startDimeMesh(root, size, seed, fragment(0))
+    const mesh = await startDimeMesh(root, size, options.seed ?? 1, fragment(0))
     try {
       await sleep(SETTLE_MS)
+      const idle = options.idle === true ? await idleCost(mesh.edges) : undefined
       const samples: number[] = []
       let last = Number((await mesh.publisher.line('a version', line => line.msg === 'config published')).version)
       for (let round = 1; round <= rounds; round++) {
@@ -59,8 +79,7 @@ export async function measureDimePropagation (size: number, routers: number, rou
         samples.push(...served.map(line => Number(line.time) - Number(published.time)))
         await sleep(ROUND_GAP_MS - (Date.now() - began))
       }
-      const rss = (await Promise.all(mesh.edges.map(async edge => await edge.rssMb()))).sort((a, b) => a - b)
-      return { nodes: size, routers, edit, ours: latencies(samples), edgeRssMb: { p50: percentile(rss, 50), max: rss.at(-1) ?? NaN } }
+      return { nodes: size, routers, edit, latency: latencies(samples), ...(idle !== undefined ? { idle } : {}), publisherRssMb: await mesh.publisher.rssMb(), edgeRssMb: await rssOf(mesh.edges) }
     } finally {
       await mesh.stop()
     }
@@ -72,11 +91,12 @@ async function servedLine (edge: LoggedProcess, version: number): Promise<Record
 }
 
 /** The baseline: bare libp2p processes in the same dial pattern, node 0 publishing `bytes`-byte messages on a gossipsub topic. */
-export async function measureRawPropagation (size: number, bytes: number, rounds: number, seed = 1): Promise<Latencies> {
+export async function measureRawPropagation (size: number, bytes: number, rounds: number, options: { idle?: boolean, seed?: number } = {}): Promise<RawPropagation> {
   return await inTempDir('dime-bench-bare-', async root => {
-    const mesh = await startBareMesh(root, size, seed)
+    const mesh = await startBareMesh(root, size, options.seed ?? 1)
     try {
       await sleep(SETTLE_MS)
+      const idle = options.idle === true ? await idleCost(mesh.edges) : undefined
       const publisher = mesh.nodes[0] as LoggedProcess
       const samples: number[] = []
       for (let round = 1; round <= rounds; round++) {
@@ -87,9 +107,25 @@ export async function measureRawPropagation (size: number, bytes: number, rounds
         samples.push(...received.map(line => Number(line.time) - Number(published.time)))
         await sleep(ROUND_GAP_MS - (Date.now() - began))
       }
-      return latencies(samples)
+      return { nodes: size, bytes, latency: latencies(samples), ...(idle !== undefined ? { idle } : {}) }
     } finally {
       await mesh.stop()
     }
   })
+}
+
+async function rssOf (nodes: LoggedProcess[]): Promise<{ p50: number, max: number }> {
+  const rss = await Promise.all(nodes.map(async node => await node.rssMb()))
+  return { p50: percentile(rss, 50), max: Math.max(...rss) }
+}
+
+/** CPU and memory of each edge over a window in which nothing is published. */
+async function idleCost (edges: LoggedProcess[]): Promise<IdleCost> {
+  const before = await Promise.all(edges.map(async edge => await edge.cpuSeconds()))
+  const started = performance.now()
+  await sleep(IDLE_WINDOW_MS)
+  const after = await Promise.all(edges.map(async edge => await edge.cpuSeconds()))
+  const seconds = (performance.now() - started) / 1000
+  const percents = after.map((cpu, i) => (cpu - (before[i] ?? 0)) / seconds * 100)
+  return { cpuPercent: { mean: percents.reduce((sum, p) => sum + p, 0) / percents.length, max: Math.max(...percents) }, rssMb: await rssOf(edges) }
 }

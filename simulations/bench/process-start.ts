@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { DIME_NODE_FLAGS } from '../../cli/processes.js'
+import { generateSwarmKey } from '../../node/swarm-key.js'
+import { LoggedProcess } from './node-processes.js'
+import { edgeProcess } from './serving.js'
+import { percentile } from './stats.js'
+
+const DIME = fileURLToPath(new URL('../../bin/dime.js', import.meta.url))
+const BARE_NODE = fileURLToPath(new URL('../../dist/simulations/bench/bare-libp2p-node.js', import.meta.url))
+
+export interface Spread { p50: number, min: number, max: number }
+
+function spread (values: number[]): Spread {
+  return { p50: percentile(values, 50), min: Math.min(...values), max: Math.max(...values) }
+}
+
+async function repeat (runs: number, once: () => Promise<number>): Promise<Spread> {
+  const values: number[] = []
+  for (let i = 0; i < runs; i++) values.push(await once())
+  return spread(values)
+}
+
+/** Wall time from spawn to exit of `node ARGS`, in ms. */
+async function exitTime (args: string[]): Promise<number> {
+  const started = performance.now()
+  await new Promise<void>((resolve, reject) => {
+    spawn(process.execPath, args, { stdio: 'ignore' }).once('exit', code => { code === 0 ? resolve() : reject(new Error(`node ${args.join(' ')} exited ${code}`)) })
+  })
+  return performance.now() - started
+}
+
+/** Spawn to listening of the bare libp2p node (the baseline), in ms. */
+async function bareStart (): Promise<number> {
+  const root = await mkdtemp(join(tmpdir(), 'dime-bench-bare-start-'))
+  try {
+    await writeFile(join(root, 'swarm.key'), generateSwarmKey())
+    const node = new LoggedProcess('bare', spawn(process.execPath, [...DIME_NODE_FLAGS, BARE_NODE, join(root, 'swarm.key')], { stdio: ['pipe', 'pipe', 'pipe'] }))
+    try {
+      return (await node.line('listening', line => line.msg === 'listening')).time as number - node.started
+    } finally {
+      await node.stop()
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true })
+  }
+}
+
+export interface StartTimes {
+  nodeNothing: Spread
+  help: Spread
+  bareLibp2p: Spread
+  /** Edge restart (publisher down) to the first 200 on /config from its persisted config, by routers. */
+  edgeFirst200: Array<{ routers: number, ms: Spread }>
+}
+
+export async function measureStartTimes (runs: number, routerCounts: number[]): Promise<StartTimes> {
+  const edgeFirst200 = []
+  for (const routers of routerCounts) {
+    edgeFirst200.push({ routers, ms: await repeat(runs, async () => (await edgeProcess(routers, async () => undefined)).coldStartMs) })
+  }
+  return {
+    nodeNothing: await repeat(runs, async () => await exitTime(['-e', '0'])),
+    help: await repeat(runs, async () => await exitTime([...DIME_NODE_FLAGS, DIME, '--help'])),
+    bareLibp2p: await repeat(runs, bareStart),
+    edgeFirst200
+  }
+}
