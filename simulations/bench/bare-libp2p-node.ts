@@ -45,7 +45,7 @@ node.services.pubsub.addEventListener('message', event => {
   say({ msg: 'received', seq: new DataView(event.detail.data.buffer, event.detail.data.byteOffset).getUint32(0), time: now() })
 })
 for (const address of bootstrap) void node.dial(multiaddr(address)).catch(err => { say({ msg: 'dial failed', address, err: (err as Error).message }) })
-say({ msg: 'listening', address: node.getMultiaddrs()[0]?.toString() })
+say({ msg: 'listening', address: node.getMultiaddrs()[0]?.toString(), time: now() })
 
 createInterface({ input: process.stdin }).on('line', line => {
   const [command, seq, bytes] = line.split(' ')
