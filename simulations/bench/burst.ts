@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,6 +16,7 @@ import { createMeshNode, type MeshNode } from '../../node/mesh/mesh-node.js'
 import { generateSigningKeyPem, parseSigningKey } from '../../node/signing-keys.js'
 import { generateSwarmKey, parseSwarmKey } from '../../node/swarm-key.js'
 import { waitFor } from '../wait-for.js'
+import { residentMb } from './node-processes.js'
 import { configWithRouters, routersForSize } from './configs.js'
 
 const DIME = fileURLToPath(new URL('../../bin/dime.js', import.meta.url))
@@ -55,8 +56,7 @@ async function acceptedCount (edge: EdgeProcess): Promise<number> {
 }
 
 async function rssMb (edge: EdgeProcess): Promise<number> {
-  const status = await readFile(`/proc/${edge.child.pid ?? 0}/status`, 'utf8').catch(() => '')
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+  return await residentMb(edge.child.pid)
 }
 
 /**

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -17,6 +18,22 @@ const EARLIER_PEERS = 3
 const CLOCK_TICKS = 100
 
 export type LogLine = Record<string, unknown> & { msg?: string, time?: number }
+
+/** A process's resident memory (VmRSS), in MiB; 0 once it is gone (so a peak taken over samples stays a number). */
+export async function residentMb (pid: number | undefined): Promise<number> {
+  const status = await readFile(`/proc/${pid ?? 0}/status`, 'utf8').catch(() => '')
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+}
+
+/** Runs `work` in a fresh temporary directory, removed afterwards. */
+export async function inTempDir<T> (prefix: string, work: (root: string) => Promise<T>): Promise<T> {
+  const root = await mkdtemp(join(tmpdir(), prefix))
+  try {
+    return await work(root)
+  } finally {
+    await rm(root, { recursive: true, force: true })
+  }
+}
 
 /** A child process whose JSON log lines (stdout or stderr) are kept for the benchmark to read. */
 export class LoggedProcess {
@@ -50,8 +67,7 @@ export class LoggedProcess {
   }
 
   async rssMb (): Promise<number> {
-    const status = await readFile(`/proc/${this.child.pid ?? 0}/status`, 'utf8')
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024
+    return await residentMb(this.child.pid)
   }
 
   /** CPU time used so far (user and system, every thread), in seconds. */
@@ -98,7 +114,7 @@ export function seeded (seed: number): () => number {
 /** Further node flags for every process, e.g. DIME_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a run. */
 const EXTRA_NODE_FLAGS = process.env.DIME_BENCH_NODE_FLAGS?.split(' ').filter(flag => flag !== '') ?? []
 
-function spawnNode (name: string, args: string[], env: Record<string, string> = {}): LoggedProcess {
+export function spawnNode (name: string, args: string[], env: Record<string, string> = {}): LoggedProcess {
   return new LoggedProcess(name, spawn(process.execPath, [...DIME_NODE_FLAGS, ...EXTRA_NODE_FLAGS, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } }))
 }
 

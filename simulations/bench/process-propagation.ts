@@ -1,8 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { configWithRouters, withOneRouterChanged } from './configs.js'
-import { startBareMesh, startDimeMesh, type LoggedProcess } from './node-processes.js'
+import { inTempDir, startBareMesh, startDimeMesh, type LoggedProcess } from './node-processes.js'
 import { percentile } from './stats.js'
 
 const ROUND_GAP_MS = 1000
@@ -43,15 +40,6 @@ export interface RawPropagation {
 
 export function latencies (samples: number[]): Latencies {
   return { p50: percentile(samples, 50), p99: percentile(samples, 99), max: Math.max(...samples), samples: samples.length }
-}
-
-async function inTempDir<T> (prefix: string, work: (root: string) => Promise<T>): Promise<T> {
-  const root = await mkdtemp(join(tmpdir(), prefix))
-  try {
-    return await work(root)
-  } finally {
-    await rm(root, { recursive: true, force: true })
-  }
 }
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }

@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DIME_NODE_FLAGS } from '../../cli/processes.js'
 import { generateSwarmKey } from '../../node/swarm-key.js'
-import { LoggedProcess } from './node-processes.js'
+import { inTempDir, spawnNode } from './node-processes.js'
 import { edgeProcess } from './serving.js'
 import { percentile } from './stats.js'
 
@@ -35,18 +34,15 @@ async function exitTime (args: string[]): Promise<number> {
 
 /** Spawn to listening of the bare libp2p node (the baseline), in ms. */
 async function bareStart (): Promise<number> {
-  const root = await mkdtemp(join(tmpdir(), 'dime-bench-bare-start-'))
-  try {
+  return await inTempDir('dime-bench-bare-start-', async root => {
     await writeFile(join(root, 'swarm.key'), generateSwarmKey())
-    const node = new LoggedProcess('bare', spawn(process.execPath, [...DIME_NODE_FLAGS, BARE_NODE, join(root, 'swarm.key')], { stdio: ['pipe', 'pipe', 'pipe'] }))
+    const node = spawnNode('bare', [BARE_NODE, join(root, 'swarm.key')])
     try {
       return (await node.line('listening', line => line.msg === 'listening')).time as number - node.started
     } finally {
       await node.stop()
     }
-  } finally {
-    await rm(root, { recursive: true, force: true })
-  }
+  })
 }
 
 export interface StartTimes {

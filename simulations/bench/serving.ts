@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -10,6 +10,7 @@ import { generateSigningKeyPem, parseSigningKey } from '../../node/signing-keys.
 import { generateSwarmKey } from '../../node/swarm-key.js'
 import { waitFor } from '../wait-for.js'
 import { configWithRouters } from './configs.js'
+import { residentMb } from './node-processes.js'
 
 const run = promisify(execFile)
 const DIME = fileURLToPath(new URL('../../bin/dime.js', import.meta.url))
@@ -56,9 +57,7 @@ export async function edgeProcess<T> (routers: number, load: (url: string, body:
     await waitFor(`${url} to answer 200`, async () => (await fetch(url)).status === 200 ? true : undefined, 30_000, 5)
     const coldStartMs = performance.now() - started
     const loaded = await load(url, config.bytes)
-    const status = await readFile(`/proc/${child.pid ?? 0}/status`, 'utf8')
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN)
-    return { coldStartMs, rssMb: rssKb / 1024, load: loaded }
+    return { coldStartMs, rssMb: await residentMb(child.pid), load: loaded }
   } finally {
     await stopProcess(child)
     await rm(root, { recursive: true, force: true })
