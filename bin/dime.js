@@ -2,7 +2,7 @@
 // --max-semi-space-size=2: long-running and quiet, dime needs no large young generation
 // (V8's default grows to 16 MiB a half); about 20 MB less resident memory. The
 // Containerfile and cli/processes.ts (DIME_NODE_FLAGS) run it the same way.
-// It runs the JavaScript that `npm ci` compiled into dist/ (npm's prepare step runs
+// It runs the bundle that `npm ci` built into dist/ (npm's prepare step runs
 // `npm run build`): no transpiler at run time. Stack traces point at the TypeScript.
 process.setSourceMapsEnabled(true)
 try {

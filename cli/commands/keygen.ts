@@ -85,8 +85,9 @@ function writeKeyFiles (directory: string, files: KeyFile[], force: boolean): vo
 
 /** A Secret holding the key files, as YAML for `kubectl apply -f -`. */
 async function secretManifest (name: string, namespace: string, files: KeyFile[]): Promise<string> {
-  const { stringify } = await import('yaml')
-  return stringify({
+  // yaml is CommonJS: its module.exports is the default export, in Node as in the bundle.
+  const { default: yaml } = await import('yaml')
+  return yaml.stringify({
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'dime-publisher' } },

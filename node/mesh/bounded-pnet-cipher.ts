@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module'
+import xsalsa20 from 'xsalsa20'
 
 /**
  * @libp2p/pnet encrypts with the `xsalsa20` package, whose ciphers share one
@@ -21,9 +21,9 @@ const SLICE_BYTES = 1024 * 1024
 interface Xor { _memory?: Uint8Array }
 interface XSalsa20 { _xor: Xor, update: (input: Uint8Array, output?: Uint8Array) => Uint8Array }
 
-const require = createRequire(import.meta.url)
-// The copy @libp2p/pnet resolves, so the patch lands on the module it uses.
-const XSalsa20 = require(require.resolve('xsalsa20', { paths: [require.resolve('@libp2p/pnet')] })) as { prototype: XSalsa20 }
+// The one copy @libp2p/pnet imports too (the lock holds one), so the patch lands on the
+// module it uses, in the bundle as from node_modules.
+const XSalsa20 = xsalsa20 as { prototype: XSalsa20 }
 const update = XSalsa20.prototype.update
 let live: ArrayBufferLike | undefined
 

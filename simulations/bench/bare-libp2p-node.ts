@@ -1,7 +1,7 @@
 // The baseline of the all-processes benchmarks: a libp2p node with the same
 // transports and services as a dime node (TCP, pnet, Noise, Yamux, identify,
 // ping, gossipsub with the mesh's IP-colocation setting) and nothing of dime's.
-// Compiled with the programs (tsconfig.build.json), so it runs as they do.
+// Bundled by the benchmark with esbuild, as `npm run build` bundles the programs, so it runs as they do.
 //
 //   node bare-libp2p-node.js SWARM_KEY_FILE [BOOTSTRAP_MULTIADDR…]
 //

@@ -1,3 +1,4 @@
+import { build } from 'esbuild'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -9,7 +10,6 @@ import { generateSigningKeyPem } from '../../node/signing-keys.js'
 import { generateSwarmKey } from '../../node/swarm-key.js'
 
 const DIME = fileURLToPath(new URL('../../bin/dime.js', import.meta.url))
-const BARE_NODE = fileURLToPath(new URL('../../dist/simulations/bench/bare-libp2p-node.js', import.meta.url))
 const MESH = 'bench'
 const START_LIMIT_MS = 60_000
 /** Each node dials the first one (the publisher) and up to this many earlier nodes, chosen at random. */
@@ -23,6 +23,18 @@ export type LogLine = Record<string, unknown> & { msg?: string, time?: number }
 export async function residentMb (pid: number | undefined): Promise<number> {
   const status = await readFile(`/proc/${pid ?? 0}/status`, 'utf8').catch(() => '')
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+}
+
+let bareNode: Promise<string> | undefined
+
+/** The baseline node, bundled as the programs are (npm run build), once per run: the path of its script. */
+export async function bareNodeScript (): Promise<string> {
+  bareNode ??= (async () => {
+    const script = join(tmpdir(), 'dime-bench-bare-libp2p-node.js')
+    await build({ entryPoints: [fileURLToPath(new URL('bare-libp2p-node.ts', import.meta.url))], outfile: script, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' })
+    return script
+  })()
+  return await bareNode
 }
 
 /** Runs `work` in a fresh temporary directory, removed afterwards. */
@@ -127,11 +139,12 @@ export async function startBareMesh (root: string, size: number, seed: number): 
   const swarmKey = join(root, 'swarm.key')
   await writeFile(swarmKey, generateSwarmKey())
   const random = seeded(seed)
+  const script = await bareNodeScript()
   const nodes: LoggedProcess[] = []
   const addresses: string[] = []
   try {
     for (let i = 0; i <= size; i++) {
-      const node = spawnNode(`bare-${i}`, [BARE_NODE, swarmKey, ...(i === 0 ? [] : dialPattern(i, random).map(n => addresses[n] ?? ''))])
+      const node = spawnNode(`bare-${i}`, [script, swarmKey, ...(i === 0 ? [] : dialPattern(i, random).map(n => addresses[n] ?? ''))])
       nodes.push(node)
       addresses.push(String((await node.line('listening', line => line.msg === 'listening')).address))
     }

@@ -4,12 +4,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DIME_NODE_FLAGS } from '../../cli/processes.js'
 import { generateSwarmKey } from '../../node/swarm-key.js'
-import { inTempDir, spawnNode } from './node-processes.js'
+import { bareNodeScript, inTempDir, spawnNode } from './node-processes.js'
 import { edgeProcess } from './serving.js'
 import { percentile } from './stats.js'
 
 const DIME = fileURLToPath(new URL('../../bin/dime.js', import.meta.url))
-const BARE_NODE = fileURLToPath(new URL('../../dist/simulations/bench/bare-libp2p-node.js', import.meta.url))
 
 export interface Spread { p50: number, min: number, max: number }
 
@@ -36,7 +35,7 @@ async function exitTime (args: string[]): Promise<number> {
 async function bareStart (): Promise<number> {
   return await inTempDir('dime-bench-bare-start-', async root => {
     await writeFile(join(root, 'swarm.key'), generateSwarmKey())
-    const node = spawnNode('bare', [BARE_NODE, join(root, 'swarm.key')])
+    const node = spawnNode('bare', [await bareNodeScript(), join(root, 'swarm.key')])
     try {
       return (await node.line('listening', line => line.msg === 'listening')).time as number - node.started
     } finally {

@@ -1,7 +1,9 @@
 import test from 'ava'
 import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
+import { writeFile } from 'node:fs/promises'
 import { dime, spawnDime } from '../fixtures/dime-process.js'
+import { fakeKubeApi, fragmentConfigMap, NAMESPACE } from '../fixtures/kube.js'
 import { routeFragment, writeFragment } from '../fixtures/mesh.js'
 import { tempDir } from '../fixtures/temp-dir.js'
 import { waitFor } from '../../simulations/wait-for.js'
@@ -68,4 +70,31 @@ test('real dime processes: killing the publisher changes nothing the edges serve
   // Its log travels through a pipe and may arrive after its HTTP answer.
   await waitFor('the restarted edge logs what it serves', () => /"msg":"serving config"/.test(restarted.output()) ? true : undefined)
   t.regex(restarted.output(), /"origin":"disk"/)
+})
+
+test('real dime processes: a publisher watching the cluster (the fake API server) and an edge serving what its ConfigMaps say, edits included', async t => {
+  const dir = await tempDir(t)
+  const keys = join(dir, 'keys')
+  await dime('keygen', '--out', keys)
+  const api = await fakeKubeApi(t)
+  api.apply('pods', { metadata: { name: 'publisher-0', namespace: NAMESPACE } })
+  api.apply('configmaps', fragmentConfigMap('whoami', { 'whoami.yaml': routeFragment('whoami', 'whoami.example.com') }))
+  await writeFile(join(dir, 'kubeconfig'), api.kubeConfig().exportConfig())
+
+  const publisher = spawnDime(t, ['publisher', '--kubernetes', '--kubeconfig', join(dir, 'kubeconfig'), '--namespace', NAMESPACE,
+    '--key', join(keys, 'publisher.key'), '--swarm-key', join(keys, 'swarm.key'), '--listen', '/ip4/127.0.0.1/tcp/0'],
+  { POD_NAME: 'publisher-0', POD_NAMESPACE: NAMESPACE })
+  const bootstrap = await logged(publisher, 'mesh node listening', 'addresses')
+  const edge = spawnDime(t, ['edge', '--trust', join(keys, 'publisher.pub'), '--bootstrap', bootstrap, '--swarm-key', join(keys, 'swarm.key'),
+    '--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(dir, 'edge'), '--serve', '127.0.0.1:0'])
+  const url = await logged(edge, 'serving Traefik config', 'url')
+  const routers = async (): Promise<string | undefined> => {
+    const served = await body(url).catch(() => undefined)
+    return served === undefined ? undefined : Object.keys((JSON.parse(served) as { http: { routers: object } }).http.routers).sort().join(',')
+  }
+
+  t.is(await waitFor(() => `the edge to serve the ConfigMap's router (publisher's log:\n${publisher.output()})`, routers), 'whoami')
+  api.apply('configmaps', fragmentConfigMap('echo', { 'echo.yaml': routeFragment('echo', 'echo.example.com') }))
+  t.is(await waitFor(() => `the edge to serve the new ConfigMap's router too (publisher's log:\n${publisher.output()})`,
+    async () => { const now = await routers(); return now === 'echo,whoami' ? now : undefined }), 'echo,whoami')
 })

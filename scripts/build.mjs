@@ -1,0 +1,38 @@
+// npm run build (npm ci runs it as `prepare`): bundles each program, with the
+// packages it uses, into dist/ with esbuild. One file per part instead of
+// hundreds of modules: `dime edge` answers its first /config about a third
+// sooner than the same code compiled module by module with tsc (BENCHMARKS.md).
+// The programs load their parts lazily (`await import`), so code splitting keeps
+// the edge from loading the publisher's Kubernetes client, and the reverse.
+// Type checking is `npm run typecheck`: esbuild only strips the types.
+import { build } from 'esbuild'
+import { rm } from 'node:fs/promises'
+
+await rm('dist', { recursive: true, force: true })
+await build({
+  entryPoints: {
+    'node/polyfills': 'node/polyfills.ts',
+    'cli/main': 'cli/main.ts'
+  },
+  outdir: 'dist',
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // Stack traces point at the TypeScript; the sources themselves stay out of the maps.
+  sourcemap: true,
+  sourcesContent: false,
+  // Bundled CommonJS packages expect these of their module.
+  banner: {
+    js: [
+      "import { createRequire as __createRequire } from 'node:module'",
+      "import { fileURLToPath as __fileURLToPath } from 'node:url'",
+      'const require = __createRequire(import.meta.url)',
+      'const __filename = __fileURLToPath(import.meta.url)',
+      "const __dirname = __fileURLToPath(new URL('.', import.meta.url))"
+    ].join('\n')
+  },
+  logLevel: 'warning'
+})
