@@ -1,6 +1,5 @@
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { readFileSync } from 'node:fs'
-import { createSecureContext } from 'node:tls'
 import type { ServerTls } from '../node/http/doors.js'
 import { parseListenAddress } from '../node/http/listen-address.js'
 import { parseSecretsPrivateKey, parseSecretsPublicKey, type SecretsPrivateKey, type SecretsPublicKey } from '../node/sealed-secret.js'
@@ -53,10 +52,11 @@ export function readSecretsPublicKey (path: string, flag = '--secrets-pub'): Sec
 }
 
 /** `--tls-cert` and `--tls-key`: both or neither; checked to be a matching PEM pair. */
-export function readServerTls (certPath: string | undefined, keyPath: string | undefined): ServerTls | undefined {
+export async function readServerTls (certPath: string | undefined, keyPath: string | undefined): Promise<ServerTls | undefined> {
   if (certPath === undefined && keyPath === undefined) return undefined
   if (certPath === undefined || keyPath === undefined) throw new UsageError('--tls-cert and --tls-key go together')
   const tls = { cert: readFlagBytes(certPath, '--tls-cert'), key: readFlagBytes(keyPath, '--tls-key') }
+  const { createSecureContext } = await import('node:tls')
   try {
     createSecureContext(tls)
   } catch (err) {

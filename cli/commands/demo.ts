@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,7 +7,6 @@ import { packageFile } from '../../node/package-files.js'
 import { generateSigningKeyPem } from '../../node/signing-keys.js'
 import { generateSwarmKey } from '../../node/swarm-key.js'
 import { alignColumns } from '../columns.js'
-import { freePort, stopProcess } from '../processes.js'
 import { UsageError } from '../usage-error.js'
 import { KEY_FILES } from './keygen.js'
 
@@ -40,6 +39,8 @@ function positiveInteger (value: string, flag: string): number {
 }
 
 async function runDemo (edgeCount: number): Promise<void> {
+  // Loaded here: every other command, `dime --help` included, starts without them.
+  const [{ spawn }, { freePort, stopProcess }] = await Promise.all([import('node:child_process'), import('../processes.js')])
   const root = mkdtempSync(join(tmpdir(), 'dime-demo-'))
   const keys = join(root, 'keys')
   const fragments = join(root, 'fragments')

@@ -65,7 +65,7 @@ Example:
       if (flags.secretsKey !== undefined && flags.tokenFile === undefined) {
         throw new UsageError('--secrets-key puts private keys in what /config serves: give --token-file too, so only Traefik can read it')
       }
-      const tls = readServerTls(flags.tlsCert, flags.tlsKey)
+      const tls = await readServerTls(flags.tlsCert, flags.tlsKey)
       const edge = await createEdge({
         mesh: flags.mesh,
         trust: readTrustedKeys(listOf(flags.trust), { required: true }),

@@ -74,7 +74,7 @@ Examples:
       if (admin !== undefined && !isLoopback(admin.host) && flags.tokenFile === undefined) {
         throw new UsageError(`--admin ${flags.admin} is not a loopback address: anyone who reaches it could read the status and metrics; give --token-file (admin.token from dime keygen), or listen on 127.0.0.1`)
       }
-      const tls = readServerTls(flags.tlsCert, flags.tlsKey)
+      const tls = await readServerTls(flags.tlsCert, flags.tlsKey)
       const common = {
         mesh: flags.mesh,
         signingKey: readSigningKey(flags.key),

@@ -1,13 +1,12 @@
 import type { Command } from 'commander'
-import { request as httpRequest } from 'node:http'
-import { request as httpsRequest } from 'node:https'
 import { UsageError } from '../usage-error.js'
 import { alignColumns } from '../columns.js'
 import { parseHostPort, readFlagFile, readToken } from '../inputs.js'
 
 /** GETs a JSON document, with a bearer token and a CA to trust when given. */
 async function getJson (url: URL, token: string | undefined, ca: string | undefined): Promise<Record<string, unknown>> {
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest
+  // Loaded here: every other command, `dime --help` included, starts without them.
+  const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http')
   return await new Promise((resolve, reject) => {
     const req = request(url, { timeout: 5000, headers: token === undefined ? {} : { authorization: `Bearer ${token}` }, ...(ca !== undefined ? { ca } : {}) }, response => {
       let body = ''
