@@ -43,10 +43,10 @@ export const ANNOTATIONS = {
 /** ExternalDNS's annotation: the DNS name it publishes for the Service. */
 export const EXTERNAL_DNS_HOSTNAME = 'external-dns.alpha.kubernetes.io/hostname'
 
-const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i
+export const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i
 const PATH_PREFIX = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/
-const NAME = /^[A-Za-z0-9][A-Za-z0-9\-_@.]*$/
-const SECRET_NAME = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/
+export const NAME = /^[A-Za-z0-9][A-Za-z0-9\-_@.]*$/
+export const SECRET_NAME = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/
 const CIDR = /^(\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?|[0-9a-fA-F:]+:[0-9a-fA-F:]*(\/\d{1,3})?)$/
 
 export interface ServiceRoute {
@@ -131,7 +131,7 @@ export function routeFromService (service: V1Service): ServiceRoute | undefined 
 }
 
 /** A certificate entry from a kubernetes.io/tls Secret, as references the source resolves (the key sealed). */
-function certificateFrom (secret: string): JsonObject {
+export function certificateFrom (secret: string): JsonObject {
   return { certFile: `secret:${secret}/tls.crt`, keyFile: `secret:${secret}/tls.key` }
 }
 
@@ -160,7 +160,7 @@ function authMiddlewares (name: string, annotations: Record<string, string>): Js
 }
 
 /** The LoadBalancer's addresses, or the ExternalDNS name when the Service asks to be addressed by it. */
-function serverAddresses (service: V1Service, annotations: Record<string, string>): string[] | string {
+export function serverAddresses (service: V1Service, annotations: Record<string, string>): string[] | string {
   const from = annotations[ANNOTATIONS.addressFrom]
   if (from === 'hostname') {
     const name = list(annotations[EXTERNAL_DNS_HOSTNAME])[0]
@@ -190,6 +190,6 @@ function servicePort (service: V1Service, wanted: string | undefined): number | 
   return port?.port ?? `${ANNOTATIONS.port}: the Service has no port "${wanted}"`
 }
 
-function list (value: string | undefined): string[] {
+export function list (value: string | undefined): string[] {
   return (value ?? '').split(',').map(item => item.trim()).filter(item => item !== '')
 }

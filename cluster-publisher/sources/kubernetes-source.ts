@@ -1,7 +1,8 @@
-import { CoreV1Api, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1ConfigMap, type V1Secret, type V1Service } from '@kubernetes/client-node'
+import { CoreV1Api, makeInformer, NetworkingV1Api, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1ConfigMap, type V1Ingress, type V1IngressClass, type V1Secret, type V1Service } from '@kubernetes/client-node'
 import type { Logger } from '../../node/logger.js'
 import { FRAGMENT_LABEL, RETRY_MAX_MS, RETRY_MIN_MS } from '../constants.js'
 import { compareNames, fragmentFromText, type Fragment, type SkippedObject } from '../fragment-files.js'
+import { isEdgeIngress, routeFromIngress } from '../kubernetes/ingress-routes.js'
 import { routeFromService } from '../kubernetes/service-routes.js'
 import { resolveSecretReferences, SealCache, type Seal } from '../secret-references.js'
 import type { FragmentSource, SourceSnapshot } from './fragment-source.js'
@@ -39,12 +40,15 @@ interface Watched<T extends KubernetesObject> {
   failures: number
 }
 
+/** What a cluster-scoped informer is filed under, where others name their namespace. */
+const CLUSTER = ''
+
 /**
  * Fragments from the cluster, through `@kubernetes/client-node` informers
  * (list, then watch; relist on 410 Gone): each `data` value of every
  * ConfigMap labelled `traefik-config-fragment=true`, named
- * `namespace/configmap/key`, and a route for every annotated LoadBalancer
- * Service. `secret:NAME/KEY` references in either are resolved from the
+ * `namespace/configmap/key`, a route for every annotated LoadBalancer
+ * Service, and routes for every Ingress of the edges' IngressClass. `secret:NAME/KEY` references in either are resolved from the
  * namespace's Secrets, private values sealed (see secret-references.ts). The
  * number of watches depends on the namespaces, never on the edges. Handlers
  * only report "changed"; snapshots read the caches.
@@ -53,6 +57,8 @@ export class KubernetesSource implements FragmentSource {
   private readonly configMaps: Array<Watched<V1ConfigMap>>
   private readonly services: Array<Watched<V1Service>>
   private readonly secrets: Array<Watched<V1Secret>>
+  private readonly ingresses: Array<Watched<V1Ingress>>
+  private readonly ingressClasses: Watched<V1IngressClass>
   private readonly sealCache: SealCache | undefined
   private readonly listeners: Array<() => void> = []
   private readonly timers = new Set<NodeJS.Timeout>()
@@ -67,11 +73,16 @@ export class KubernetesSource implements FragmentSource {
       `/api/v1/namespaces/${namespace}/services`, async () => await core.listNamespacedService({ namespace }))))
     this.secrets = init.namespaces.map(namespace => this.watch('secrets', namespace, makeInformer(init.kubeConfig,
       `/api/v1/namespaces/${namespace}/secrets`, async () => await core.listNamespacedSecret({ namespace }))))
+    const networking = init.kubeConfig.makeApiClient(NetworkingV1Api)
+    this.ingresses = init.namespaces.map(namespace => this.watch('ingresses', namespace, makeInformer(init.kubeConfig,
+      `/apis/networking.k8s.io/v1/namespaces/${namespace}/ingresses`, async () => await networking.listNamespacedIngress({ namespace }))))
+    this.ingressClasses = this.watch('ingressclasses', CLUSTER, makeInformer(init.kubeConfig,
+      '/apis/networking.k8s.io/v1/ingressclasses', async () => await networking.listIngressClass()))
     this.sealCache = init.seal === undefined ? undefined : new SealCache(init.seal)
   }
 
   private get watched (): Array<Watched<KubernetesObject>> {
-    return [...this.configMaps, ...this.services, ...this.secrets]
+    return [...this.configMaps, ...this.services, ...this.secrets, ...this.ingresses, this.ingressClasses]
   }
 
   onChange (listener: () => void): void {
@@ -97,7 +108,7 @@ export class KubernetesSource implements FragmentSource {
   async snapshot (): Promise<SourceSnapshot> {
     const waiting = this.watched.filter(watched => !watched.synced)
     if (waiting.length > 0) {
-      throw new NotSyncedError(`waiting for the first list of ${waiting.map(w => `${w.resource} in ${w.namespace}`).join(', ')}`)
+      throw new NotSyncedError(`waiting for the first list of ${waiting.map(w => `${w.resource} in ${w.namespace === CLUSTER ? 'the cluster' : w.namespace}`).join(', ')}`)
     }
     const found: Array<{ namespace: string, fragment: Fragment }> = []
     const pending: SkippedObject[] = []
@@ -113,6 +124,15 @@ export class KubernetesSource implements FragmentSource {
         const route = routeFromService(service)
         if (route?.fragment !== undefined) found.push({ namespace, fragment: route.fragment })
         if (route?.pending !== undefined) pending.push(route.pending)
+      }
+    }
+    const classes = this.ingressClasses.informer.list()
+    for (const { namespace, informer } of this.ingresses) {
+      const services = this.services.find(watched => watched.namespace === namespace)?.informer
+      for (const ingress of informer.list(namespace).filter(ingress => isEdgeIngress(ingress, classes))) {
+        const route = routeFromIngress(ingress, name => services?.get(name, namespace))
+        if (route.fragment !== undefined) found.push({ namespace, fragment: route.fragment })
+        if (route.pending !== undefined) pending.push(route.pending)
       }
     }
     const fragments = await Promise.all(found.map(async ({ namespace, fragment }) => await this.withSecrets(namespace, fragment)))
@@ -134,19 +154,21 @@ export class KubernetesSource implements FragmentSource {
 
   /** The object behind a fragment or pending route, for Events. */
   objectOf (source: string): ObjectReference | undefined {
-    const service = /^service:([^/]+)\/(.+)$/.exec(source)
-    if (service !== null) {
-      const [, namespace = '', name = ''] = service
-      return this.reference('Service', this.services, namespace, name)
+    const routed = /^(service|ingress):([^/]+)\/(.+)$/.exec(source)
+    if (routed !== null) {
+      const [, kind, namespace = '', name = ''] = routed
+      return kind === 'service'
+        ? this.reference('v1', 'Service', this.services, namespace, name)
+        : this.reference('networking.k8s.io/v1', 'Ingress', this.ingresses, namespace, name)
     }
     const [namespace = '', name = ''] = source.split('/')
-    return this.reference('ConfigMap', this.configMaps, namespace, name)
+    return this.reference('v1', 'ConfigMap', this.configMaps, namespace, name)
   }
 
-  private reference (kind: string, watched: Array<Watched<KubernetesObject>>, namespace: string, name: string): ObjectReference | undefined {
+  private reference (apiVersion: string, kind: string, watched: Array<Watched<KubernetesObject>>, namespace: string, name: string): ObjectReference | undefined {
     const object = watched.find(w => w.namespace === namespace)?.informer.get(name, namespace)
     if (object === undefined) return undefined
-    return { apiVersion: 'v1', kind, namespace, name, ...(object.metadata?.uid !== undefined ? { uid: object.metadata.uid } : {}) }
+    return { apiVersion, kind, namespace, name, ...(object.metadata?.uid !== undefined ? { uid: object.metadata.uid } : {}) }
   }
 
   private watch<T extends KubernetesObject> (resource: string, namespace: string, informer: Informer<T> & ObjectCache<T>): Watched<T> {
@@ -165,7 +187,7 @@ export class KubernetesSource implements FragmentSource {
     // start() resolves even when the list failed; the error handler has counted that.
     if (watched.failures === failuresBefore && !watched.synced) {
       watched.synced = true
-      this.init.log.info({ resource: watched.resource, namespace: watched.namespace }, 'watching')
+      this.init.log.info(where(watched), 'watching')
       for (const listener of this.listeners) listener()
     }
     if (watched.failures === failuresBefore) watched.failures = 0
@@ -178,13 +200,18 @@ export class KubernetesSource implements FragmentSource {
     watched.failures++
     this.init.countFailure?.(watched.resource)
     const delay = Math.min(this.init.retryMaxMs ?? RETRY_MAX_MS, (this.init.retryMinMs ?? RETRY_MIN_MS) * 2 ** (watched.failures - 1))
-    this.init.log.warn({ resource: watched.resource, namespace: watched.namespace, err: describe(err), retryMs: delay }, 'list or watch failed; the caches and the last published config stand')
+    this.init.log.warn({ ...where(watched), err: describe(err), retryMs: delay }, 'list or watch failed; the caches and the last published config stand')
     const timer = setTimeout(() => {
       this.timers.delete(timer)
       if (!this.stopped) void this.startInformer(watched)
     }, delay)
     this.timers.add(timer)
   }
+}
+
+/** A watch's resource, and its namespace but for cluster-scoped ones, for the logs. */
+function where (watched: Watched<KubernetesObject>): { resource: string, namespace?: string } {
+  return { resource: watched.resource, ...(watched.namespace !== CLUSTER ? { namespace: watched.namespace } : {}) }
 }
 
 function describe (err: unknown): string {

@@ -1,5 +1,7 @@
 import test from 'ava'
 import { ANNOTATIONS } from '../../cluster-publisher/kubernetes/service-routes.js'
+import { INGRESS_CONTROLLER } from '../../cluster-publisher/kubernetes/ingress-routes.js'
+import type { KubeObject } from '../../simulations/fake-kube-api.js'
 import { LEADER_LABEL } from '../../cluster-publisher/kubernetes/leader-label.js'
 import { fakeKubeApi, fragmentConfigMap, loadBalancerService, NAMESPACE, servedRouters, startKubePublisher } from '../fixtures/kube.js'
 import { meshKeys, routeFragment, startEdge } from '../fixtures/mesh.js'
@@ -72,6 +74,37 @@ test('an annotated LoadBalancer Service is routed to its addresses once it has t
   await waitFor('whoami unrouted when it loses its address', async () => await serves(edge, ['base']), SETTLE_MS)
 })
 
+test('an Ingress of the edges\' class is routed to its backend Service once the class exists and the Service has an address; others are ignored; a broken one gets an Event', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  const shop = (className: string, service = 'shop'): KubeObject => ({
+    metadata: { name: `shop-${className}`, namespace: NAMESPACE },
+    spec: { ingressClassName: className, rules: [{ host: 'shop.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { number: 80 } } } }] } }] }
+  })
+  api.apply('configmaps', fragmentConfigMap('base', { 'routes.yaml': routeFragment('base', 'base.example.com') }))
+  api.apply('services', loadBalancerService('shop', {}))
+  api.apply('ingresses', shop('dime-edge'))
+  api.apply('ingresses', shop('nginx'))
+  const publisher = await startKubePublisher(t, keys, api)
+  const edge = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
+  await waitFor('base served', async () => await serves(edge, ['base']), SETTLE_MS)
+  t.deepEqual(publisher.status().pending, [], 'no IngressClass dime-edge yet: the Ingress is not the edges\'')
+
+  api.apply('ingressclasses', { metadata: { name: 'dime-edge' }, spec: { controller: INGRESS_CONTROLLER } })
+  api.apply('ingressclasses', { metadata: { name: 'nginx' }, spec: { controller: 'k8s.io/ingress-nginx' } })
+  await waitFor('the Ingress pending on its Service\'s address', () => publisher.status().pending.some(p => p.source === `ingress:${NAMESPACE}/shop-dime-edge`) ? true : undefined, SETTLE_MS)
+  api.apply('services', loadBalancerService('shop', {}, ['192.168.50.241']))
+  const router = `ingress-${NAMESPACE}-shop-dime-edge-0-0`
+  await waitFor('the Ingress routed', async () => await serves(edge, ['base', router]), SETTLE_MS)
+  const config = await (await fetch(`${edge.serveUrl() ?? ''}/config`)).json() as { http: { routers: Record<string, { rule: string, service: string }>, services: Record<string, unknown> } }
+  t.is(config.http.routers[router]?.rule, 'Host(`shop.example.com`) && PathPrefix(`/`)')
+  t.deepEqual(config.http.services[config.http.routers[router]?.service ?? ''], { loadBalancer: { servers: [{ url: 'http://192.168.50.241:80' }] } })
+
+  api.apply('ingresses', shop('dime-edge', 'gone'))
+  await waitFor('an Event on the Ingress', () => api.list('events').some(event => (event.involvedObject as { kind?: string } | undefined)?.kind === 'Ingress' && String(event.message).includes('the Service "gone" does not exist')) ? true : undefined, SETTLE_MS)
+  t.true(await serves(edge, ['base', router]), 'its last good routes stay published')
+})
+
 test('nothing is published before every informer has listed; the API server failing leaves the last config standing', async t => {
   const api = await fakeKubeApi(t)
   const keys = meshKeys()
@@ -131,7 +164,7 @@ test('a burst of 100 ConfigMap edits becomes a few versions, and the watches do 
   clearInterval(watcher)
   t.true(versions >= 1 && versions <= 5, `${versions} versions for 100 edits`)
   const watches = api.calls.filter(call => call.verb === 'watch')
-  t.is(watches.length, 3, 'one watch each on ConfigMaps, Services and Secrets, however many edges')
+  t.is(watches.length, 5, 'one watch each on ConfigMaps, Services, Secrets, Ingresses and IngressClasses, however many edges')
 })
 
 test('a config that would drop every router is not published without --allow-empty, and is reported', async t => {

@@ -8,8 +8,9 @@ import { fragmentFromText } from '../../cluster-publisher/fragment-files.js'
 import { createFragmentValidator } from '../../cluster-publisher/fragment-schema.js'
 import { LEADER_LABEL } from '../../cluster-publisher/kubernetes/leader-label.js'
 import { ANNOTATIONS, routeFromService } from '../../cluster-publisher/kubernetes/service-routes.js'
+import { isEdgeIngress, routeFromIngress } from '../../cluster-publisher/kubernetes/ingress-routes.js'
 import { resolveSecretReferences } from '../../cluster-publisher/secret-references.js'
-import type { V1Service } from '@kubernetes/client-node'
+import type { V1Ingress, V1IngressClass, V1Service } from '@kubernetes/client-node'
 import { loadTraefikSchema } from '../../cluster-publisher/traefik-schema.js'
 import { dime } from '../fixtures/dime-process.js'
 
@@ -94,4 +95,26 @@ test('the Deployment runs the publisher with flags that exist, and the mesh Serv
   }
   const service = find<{ spec: { selector: Record<string, string> } }>('Service', 'dime-publisher-mesh')
   t.is(service.spec.selector[LEADER_LABEL], 'true')
+})
+
+test('every Ingress in the manifests is the edges\' and makes routes that are valid Traefik configuration, with its Secrets resolved', async t => {
+  const validate = createFragmentValidator(loadTraefikSchema())
+  const classes = kubernetesObjects.filter(({ object }) => object.kind === 'IngressClass').map(({ object }) => object as unknown as V1IngressClass)
+  const ingresses = kubernetesObjects.filter(({ object }) => object.kind === 'Ingress')
+  t.true(ingresses.length >= 1)
+  const withAddress = (object: Manifest['object']): V1Service => ({ ...object, status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } }) as unknown as V1Service
+  for (const { file, object } of ingresses) {
+    const ingress = object as unknown as V1Ingress
+    t.true(isEdgeIngress(ingress, classes), `${file}: ${ingress.spec?.ingressClassName ?? '(no class)'}`)
+    const serviceNamed = (name: string): V1Service | undefined => {
+      const found = kubernetesObjects.find(({ object: o }) => o.kind === 'Service' && o.metadata?.name === name)
+      return found === undefined ? undefined : withAddress(found.object)
+    }
+    const fragment = routeFromIngress(ingress, serviceNamed).fragment
+    t.true(fragment !== undefined && 'content' in fragment, `${file}: ${JSON.stringify(fragment)}`)
+    if (fragment === undefined || !('content' in fragment)) continue
+    const resolved = await resolveSecretReferences(fragment.content, () => ({ 'tls.crt': 'CERT', 'tls.key': 'KEY' }), async plaintext => `sealed(${plaintext.length})`)
+    t.false('error' in resolved, `${file}: ${JSON.stringify(resolved)}`)
+    if ('content' in resolved) t.is(validate(resolved.content), undefined, `${file} ${object.metadata?.name ?? ''}`)
+  }
 })

@@ -11,9 +11,10 @@ import { waitFor } from '../../simulations/wait-for.js'
 interface Rule { apiGroups: string[], resources: string[], verbs: string[], resourceNames?: string[] }
 interface Role { kind: string, metadata: { name: string, namespace: string }, rules: Rule[] }
 
-const roles = parseAllDocuments(readFileSync(new URL('../../manifests/publisher/rbac.yaml', import.meta.url), 'utf8'))
+const manifests = parseAllDocuments(readFileSync(new URL('../../manifests/publisher/rbac.yaml', import.meta.url), 'utf8'))
   .map(document => document.toJS() as Role)
-  .filter(object => object.kind === 'Role')
+const roles = manifests.filter(object => object.kind === 'Role')
+const clusterRoles = manifests.filter(object => object.kind === 'ClusterRole')
 
 function permissions (rules: Rule[]): Set<string> {
   return new Set(rules.flatMap(rule => rule.apiGroups.flatMap(group => rule.resources.flatMap(resource => rule.verbs.map(verb => `${group}/${resource}/${verb}`)))))
@@ -23,7 +24,7 @@ function key (call: ApiCall): string {
   return `${call.group}/${call.resource}/${call.verb}`
 }
 
-test('the Roles grant exactly the API calls the publisher makes, no more, no less', async t => {
+test('the Roles and the ClusterRole grant exactly the API calls the publisher makes, no more, no less', async t => {
   const api = await fakeKubeApi(t)
   const keys = meshKeys()
   api.apply('configmaps', fragmentConfigMap('good', { 'routes.yaml': routeFragment('good', 'good.example.com') }))
@@ -37,7 +38,10 @@ test('the Roles grant exactly the API calls the publisher makes, no more, no les
   await waitFor('Events recorded', () => api.list('events').length >= 2 ? true : undefined)
   await publisher.stop()
 
-  const made = new Set(api.calls.map(key))
+  // Cluster-scoped calls (IngressClasses) are the ClusterRole's; the rest, the Roles'.
+  const namespaced = api.calls.filter(call => call.namespace !== '')
+  t.deepEqual([...new Set(api.calls.filter(call => call.namespace === '').map(key))].sort(), [...permissions(clusterRoles.flatMap(role => role.rules))].sort())
+  const made = new Set(namespaced.map(key))
   const home = roles.find(role => role.metadata.namespace === NAMESPACE)
   t.truthy(home)
   t.deepEqual([...made].sort(), [...permissions(home?.rules ?? [])].sort())
@@ -49,7 +53,7 @@ test('the Roles grant exactly the API calls the publisher makes, no more, no les
 
   // Other watched namespaces need only what a namespace of routes uses: no Lease, no Pod, no state.
   const isState = (call: ApiCall): boolean => call.resource === 'configmaps' && (call.name === STATE_CONFIG_MAP || call.verb === 'create')
-  const routesOnly = new Set(api.calls.filter(call => call.resource !== 'leases' && call.resource !== 'pods' && !isState(call)).map(key))
+  const routesOnly = new Set(namespaced.filter(call => call.resource !== 'leases' && call.resource !== 'pods' && !isState(call)).map(key))
   for (const role of roles.filter(role => role.metadata.namespace !== NAMESPACE)) {
     t.deepEqual([...permissions(role.rules)].sort(), [...routesOnly].sort(), `Role ${role.metadata.namespace}/${role.metadata.name}`)
   }

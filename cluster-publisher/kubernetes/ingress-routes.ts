@@ -1,0 +1,133 @@
+import type { V1Ingress, V1IngressBackend, V1IngressClass, V1Service } from '@kubernetes/client-node'
+import type { JsonObject } from '../json.js'
+import { ANNOTATIONS, certificateFrom, HOST, list, NAME, SECRET_NAME, serverAddresses, type ServiceRoute } from './service-routes.js'
+
+/** The IngressClass controller the publisher takes Ingresses for (the manifests ship the class dime-edge). */
+export const INGRESS_CONTROLLER = 'cdn-on-a-dime.io/edge'
+/** Kubernetes' annotation marking the IngressClass that Ingresses without a class get. */
+export const DEFAULT_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class'
+
+const WILDCARD_HOST = /^\*\.(.+)$/
+const PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/
+
+/** The fragment name for an Ingress. */
+export function ingressSource (ingress: V1Ingress): string {
+  return `ingress:${ingress.metadata?.namespace ?? 'default'}/${ingress.metadata?.name ?? ''}`
+}
+
+/**
+ * Whether an Ingress is the edges' to serve: its class is one whose
+ * controller is ours, or it names no class and one of ours is the default.
+ */
+export function isEdgeIngress (ingress: V1Ingress, classes: readonly V1IngressClass[]): boolean {
+  const ours = classes.filter(ingressClass => ingressClass.spec?.controller === INGRESS_CONTROLLER)
+  const className = ingress.spec?.ingressClassName
+  if (className !== undefined) return ours.some(ingressClass => ingressClass.metadata?.name === className)
+  return ours.some(ingressClass => ingressClass.metadata?.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true')
+}
+
+interface Backend { name: string, service: JsonObject }
+
+/**
+ * Turns an Ingress into Traefik routers, one per rule and path, as Traefik's
+ * own Kubernetes Ingress provider reads them (`Prefix` and
+ * `ImplementationSpecific` paths are PathPrefix, `Exact` is Path, the
+ * default backend catches the rest at the lowest priority), whose services
+ * are the backend Services' LoadBalancer addresses (or ExternalDNS names, as
+ * for an annotated Service): what the edges can reach. `spec.tls` Secrets
+ * become certificates, as `tls-secret` does. Entry points and middlewares
+ * come from the same annotations as a Service's. One fragment per Ingress:
+ * any backend that cannot be routed breaks it, with the reason; a backend
+ * Service without an address yet leaves it pending.
+ */
+export function routeFromIngress (ingress: V1Ingress, serviceNamed: (name: string) => V1Service | undefined): ServiceRoute {
+  const source = ingressSource(ingress)
+  const fail = (error: string): ServiceRoute => ({ fragment: { source, error } })
+  const annotations = ingress.metadata?.annotations ?? {}
+  const names = [...list(annotations[ANNOTATIONS.entryPoints]), ...list(annotations[ANNOTATIONS.middlewares])]
+  const badName = names.find(name => !NAME.test(name))
+  if (badName !== undefined) return fail(`"${badName}" is not a Traefik entry point or middleware name`)
+  const tls = ingress.spec?.tls ?? []
+  const badSecret = tls.find(entry => entry.secretName !== undefined && !SECRET_NAME.test(entry.secretName))
+  if (badSecret !== undefined) return fail(`spec.tls: "${badSecret.secretName ?? ''}" is not a Secret name`)
+  const tlsHosts = new Set(tls.flatMap(entry => entry.hosts ?? []))
+
+  const base = `ingress-${ingress.metadata?.namespace ?? 'default'}-${ingress.metadata?.name ?? ''}`
+  const routers: JsonObject = {}
+  const services: JsonObject = {}
+  const pending: string[] = []
+  const routeTo = (routerName: string, backend: V1IngressBackend, rule: string, host: string | undefined, priority?: number): string | undefined => {
+    const resolved = resolveBackend(base, backend, serviceNamed)
+    if (typeof resolved === 'string') return resolved
+    if ('pending' in resolved) { pending.push(resolved.pending); return undefined }
+    services[resolved.name] = resolved.service
+    routers[routerName] = {
+      rule,
+      service: resolved.name,
+      ...(priority !== undefined ? { priority } : {}),
+      ...(list(annotations[ANNOTATIONS.entryPoints]).length > 0 ? { entryPoints: list(annotations[ANNOTATIONS.entryPoints]) } : {}),
+      ...(list(annotations[ANNOTATIONS.middlewares]).length > 0 ? { middlewares: list(annotations[ANNOTATIONS.middlewares]) } : {}),
+      ...(host !== undefined && tlsHosts.has(host) ? { tls: {} } : {})
+    }
+    return undefined
+  }
+
+  const rules = ingress.spec?.rules ?? []
+  for (const [i, ingressRule] of rules.entries()) {
+    const host = ingressRule.host
+    const hostMatch = host === undefined ? undefined : hostMatcher(host)
+    if (hostMatch === undefined && host !== undefined) return fail(`spec.rules[${i}].host: "${host}" is not a host name`)
+    const paths = ingressRule.http?.paths
+    if (paths === undefined) {
+      // A host with no paths sends everything to the default backend.
+      const fallback = ingress.spec?.defaultBackend
+      if (fallback === undefined) return fail(`spec.rules[${i}] has neither paths nor a default backend to send ${host ?? 'its requests'} to`)
+      const problem = routeTo(`${base}-${i}`, fallback, hostMatch ?? 'PathPrefix(`/`)', host)
+      if (problem !== undefined) return fail(`spec.defaultBackend: ${problem}`)
+      continue
+    }
+    for (const [j, path] of paths.entries()) {
+      const value = path.path ?? '/'
+      if (!PATH.test(value)) return fail(`spec.rules[${i}].http.paths[${j}].path: "${value}" is not a path starting with /`)
+      const pathMatch = path.pathType === 'Exact' ? `Path(\`${value}\`)` : `PathPrefix(\`${value}\`)`
+      const problem = routeTo(`${base}-${i}-${j}`, path.backend, hostMatch === undefined ? pathMatch : `${hostMatch} && ${pathMatch}`, host)
+      if (problem !== undefined) return fail(`spec.rules[${i}].http.paths[${j}].backend: ${problem}`)
+    }
+  }
+  const fallback = ingress.spec?.defaultBackend
+  if (fallback !== undefined) {
+    // Lowest priority: every other router, of every source, wins over it.
+    const problem = routeTo(`${base}-default`, fallback, 'PathPrefix(`/`)', undefined, 1)
+    if (problem !== undefined) return fail(`spec.defaultBackend: ${problem}`)
+  }
+  if (rules.length === 0 && fallback === undefined) return fail('has no rules and no default backend')
+  if (pending.length > 0) return { pending: { source, reason: [...new Set(pending)].join('; ') } }
+
+  const certificates = tls.flatMap(entry => entry.secretName === undefined ? [] : [certificateFrom(entry.secretName)])
+  return { fragment: { source, content: { http: { routers, services }, ...(certificates.length > 0 ? { tls: { certificates } } : {}) } } }
+}
+
+/** Traefik's matcher for an Ingress host: `Host` for a name, `HostRegexp` for a `*.` wildcard (one label, as Kubernetes means it). */
+function hostMatcher (host: string): string | undefined {
+  const wildcard = WILDCARD_HOST.exec(host)
+  if (wildcard === null) return HOST.test(host) ? `Host(\`${host}\`)` : undefined
+  const domain = wildcard[1] ?? ''
+  return HOST.test(domain) ? `HostRegexp(\`^[^.]+\\.${domain.replaceAll('.', '\\.')}$\`)` : undefined
+}
+
+/** A backend Service port as a Traefik service (its name, its servers), pending without an address, or why it cannot be. */
+function resolveBackend (base: string, backend: V1IngressBackend, serviceNamed: (name: string) => V1Service | undefined): Backend | { pending: string } | string {
+  if (backend.service === undefined) return 'only Service backends can be routed to from the edges'
+  const name = backend.service.name
+  const service = serviceNamed(name)
+  if (service === undefined) return `the Service "${name}" does not exist`
+  if (service.spec?.type !== 'LoadBalancer') return `the Service "${name}" is of type ${service.spec?.type ?? 'ClusterIP'}: the edges reach only LoadBalancer addresses`
+  const wanted = backend.service.port
+  const port = (service.spec.ports ?? []).find(p => (wanted?.name !== undefined && p.name === wanted.name) || (wanted?.number !== undefined && p.port === wanted.number))
+  if (port === undefined) return `the Service "${name}" has no port ${wanted?.name ?? String(wanted?.number ?? '(none given)')}`
+  const addresses = serverAddresses(service, service.metadata?.annotations ?? {})
+  if (typeof addresses === 'string') return `the Service "${name}": ${addresses}`
+  if (addresses.length === 0) return { pending: `the Service "${name}" has no LoadBalancer address yet` }
+  const servers = addresses.map(address => ({ url: `http://${address.includes(':') ? `[${address}]` : address}:${port.port}` }))
+  return { name: `${base}-${name}-${port.port}`, service: { loadBalancer: { servers } } }
+}
