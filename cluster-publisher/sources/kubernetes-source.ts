@@ -48,7 +48,8 @@ const CLUSTER = ''
  * (list, then watch; relist on 410 Gone): each `data` value of every
  * ConfigMap labelled `traefik-config-fragment=true`, named
  * `namespace/configmap/key`, a route for every annotated LoadBalancer
- * Service, and routes for every Ingress of the edges' IngressClass. `secret:NAME/KEY` references in either are resolved from the
+ * Service, and routes for every Ingress of the edges' IngressClass.
+ * `secret:NAME/KEY` references in any of them are resolved from the
  * namespace's Secrets, private values sealed (see secret-references.ts). The
  * number of watches depends on the namespaces, never on the edges. Handlers
  * only report "changed"; snapshots read the caches.
