@@ -1,6 +1,6 @@
 import type { V1Ingress, V1IngressBackend, V1IngressClass, V1Service } from '@kubernetes/client-node'
 import type { JsonObject } from '../json.js'
-import { ANNOTATIONS, certificateFrom, HOST, list, NAME, SECRET_NAME, serverAddresses, type ServiceRoute } from './service-routes.js'
+import { ANNOTATIONS, certificateFrom, HOST, list, NAME, SECRET_NAME, serverAddresses, serverUrl, type ServiceRoute } from './service-routes.js'
 
 /** The IngressClass controller the publisher takes Ingresses for (the manifests ship the class dime-edge). */
 export const INGRESS_CONTROLLER = 'cdn-on-a-dime.io/edge'
@@ -44,9 +44,13 @@ export function routeFromIngress (ingress: V1Ingress, serviceNamed: (name: strin
   const source = ingressSource(ingress)
   const fail = (error: string): ServiceRoute => ({ fragment: { source, error } })
   const annotations = ingress.metadata?.annotations ?? {}
-  const names = [...list(annotations[ANNOTATIONS.entryPoints]), ...list(annotations[ANNOTATIONS.middlewares])]
-  const badName = names.find(name => !NAME.test(name))
+  const entryPoints = list(annotations[ANNOTATIONS.entryPoints])
+  const middlewares = list(annotations[ANNOTATIONS.middlewares])
+  const badName = [...entryPoints, ...middlewares].find(name => !NAME.test(name))
   if (badName !== undefined) return fail(`"${badName}" is not a Traefik entry point or middleware name`)
+  const rules = ingress.spec?.rules ?? []
+  const fallback = ingress.spec?.defaultBackend
+  if (rules.length === 0 && fallback === undefined) return fail('has no rules and no default backend')
   const tls = ingress.spec?.tls ?? []
   const badSecret = tls.find(entry => entry.secretName !== undefined && !SECRET_NAME.test(entry.secretName))
   if (badSecret !== undefined) return fail(`spec.tls: "${badSecret.secretName ?? ''}" is not a Secret name`)
@@ -65,14 +69,13 @@ export function routeFromIngress (ingress: V1Ingress, serviceNamed: (name: strin
       rule,
       service: resolved.name,
       ...(priority !== undefined ? { priority } : {}),
-      ...(list(annotations[ANNOTATIONS.entryPoints]).length > 0 ? { entryPoints: list(annotations[ANNOTATIONS.entryPoints]) } : {}),
-      ...(list(annotations[ANNOTATIONS.middlewares]).length > 0 ? { middlewares: list(annotations[ANNOTATIONS.middlewares]) } : {}),
+      ...(entryPoints.length > 0 ? { entryPoints: [...entryPoints] } : {}),
+      ...(middlewares.length > 0 ? { middlewares: [...middlewares] } : {}),
       ...(host !== undefined && tlsHosts.has(host) ? { tls: {} } : {})
     }
     return undefined
   }
 
-  const rules = ingress.spec?.rules ?? []
   for (const [i, ingressRule] of rules.entries()) {
     const host = ingressRule.host
     const hostMatch = host === undefined ? undefined : hostMatcher(host)
@@ -80,7 +83,6 @@ export function routeFromIngress (ingress: V1Ingress, serviceNamed: (name: strin
     const paths = ingressRule.http?.paths
     if (paths === undefined) {
       // A host with no paths sends everything to the default backend.
-      const fallback = ingress.spec?.defaultBackend
       if (fallback === undefined) return fail(`spec.rules[${i}] has neither paths nor a default backend to send ${host ?? 'its requests'} to`)
       const problem = routeTo(`${base}-${i}`, fallback, hostMatch ?? 'PathPrefix(`/`)', host)
       if (problem !== undefined) return fail(`spec.defaultBackend: ${problem}`)
@@ -94,13 +96,11 @@ export function routeFromIngress (ingress: V1Ingress, serviceNamed: (name: strin
       if (problem !== undefined) return fail(`spec.rules[${i}].http.paths[${j}].backend: ${problem}`)
     }
   }
-  const fallback = ingress.spec?.defaultBackend
   if (fallback !== undefined) {
     // Lowest priority: every other router, of every source, wins over it.
     const problem = routeTo(`${base}-default`, fallback, 'PathPrefix(`/`)', undefined, 1)
     if (problem !== undefined) return fail(`spec.defaultBackend: ${problem}`)
   }
-  if (rules.length === 0 && fallback === undefined) return fail('has no rules and no default backend')
   if (pending.length > 0) return { pending: { source, reason: [...new Set(pending)].join('; ') } }
 
   const certificates = tls.flatMap(entry => entry.secretName === undefined ? [] : [certificateFrom(entry.secretName)])
@@ -128,6 +128,6 @@ function resolveBackend (base: string, backend: V1IngressBackend, serviceNamed: 
   const addresses = serverAddresses(service, service.metadata?.annotations ?? {})
   if (typeof addresses === 'string') return `the Service "${name}": ${addresses}`
   if (addresses.length === 0) return { pending: `the Service "${name}" has no LoadBalancer address yet` }
-  const servers = addresses.map(address => ({ url: `http://${address.includes(':') ? `[${address}]` : address}:${port.port}` }))
+  const servers = addresses.map(address => ({ url: serverUrl('http', address, port.port) }))
   return { name: `${base}-${name}-${port.port}`, service: { loadBalancer: { servers } } }
 }

@@ -119,7 +119,7 @@ export function routeFromService (service: V1Service): ServiceRoute | undefined 
     ...(routerMiddlewares.length > 0 ? { middlewares: routerMiddlewares } : {}),
     ...tlsSettings(annotations)
   }
-  const servers = addresses.map(address => ({ url: `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}` }))
+  const servers = addresses.map(address => ({ url: serverUrl(scheme, address, port) }))
   const http: JsonObject = {
     routers: { [name]: router },
     services: { [name]: { loadBalancer: { servers, ...(origin !== undefined ? { serversTransport: name } : {}) } } },
@@ -128,6 +128,11 @@ export function routeFromService (service: V1Service): ServiceRoute | undefined 
   }
   const tlsSecret = annotations[ANNOTATIONS.tlsSecret]
   return { fragment: { source, content: { http, ...(tlsSecret !== undefined ? { tls: { certificates: [certificateFrom(tlsSecret)] } } : {}) } } }
+}
+
+/** A server's URL; an IPv6 address in brackets. */
+export function serverUrl (scheme: string, address: string, port: number): string {
+  return `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}`
 }
 
 /** A certificate entry from a kubernetes.io/tls Secret, as references the source resolves (the key sealed). */

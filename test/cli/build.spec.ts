@@ -1,11 +1,11 @@
 import test from 'ava'
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { cp, readFile } from 'node:fs/promises'
 import { SourceMap } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { DIME } from '../fixtures/dime-process.js'
+import { DIME, spawnDime } from '../fixtures/dime-process.js'
 import { tempDir } from '../fixtures/temp-dir.js'
 import { waitFor } from '../../simulations/wait-for.js'
 
@@ -36,14 +36,10 @@ test('the bundle runs with no node_modules beside it, as in the container image:
   const keygen = await run(process.execPath, [dime, 'keygen', '--out', join(image, 'keys'), '--kubernetes-secret', 'dime-publisher'])
   t.regex(keygen.stdout, /kind: Secret/)
 
-  const edge = spawn(process.execPath, [dime, 'edge', '--trust', join(image, 'keys/publisher.pub'), '--swarm-key', join(image, 'keys/swarm.key'),
-    '--data-dir', join(image, 'data'), '--listen', '/ip4/127.0.0.1/tcp/0', '--serve', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  t.teardown(() => { if (edge.exitCode === null) edge.kill('SIGKILL') })
-  let output = ''
-  edge.stdout.on('data', chunk => { output += String(chunk) })
-  edge.stderr.on('data', chunk => { output += String(chunk) })
-  await waitFor(() => `the edge to join the mesh:\n${output}`, () => output.includes('"msg":"mesh node listening"') ? true : undefined)
+  const edge = spawnDime(t, ['edge', '--trust', join(image, 'keys/publisher.pub'), '--swarm-key', join(image, 'keys/swarm.key'),
+    '--data-dir', join(image, 'data'), '--listen', '/ip4/127.0.0.1/tcp/0', '--serve', '127.0.0.1:0'], { script: dime })
+  await waitFor(() => `the edge to join the mesh:\n${edge.output()}`, () => edge.output().includes('"msg":"mesh node listening"') ? true : undefined)
   const exited = new Promise(resolve => edge.once('exit', resolve))
   edge.kill('SIGTERM')
-  t.is(await exited, 0, output)
+  t.is(await exited, 0, edge.output())
 })

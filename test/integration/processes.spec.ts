@@ -83,7 +83,7 @@ test('real dime processes: a publisher watching the cluster (the fake API server
 
   const publisher = spawnDime(t, ['publisher', '--kubernetes', '--kubeconfig', join(dir, 'kubeconfig'), '--namespace', NAMESPACE,
     '--key', join(keys, 'publisher.key'), '--swarm-key', join(keys, 'swarm.key'), '--listen', '/ip4/127.0.0.1/tcp/0'],
-  { POD_NAME: 'publisher-0', POD_NAMESPACE: NAMESPACE })
+  { env: { POD_NAME: 'publisher-0', POD_NAMESPACE: NAMESPACE } })
   const bootstrap = await logged(publisher, 'mesh node listening', 'addresses')
   const edge = spawnDime(t, ['edge', '--trust', join(keys, 'publisher.pub'), '--bootstrap', bootstrap, '--swarm-key', join(keys, 'swarm.key'),
     '--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(dir, 'edge'), '--serve', '127.0.0.1:0'])
