@@ -23,6 +23,7 @@ import type { JsonObject } from './json.js'
 import type { PublisherStatus } from './publisher-status.js'
 import { Reconciler } from './reconciler.js'
 import { Rollout } from './rollout.js'
+import type { RouteStatusView, RouteStatusWriter } from './route-status.js'
 import type { FragmentSource } from './sources/fragment-source.js'
 import { loadTraefikSchema } from './traefik-schema.js'
 
@@ -53,6 +54,8 @@ export interface PublisherOptions {
    */
   stateStore?: EnvelopeStore
   leadership?: Leadership
+  /** Writes where routes are served back to their objects while leading (the Kubernetes wiring: Ingress status). */
+  routeStatus?: RouteStatusWriter
   /** Called once the mesh is up after winning leadership, and before it stops after losing it (the Kubernetes wiring labels the pod). */
   onLeadershipChange?: (leading: boolean) => Promise<void>
   /** Largest config to sign (`--max-config-mib`); 64 MiB when absent. */
@@ -106,7 +109,10 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     listen: options.listen,
     bootstrap: options.bootstrap ?? [],
     privateKey: await peerKeyFromSigningKey(options.signingKey),
-    onAnnouncement: announcement => { rollout.heard(announcement, now()) },
+    onAnnouncement: announcement => {
+      rollout.heard(announcement, now())
+      options.routeStatus?.poke()
+    },
     metrics,
     makeDeltas: true,
     ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
@@ -135,6 +141,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
         const head = latest.current()?.head
         if (head !== undefined) rollout.published(head.version, head.issuedAt)
       }
+      options.routeStatus?.poke()
     },
     log
   })
@@ -155,8 +162,10 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       await options.onLeadershipChange?.(true)
       reconciler.start()
       beacons.start()
+      options.routeStatus?.start(routeStatusView)
     },
     async follow () {
+      await options.routeStatus?.stop()
       beacons.stop()
       await reconciler.stop()
       await options.onLeadershipChange?.(false)
@@ -168,6 +177,10 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
 
   let admin: FastifyInstance | undefined
   let adminUrl: string | undefined
+
+  function routeStatusView (): RouteStatusView {
+    return { addresses: rollout.publicAddresses(now()), fragments: controller.view().fragments }
+  }
 
   function status (): PublisherStatus {
     const head = latest.current()?.head

@@ -11,6 +11,8 @@ export interface EdgeRollout {
   lastSeenSecondsAgo: number
   /** Silent for longer than the missing threshold. */
   missing: boolean
+  /** Where clients reach its Traefik (`dime edge --public-address`), if it said. */
+  publicAddress: string | null
 }
 
 interface Heard {
@@ -48,9 +50,16 @@ export class Rollout {
           stale: announcement.stale,
           propagationMs: issued !== undefined && received !== undefined ? Math.max(0, received - issued) : null,
           lastSeenSecondsAgo: Math.round((now - at) / 1000),
-          missing: now - at > this.missingAfterMs
+          missing: now - at > this.missingAfterMs,
+          publicAddress: announcement.publicAddress ?? null
         }
       })
       .sort((a, b) => a.peerId < b.peerId ? -1 : 1)
+  }
+
+  /** The public addresses of the edges heard from lately (not missing), each once, sorted. */
+  publicAddresses (now: number): string[] {
+    const present = [...this.edges.values()].filter(({ at }) => now - at <= this.missingAfterMs)
+    return [...new Set(present.flatMap(({ announcement }) => announcement.publicAddress ?? []))].sort()
   }
 }

@@ -43,6 +43,8 @@ export interface EdgeOptions {
   tls?: ServerTls
   /** Opens the secrets sealed into the config (`--secrets-key`); without it they are left out of what Traefik gets. */
   secretsKey?: SecretsPrivateKey
+  /** Where clients reach this edge's Traefik, announced to the publishers for the Ingress and Gateway status. */
+  publicAddress?: string
   /** Largest config accepted (`--max-config-mib`); 64 MiB when absent. */
   maxBodyBytes?: number
   /** Ask for deltas against the config held (on when absent; the benchmarks compare). */
@@ -152,7 +154,8 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       stale: freshness.isStale(now),
       sealedUnopened: served?.unopened ?? [],
       peers: mesh?.node.peers() ?? [],
-      listen: mesh?.node.addresses() ?? []
+      listen: mesh?.node.addresses() ?? [],
+      publicAddress: options.publicAddress ?? null
     }
   }
 
@@ -165,6 +168,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       receivedAt: current.receivedAt,
       stale: current.stale,
       addresses: current.listen,
+      ...(options.publicAddress !== undefined ? { publicAddress: options.publicAddress } : {}),
       announcedAt: new Date().toISOString()
     }
   }

@@ -33,7 +33,8 @@ const statusResponse = {
     sealedUnopened: { type: 'array', items: { type: 'string' } },
     trustedKeyIds: { type: 'array', items: { type: 'string' } },
     peers: { type: 'array', items: { type: 'string' } },
-    listen: { type: 'array', items: { type: 'string' } }
+    listen: { type: 'array', items: { type: 'string' } },
+    publicAddress: nullableString
   }
 } as const
 

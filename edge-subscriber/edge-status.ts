@@ -18,4 +18,6 @@ export interface EdgeStatus {
   sealedUnopened: string[]
   peers: string[]
   listen: string[]
+  /** Where clients reach this edge's Traefik (`--public-address`); null when not given. */
+  publicAddress: string | null
 }

@@ -1,4 +1,5 @@
 import { canonicalBytes } from './canonical-json.js'
+import { isPublicAddress } from './host-names.js'
 import { isIsoTime, isObject } from './signed-frame.js'
 
 /** What an edge tells the mesh about itself on the status topic. */
@@ -11,6 +12,8 @@ export interface PeerAnnouncement {
   readonly stale: boolean
   /** Where other edges can dial it. */
   readonly addresses: string[]
+  /** Where clients reach its Traefik (`--public-address`), for the Ingress and Gateway status DNS follows. */
+  readonly publicAddress?: string
   readonly announcedAt: string
 }
 
@@ -52,5 +55,6 @@ function isAnnouncement (value: unknown): value is PeerAnnouncement {
     typeof value.stale === 'boolean' &&
     Array.isArray(value.addresses) && value.addresses.length <= MAX_ADDRESSES &&
     value.addresses.every(address => typeof address === 'string' && address.length <= MAX_ADDRESS_LENGTH) &&
+    (value.publicAddress === undefined || (typeof value.publicAddress === 'string' && isPublicAddress(value.publicAddress))) &&
     isIsoTime(value.announcedAt)
 }

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander'
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MESH } from '../../node/constants.js'
+import { isPublicAddress } from '../../node/host-names.js'
 import { collect, isLoopback, listOf, maxConfigBytes, parseBootstrap, parseHostPort, parsePeerId, positiveSeconds, readSecretsKey, readServerTls, readSwarmKey, readToken, readTrustedKeys } from '../inputs.js'
 import { runUntilSignal } from '../run-until-signal.js'
 import { UsageError } from '../usage-error.js'
@@ -20,6 +21,7 @@ interface EdgeFlags {
   secretsKey?: string
   tlsCert?: string
   tlsKey?: string
+  publicAddress?: string
 }
 
 export const DEFAULT_SERVE = '127.0.0.1:8088'
@@ -40,6 +42,7 @@ export function edgeCommand (program: Command): void {
     .addOption(new Option('--secrets-key <file>', 'the edges\' secrets key (secrets.key from dime keygen): opens TLS keys and passwords sealed into the config; needs --token-file').env('DIME_SECRETS_KEY'))
     .addOption(new Option('--tls-cert <file>', 'serve /config over HTTPS with this certificate (PEM), with --tls-key').env('DIME_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'the key of --tls-cert (PEM)').env('DIME_TLS_KEY'))
+    .addOption(new Option('--public-address <ip-or-name>', 'where clients reach this edge\'s Traefik: the publisher writes it into the status of the Ingresses and Gateways the edges serve, for ExternalDNS').env('DIME_PUBLIC_ADDRESS'))
     .addOption(new Option('--stale-after <seconds>', 'report stale after this long without news from a publisher (the config is served regardless)').default('60').env('DIME_STALE_AFTER'))
     .addHelpText('after', `
 Traefik's static configuration:
@@ -66,6 +69,9 @@ Example:
         throw new UsageError('--secrets-key puts private keys in what /config serves: give --token-file too, so only Traefik can read it')
       }
       const tls = await readServerTls(flags.tlsCert, flags.tlsKey)
+      if (flags.publicAddress !== undefined && !isPublicAddress(flags.publicAddress)) {
+        throw new UsageError(`--public-address "${flags.publicAddress}": expected an IP address or a DNS name`)
+      }
       const edge = await createEdge({
         mesh: flags.mesh,
         trust: readTrustedKeys(listOf(flags.trust), { required: true }),
@@ -75,6 +81,7 @@ Example:
         ...(flags.tokenFile !== undefined ? { token: readToken(flags.tokenFile) } : {}),
         ...(flags.secretsKey !== undefined ? { secretsKey: readSecretsKey(flags.secretsKey) } : {}),
         ...(tls !== undefined ? { tls } : {}),
+        ...(flags.publicAddress !== undefined ? { publicAddress: flags.publicAddress } : {}),
         bootstrap: await Promise.all(listOf(flags.bootstrap).map(async value => await parseBootstrap(value))),
         swarmKey: readSwarmKey(flags.swarmKey),
         listen: await listenAddresses(flags.listen),

@@ -1,6 +1,7 @@
 import type { V1Ingress, V1IngressBackend, V1IngressClass, V1Service } from '@kubernetes/client-node'
 import type { JsonObject } from '../json.js'
-import { ANNOTATIONS, certificateFrom, HOST, list, NAME, SECRET_NAME, serverAddresses, serverUrl, type ServiceRoute } from './service-routes.js'
+import { HOST_NAME as HOST } from '../../node/host-names.js'
+import { ANNOTATIONS, certificateFrom, list, NAME, SECRET_NAME, serverAddresses, serverUrl, type ServiceRoute } from './service-routes.js'
 
 /** The IngressClass controller the publisher takes Ingresses for (the manifests ship the class dime-edge). */
 export const INGRESS_CONTROLLER = 'cdn-on-a-dime.io/edge'

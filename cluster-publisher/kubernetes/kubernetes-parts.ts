@@ -1,4 +1,4 @@
-import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node'
+import { CoordinationV1Api, CoreV1Api, NetworkingV1Api, type KubeConfig } from '@kubernetes/client-node'
 import { Counter, type Registry } from 'prom-client'
 import type { Logger } from '../../node/logger.js'
 import { sealSecret, type SecretsPublicKey } from '../../node/sealed-secret.js'
@@ -7,6 +7,7 @@ import type { FragmentReporter } from '../publisher-controller.js'
 import { KubernetesSource } from '../sources/kubernetes-source.js'
 import { configMapEnvelopeStore } from './config-map-envelope-store.js'
 import { EVENT_REASONS, EventRecorder } from './event-recorder.js'
+import { IngressStatusWriter } from './ingress-status.js'
 import { LeaderElector } from './leader-election.js'
 import { labelOwnPod } from './leader-label.js'
 
@@ -23,11 +24,11 @@ export interface KubernetesPartsInit {
   sealTo?: { key: SecretsPublicKey, mesh: string }
   /** Where the API-failure counter is registered (the publisher's registry). */
   registry?: Registry
-  timing?: { leaseDurationMs?: number, renewDeadlineMs?: number, retryPeriodMs?: number, retryMinMs?: number }
+  timing?: { leaseDurationMs?: number, renewDeadlineMs?: number, retryPeriodMs?: number, retryMinMs?: number, statusResyncMs?: number }
 }
 
 /** Exactly the publisher options they fill in, so callers spread them into `createPublisher`. */
-export type KubernetesParts = Pick<PublisherOptions, 'reporters' | 'stateStore' | 'leadership' | 'onLeadershipChange'> & { source: KubernetesSource }
+export type KubernetesParts = Pick<PublisherOptions, 'reporters' | 'stateStore' | 'leadership' | 'onLeadershipChange' | 'routeStatus'> & { source: KubernetesSource }
 
 /** The ConfigMap, in the publisher's own namespace, that keeps the newest config across restarts and leader changes. */
 export const STATE_CONFIG_MAP = 'dime-publisher-state'
@@ -69,7 +70,14 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
     }
   }
   const stateStore = configMapEnvelopeStore(core, { namespace: init.pod.namespace, name: STATE_CONFIG_MAP, log: init.log })
-  if (init.leaseName === undefined) return { source, reporters: [reporter], stateStore }
+  const routeStatus = new IngressStatusWriter({
+    networking: init.kubeConfig.makeApiClient(NetworkingV1Api),
+    ingresses: () => source.edgeIngresses(),
+    log: init.log,
+    ...(init.timing?.statusResyncMs !== undefined ? { resyncMs: init.timing.statusResyncMs } : {}),
+    ...(init.timing?.retryMinMs !== undefined ? { retryMinMs: init.timing.retryMinMs } : {})
+  })
+  if (init.leaseName === undefined) return { source, reporters: [reporter], stateStore, routeStatus }
   const leadership = new LeaderElector({ leases: init.kubeConfig.makeApiClient(CoordinationV1Api) }, {
     namespace: init.pod.namespace,
     leaseName: init.leaseName,
@@ -81,6 +89,7 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
     source,
     reporters: [reporter],
     stateStore,
+    routeStatus,
     leadership,
     onLeadershipChange: async leading => { await labelOwnPod(core, init.pod, leading, init.log) }
   }

@@ -1,5 +1,6 @@
 import type { V1Service } from '@kubernetes/client-node'
 import type { Fragment, SkippedObject } from '../fragment-files.js'
+import { HOST_NAME as HOST } from '../../node/host-names.js'
 import type { JsonObject } from '../json.js'
 
 /** Every route annotation starts with this. */
@@ -43,7 +44,6 @@ export const ANNOTATIONS = {
 /** ExternalDNS's annotation: the DNS name it publishes for the Service. */
 export const EXTERNAL_DNS_HOSTNAME = 'external-dns.alpha.kubernetes.io/hostname'
 
-export const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i
 const PATH_PREFIX = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/
 export const NAME = /^[A-Za-z0-9][A-Za-z0-9\-_@.]*$/
 export const SECRET_NAME = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/

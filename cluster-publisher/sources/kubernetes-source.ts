@@ -127,18 +127,22 @@ export class KubernetesSource implements FragmentSource {
         if (route?.pending !== undefined) pending.push(route.pending)
       }
     }
-    const classes = this.ingressClasses.informer.list()
-    for (const { namespace, informer } of this.ingresses) {
+    for (const ingress of this.edgeIngresses()) {
+      const namespace = ingress.metadata?.namespace ?? ''
       const services = this.services.find(watched => watched.namespace === namespace)?.informer
-      for (const ingress of informer.list(namespace).filter(ingress => isEdgeIngress(ingress, classes))) {
-        const route = routeFromIngress(ingress, name => services?.get(name, namespace))
-        if (route.fragment !== undefined) found.push({ namespace, fragment: route.fragment })
-        if (route.pending !== undefined) pending.push(route.pending)
-      }
+      const route = routeFromIngress(ingress, name => services?.get(name, namespace))
+      if (route.fragment !== undefined) found.push({ namespace, fragment: route.fragment })
+      if (route.pending !== undefined) pending.push(route.pending)
     }
     const fragments = await Promise.all(found.map(async ({ namespace, fragment }) => await this.withSecrets(namespace, fragment)))
     this.sealCache?.sweep()
     return { fragments, skipped: [], pending }
+  }
+
+  /** The Ingresses of the edges' IngressClass, in every watched namespace, as the informers hold them. */
+  edgeIngresses (): V1Ingress[] {
+    const classes = this.ingressClasses.informer.list()
+    return this.ingresses.flatMap(({ namespace, informer }) => informer.list(namespace).filter(ingress => isEdgeIngress(ingress, classes)))
   }
 
   /** The fragment with its `secret:` references resolved from the namespace's Secrets, or why they cannot be. */

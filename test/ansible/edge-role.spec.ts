@@ -13,6 +13,7 @@ import { tempDir } from '../fixtures/temp-dir.js'
 
 const ANSIBLE = fileURLToPath(new URL('../../ansible/', import.meta.url))
 const TOKEN = 'token-that-must-never-be-printed'
+const PUBLIC_ADDRESS = '203.0.113.7'
 const DNS_SECRET = 'dns-secret-that-must-never-be-printed'
 /** The image's user, who must be able to read the secrets. */
 const CONTAINER_UID = 1000
@@ -51,6 +52,7 @@ async function scratchEdge (t: ExecutionContext, mode: 'unit' | 'quadlet'): Prom
     dime_swarm_key: swarmKey,
     dime_token: TOKEN,
     dime_secrets_key: await readFile(join(root, 'keys', 'secrets.key'), 'utf8'),
+    dime_edge_public_address: PUBLIC_ADDRESS,
     traefik_acme_dns_environment: { CF_DNS_API_TOKEN: DNS_SECRET },
     edge_systemd_mode: mode
   }))
@@ -122,6 +124,7 @@ ansibleTest(`dime edge starts from the rendered environment and answers only Tra
   await waitFor('the edge answers /healthz', async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined, 60_000, 50)
   t.is((await fetch(`${url}/config`)).status, 401)
   t.is((await fetch(`${url}/config`, { headers: { Authorization: `Bearer ${TOKEN}` } })).status, 503, 'authorised, and no config yet')
+  t.is(((await (await fetch(`${url}/status`)).json()) as { publicAddress: string | null }).publicAddress, PUBLIC_ADDRESS)
 })
 
 ansibleTest(`the units are valid: systemd-analyze verify for plain units, quadlet's own dry run where Podman has it${skipped}`, async t => {

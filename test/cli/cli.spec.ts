@@ -44,6 +44,14 @@ test('a malformed bootstrap address is refused before anything starts', async t 
   t.regex(result.stderr, /--bootstrap "\/ip4\/10\.0\.0\.1\/udp\/4001": expected \/ip4\/HOST\/tcp\/PORT/)
 })
 
+test('a public address that is neither an IP address nor a DNS name is refused, naming the flag', async t => {
+  const dir = await tempDir(t)
+  await dime('keygen', '--out', dir)
+  const result = await dime('edge', '--trust', join(dir, 'publisher.pub'), '--swarm-key', join(dir, 'swarm.key'), '--data-dir', dir, '--public-address', 'https://edge.example.net')
+  t.is(result.code, 2)
+  t.regex(result.stderr, /--public-address "https:\/\/edge\.example\.net": expected an IP address or a DNS name/)
+})
+
 test('a config limit that is not a positive number of MiB is refused, naming the flag', async t => {
   const dir = await tempDir(t)
   await dime('keygen', '--out', dir)

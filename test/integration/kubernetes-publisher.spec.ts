@@ -105,6 +105,40 @@ test('an Ingress of the edges\' class is routed to its backend Service once the 
   t.true(await serves(edge, ['base', router]), 'its last good routes stay published')
 })
 
+test('the edges\' public addresses are written into the status of the Ingresses they serve, through a conflict and an outage; an edge gone silent leaves it', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  const addressesOf = (name: string): string[] => ((api.get('ingresses', NAMESPACE, name)?.status as { loadBalancer?: { ingress?: Array<{ ip?: string, hostname?: string }> } } | undefined)
+    ?.loadBalancer?.ingress ?? []).map(entry => entry.ip ?? entry.hostname ?? '')
+  api.apply('ingressclasses', { metadata: { name: 'dime-edge' }, spec: { controller: INGRESS_CONTROLLER } })
+  api.apply('services', loadBalancerService('shop', {}, ['192.168.50.241']))
+  const shop = (name: string, service: string): KubeObject => ({
+    metadata: { name, namespace: NAMESPACE },
+    spec: { ingressClassName: 'dime-edge', rules: [{ host: `${name}.example.com`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { number: 80 } } } }] } }] }
+  })
+  api.apply('ingresses', shop('shop', 'shop'))
+  api.apply('ingresses', shop('broken', 'gone'))
+  api.fail('ingresses/status', true, 409)
+  const publisher = await startKubePublisher(t, keys, api, { missingAfterMs: 3000 })
+  await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), publicAddress: '203.0.113.7' })
+  const leaving = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), publicAddress: 'edge-2.example.net' })
+  await waitFor('a status write refused with 409', () => api.calls.some(call => call.resource === 'ingresses/status') ? true : undefined, SETTLE_MS)
+  t.deepEqual(addressesOf('shop'), [])
+
+  api.fail('ingresses/status', false)
+  await waitFor('both edges in the status, after the conflict', () => addressesOf('shop').length === 2 ? true : undefined, SETTLE_MS)
+  t.deepEqual(addressesOf('shop'), ['203.0.113.7', 'edge-2.example.net'])
+  t.deepEqual(addressesOf('broken'), [], 'an Ingress the edges do not serve says nothing')
+
+  api.fail('ingresses/status')
+  await leaving.stop()
+  const failedCalls = api.calls.length
+  await waitFor('a write during the outage', () => api.calls.slice(failedCalls).some(call => call.resource === 'ingresses/status') ? true : undefined, SETTLE_MS)
+  api.fail('ingresses/status', false)
+  await waitFor('the silent edge gone from the status, after the outage', () => addressesOf('shop').join() === '203.0.113.7' ? true : undefined, SETTLE_MS)
+  t.deepEqual(addressesOf('shop'), ['203.0.113.7'])
+})
+
 test('nothing is published before every informer has listed; the API server failing leaves the last config standing', async t => {
   const api = await fakeKubeApi(t)
   const keys = meshKeys()

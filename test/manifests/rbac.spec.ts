@@ -5,7 +5,8 @@ import { STATE_CONFIG_MAP } from '../../cluster-publisher/kubernetes/kubernetes-
 import { ANNOTATIONS } from '../../cluster-publisher/kubernetes/service-routes.js'
 import type { ApiCall } from '../../simulations/fake-kube-api.js'
 import { fakeKubeApi, fragmentConfigMap, loadBalancerService, NAMESPACE, startKubePublisher } from '../fixtures/kube.js'
-import { meshKeys, routeFragment } from '../fixtures/mesh.js'
+import { meshKeys, routeFragment, startEdge } from '../fixtures/mesh.js'
+import { INGRESS_CONTROLLER } from '../../cluster-publisher/kubernetes/ingress-routes.js'
 import { waitFor } from '../../simulations/wait-for.js'
 
 interface Rule { apiGroups: string[], resources: string[], verbs: string[], resourceNames?: string[] }
@@ -29,8 +30,16 @@ test('the Roles and the ClusterRole grant exactly the API calls the publisher ma
   const keys = meshKeys()
   api.apply('configmaps', fragmentConfigMap('good', { 'routes.yaml': routeFragment('good', 'good.example.com') }))
   api.apply('services', loadBalancerService('waiting', { [ANNOTATIONS.hosts]: 'waiting.example.com' }))
+  api.apply('services', loadBalancerService('shop', {}, ['192.168.50.241']))
+  api.apply('ingressclasses', { metadata: { name: 'dime-edge' }, spec: { controller: INGRESS_CONTROLLER } })
+  api.apply('ingresses', {
+    metadata: { name: 'shop', namespace: NAMESPACE },
+    spec: { ingressClassName: 'dime-edge', rules: [{ host: 'shop.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'shop', port: { number: 80 } } } }] } }] }
+  })
   const publisher = await startKubePublisher(t, keys, api, { leaderElect: true })
   await waitFor('leading and published', () => publisher.status().leader && publisher.status().version !== null ? true : undefined)
+  await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), publicAddress: '203.0.113.7' })
+  await waitFor('the Ingress status written', () => api.get('ingresses', NAMESPACE, 'shop')?.status !== undefined ? true : undefined)
   const first = publisher.status().version
   api.apply('configmaps', fragmentConfigMap('broken', { 'routes.yaml': 'http: [' }))
   api.apply('configmaps', fragmentConfigMap('other', { 'routes.yaml': routeFragment('other', 'other.example.com') }))

@@ -63,10 +63,13 @@ test('head beacons: round trip, and hostile bytes are refused with an envelope e
 
 test('status announcements: round trip, authorship checked, hostile bytes refused', t => {
   const announcement: PeerAnnouncement = {
-    peerId: 'peer-a', version: 3, bodySha256: head.bodySha256, receivedAt: new Date().toISOString(), stale: false, addresses: ['/ip4/10.0.0.1/tcp/4001'], announcedAt: new Date().toISOString()
+    peerId: 'peer-a', version: 3, bodySha256: head.bodySha256, receivedAt: new Date().toISOString(), stale: false, addresses: ['/ip4/10.0.0.1/tcp/4001'], publicAddress: 'edge-1.example.net', announcedAt: new Date().toISOString()
   }
   const bytes = encodeAnnouncement(announcement)
   t.deepEqual(decodeAnnouncement(bytes, 'peer-a'), announcement)
+  const { publicAddress: _, ...withoutPublicAddress } = announcement
+  t.deepEqual(decodeAnnouncement(encodeAnnouncement(withoutPublicAddress), 'peer-a'), withoutPublicAddress, 'an edge without --public-address')
+  t.is(t.throws(() => decodeAnnouncement(encodeAnnouncement({ ...announcement, publicAddress: 'not an address/' }), 'peer-a'))?.name, 'InvalidAnnouncementError')
   t.is(t.throws(() => decodeAnnouncement(bytes, 'peer-b'))?.name, 'InvalidAnnouncementError')
   t.is(t.throws(() => decodeAnnouncement(new Uint8Array(5000), 'peer-a'))?.name, 'InvalidAnnouncementError')
   fc.assert(fc.property(hostileBytes(bytes), mutated =>
