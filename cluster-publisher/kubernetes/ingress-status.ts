@@ -34,7 +34,7 @@ export class IngressStatusWriter implements RouteStatusWriter {
   constructor (private readonly init: IngressStatusWriterInit) {
     this.reconciler = new Reconciler({
       reconcile: async () => { await this.reconcile() },
-      log: init.log,
+      log: init.log.child({ component: 'ingress-status' }),
       ...(init.retryMinMs !== undefined ? { retryMinMs: init.retryMinMs } : {})
     })
   }
