@@ -1,14 +1,13 @@
 import type { V1Ingress, V1IngressBackend, V1IngressClass, V1Service } from '@kubernetes/client-node'
 import type { JsonObject } from '../json.js'
-import { HOST_NAME as HOST } from '../../node/host-names.js'
-import { ANNOTATIONS, certificateFrom, list, NAME, SECRET_NAME, serverAddresses, serverUrl, type ServiceRoute } from './service-routes.js'
+import { backendService, hostMatcher } from './backend-services.js'
+import { ANNOTATIONS, certificateFrom, list, NAME, SECRET_NAME, type ServiceRoute } from './service-routes.js'
 
 /** The IngressClass controller the publisher takes Ingresses for (the manifests ship the class dime-edge). */
 export const INGRESS_CONTROLLER = 'cdn-on-a-dime.io/edge'
 /** Kubernetes' annotation marking the IngressClass that Ingresses without a class get. */
 export const DEFAULT_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class'
 
-const WILDCARD_HOST = /^\*\.(.+)$/
 const PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/
 
 /** The fragment name for an Ingress. */
@@ -26,8 +25,6 @@ export function isEdgeIngress (ingress: V1Ingress, classes: readonly V1IngressCl
   if (className !== undefined) return ours.some(ingressClass => ingressClass.metadata?.name === className)
   return ours.some(ingressClass => ingressClass.metadata?.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true')
 }
-
-interface Backend { name: string, service: JsonObject }
 
 /**
  * Turns an Ingress into Traefik routers, one per rule and path, as Traefik's
@@ -62,7 +59,8 @@ export function routeFromIngress (ingress: V1Ingress, serviceNamed: (name: strin
   const services: JsonObject = {}
   const pending: string[] = []
   const routeTo = (routerName: string, backend: V1IngressBackend, rule: string, host: string | undefined, priority?: number): string | undefined => {
-    const resolved = resolveBackend(base, backend, serviceNamed)
+    if (backend.service === undefined) return 'only Service backends can be routed to from the edges'
+    const resolved = backendService(base, backend.service.name, backend.service.port ?? {}, serviceNamed)
     if (typeof resolved === 'string') return resolved
     if ('pending' in resolved) { pending.push(resolved.pending); return undefined }
     services[resolved.name] = resolved.service
@@ -106,29 +104,4 @@ export function routeFromIngress (ingress: V1Ingress, serviceNamed: (name: strin
 
   const certificates = tls.flatMap(entry => entry.secretName === undefined ? [] : [certificateFrom(entry.secretName)])
   return { fragment: { source, content: { http: { routers, services }, ...(certificates.length > 0 ? { tls: { certificates } } : {}) } } }
-}
-
-/** Traefik's matcher for an Ingress host: `Host` for a name, `HostRegexp` for a `*.` wildcard (one label, as Kubernetes means it). */
-function hostMatcher (host: string): string | undefined {
-  const wildcard = WILDCARD_HOST.exec(host)
-  if (wildcard === null) return HOST.test(host) ? `Host(\`${host}\`)` : undefined
-  const domain = wildcard[1] ?? ''
-  return HOST.test(domain) ? `HostRegexp(\`^[^.]+\\.${domain.replaceAll('.', '\\.')}$\`)` : undefined
-}
-
-/** A backend Service port as a Traefik service (its name, its servers), pending without an address, or why it cannot be. */
-function resolveBackend (base: string, backend: V1IngressBackend, serviceNamed: (name: string) => V1Service | undefined): Backend | { pending: string } | string {
-  if (backend.service === undefined) return 'only Service backends can be routed to from the edges'
-  const name = backend.service.name
-  const service = serviceNamed(name)
-  if (service === undefined) return `the Service "${name}" does not exist`
-  if (service.spec?.type !== 'LoadBalancer') return `the Service "${name}" is of type ${service.spec?.type ?? 'ClusterIP'}: the edges reach only LoadBalancer addresses`
-  const wanted = backend.service.port
-  const port = (service.spec.ports ?? []).find(p => (wanted?.name !== undefined && p.name === wanted.name) || (wanted?.number !== undefined && p.port === wanted.number))
-  if (port === undefined) return `the Service "${name}" has no port ${wanted?.name ?? String(wanted?.number ?? '(none given)')}`
-  const addresses = serverAddresses(service, service.metadata?.annotations ?? {})
-  if (typeof addresses === 'string') return `the Service "${name}": ${addresses}`
-  if (addresses.length === 0) return { pending: `the Service "${name}" has no LoadBalancer address yet` }
-  const servers = addresses.map(address => ({ url: serverUrl('http', address, port.port) }))
-  return { name: `${base}-${name}-${port.port}`, service: { loadBalancer: { servers } } }
 }
