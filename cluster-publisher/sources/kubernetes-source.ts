@@ -1,7 +1,8 @@
-import { CoreV1Api, makeInformer, NetworkingV1Api, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1ConfigMap, type V1Ingress, type V1IngressClass, type V1Secret, type V1Service } from '@kubernetes/client-node'
+import { ApiException, CoreV1Api, CustomObjectsApi, makeInformer, NetworkingV1Api, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1ConfigMap, type V1Ingress, type V1IngressClass, type V1Secret, type V1Service } from '@kubernetes/client-node'
 import type { Logger } from '../../node/logger.js'
 import { FRAGMENT_LABEL, RETRY_MAX_MS, RETRY_MIN_MS } from '../constants.js'
 import { compareNames, fragmentFromText, type Fragment, type SkippedObject } from '../fragment-files.js'
+import { certificatesFromGateway, isEdgeGateway, routeFromHTTPRoute, type Gateway, type GatewayClass, type HTTPRoute } from '../kubernetes/gateway-routes.js'
 import { isEdgeIngress, routeFromIngress } from '../kubernetes/ingress-routes.js'
 import { routeFromService } from '../kubernetes/service-routes.js'
 import { resolveSecretReferences, SealCache, type Seal } from '../secret-references.js'
@@ -42,13 +43,22 @@ interface Watched<T extends KubernetesObject> {
 
 /** What a cluster-scoped informer is filed under, where others name their namespace. */
 const CLUSTER = ''
+const GATEWAY_GROUP = 'gateway.networking.k8s.io'
+
+interface GatewayApiWatches {
+  classes: Watched<GatewayClass & KubernetesObject>
+  gateways: Array<Watched<Gateway & KubernetesObject>>
+  routes: Array<Watched<HTTPRoute & KubernetesObject>>
+}
 
 /**
  * Fragments from the cluster, through `@kubernetes/client-node` informers
  * (list, then watch; relist on 410 Gone): each `data` value of every
  * ConfigMap labelled `traefik-config-fragment=true`, named
  * `namespace/configmap/key`, a route for every annotated LoadBalancer
- * Service, and routes for every Ingress of the edges' IngressClass.
+ * Service, routes for every Ingress of the edges' IngressClass and, when the
+ * Gateway API is installed, for every HTTPRoute on the edges' Gateways (and
+ * the Gateways' certificates).
  * `secret:NAME/KEY` references in any of them are resolved from the
  * namespace's Secrets, private values sealed (see secret-references.ts). The
  * number of watches depends on the namespaces, never on the edges. Handlers
@@ -60,6 +70,9 @@ export class KubernetesSource implements FragmentSource {
   private readonly secrets: Array<Watched<V1Secret>>
   private readonly ingresses: Array<Watched<V1Ingress>>
   private readonly ingressClasses: Watched<V1IngressClass>
+  /** Unknown until the Gateway API's presence is known: absent (its CRDs are not installed), or watched. */
+  private gatewayApi: GatewayApiWatches | 'absent' | undefined
+  private gatewayProbeFailures = 0
   private readonly sealCache: SealCache | undefined
   private readonly listeners: Array<() => void> = []
   private readonly timers = new Set<NodeJS.Timeout>()
@@ -83,7 +96,8 @@ export class KubernetesSource implements FragmentSource {
   }
 
   private get watched (): Array<Watched<KubernetesObject>> {
-    return [...this.configMaps, ...this.services, ...this.secrets, ...this.ingresses, this.ingressClasses]
+    const gatewayApi = typeof this.gatewayApi === 'object' ? [this.gatewayApi.classes, ...this.gatewayApi.gateways, ...this.gatewayApi.routes] : []
+    return [...this.configMaps, ...this.services, ...this.secrets, ...this.ingresses, this.ingressClasses, ...gatewayApi]
   }
 
   onChange (listener: () => void): void {
@@ -92,7 +106,50 @@ export class KubernetesSource implements FragmentSource {
 
   async start (): Promise<void> {
     this.stopped = false
-    await Promise.all(this.watched.map(async watched => { await this.startInformer(watched) }))
+    await Promise.all([...this.watched.map(async watched => { await this.startInformer(watched) }), this.probeGatewayApi()])
+  }
+
+  /**
+   * Whether the Gateway API's CRDs are installed: if so, its objects are
+   * watched like the rest; if not, that is said once and the rest carries on
+   * (a restart picks them up once installed). Until it is known, no snapshot
+   * is given, so routes already published from HTTPRoutes are never dropped
+   * for want of an answer.
+   */
+  private async probeGatewayApi (): Promise<void> {
+    const custom = this.init.kubeConfig.makeApiClient(CustomObjectsApi)
+    try {
+      await custom.listClusterCustomObject({ group: GATEWAY_GROUP, version: 'v1', plural: 'gatewayclasses', limit: 1 })
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) {
+        this.gatewayApi = 'absent'
+        this.init.log.info('the Gateway API is not installed (no gatewayclasses.gateway.networking.k8s.io): HTTPRoutes are not watched')
+        for (const listener of this.listeners) listener()
+        return
+      }
+      this.gatewayProbeFailures++
+      this.init.countFailure?.('gatewayclasses')
+      const delay = Math.min(this.init.retryMaxMs ?? RETRY_MAX_MS, (this.init.retryMinMs ?? RETRY_MIN_MS) * 2 ** (this.gatewayProbeFailures - 1))
+      this.init.log.warn({ err: describe(err), retryMs: delay }, 'could not learn whether the Gateway API is installed; asking again')
+      const timer = setTimeout(() => {
+        this.timers.delete(timer)
+        if (!this.stopped) void this.probeGatewayApi()
+      }, delay)
+      this.timers.add(timer)
+      return
+    }
+    // The custom objects API lists untyped objects; these are the kinds gateway-routes.ts reads.
+    const list = (plural: string, namespace?: string) => async () => (namespace === undefined
+      ? await custom.listClusterCustomObject({ group: GATEWAY_GROUP, version: 'v1', plural })
+      : await custom.listNamespacedCustomObject({ group: GATEWAY_GROUP, version: 'v1', namespace, plural })) as never
+    const api = `/apis/${GATEWAY_GROUP}/v1`
+    this.gatewayApi = {
+      classes: this.watch('gatewayclasses', CLUSTER, makeInformer(this.init.kubeConfig, `${api}/gatewayclasses`, list('gatewayclasses'))),
+      gateways: this.init.namespaces.map(namespace => this.watch('gateways', namespace, makeInformer(this.init.kubeConfig, `${api}/namespaces/${namespace}/gateways`, list('gateways', namespace)))),
+      routes: this.init.namespaces.map(namespace => this.watch('httproutes', namespace, makeInformer(this.init.kubeConfig, `${api}/namespaces/${namespace}/httproutes`, list('httproutes', namespace))))
+    }
+    const watches: Array<Watched<KubernetesObject>> = [this.gatewayApi.classes, ...this.gatewayApi.gateways, ...this.gatewayApi.routes]
+    await Promise.all(watches.map(async watched => { await this.startInformer(watched) }))
   }
 
   async stop (): Promise<void> {
@@ -103,10 +160,11 @@ export class KubernetesSource implements FragmentSource {
 
   /** Whether every informer has listed at least once, so the caches hold a whole view. */
   synced (): boolean {
-    return this.watched.every(watched => watched.synced)
+    return this.gatewayApi !== undefined && this.watched.every(watched => watched.synced)
   }
 
   async snapshot (): Promise<SourceSnapshot> {
+    if (this.gatewayApi === undefined) throw new NotSyncedError('waiting to learn whether the Gateway API is installed')
     const waiting = this.watched.filter(watched => !watched.synced)
     if (waiting.length > 0) {
       throw new NotSyncedError(`waiting for the first list of ${waiting.map(w => `${w.resource} in ${w.namespace === CLUSTER ? 'the cluster' : w.namespace}`).join(', ')}`)
@@ -134,9 +192,30 @@ export class KubernetesSource implements FragmentSource {
       if (route.fragment !== undefined) found.push({ namespace, fragment: route.fragment })
       if (route.pending !== undefined) pending.push(route.pending)
     }
+    if (typeof this.gatewayApi === 'object') this.gatewayRoutes(this.gatewayApi, found, pending)
     const fragments = await Promise.all(found.map(async ({ namespace, fragment }) => await this.withSecrets(namespace, fragment)))
     this.sealCache?.sweep()
     return { fragments, skipped: [], pending }
+  }
+
+  /** The Gateways' certificates and the HTTPRoutes on the edges' Gateways, as fragments, or pending. */
+  private gatewayRoutes (watches: GatewayApiWatches, found: Array<{ namespace: string, fragment: Fragment }>, pending: SkippedObject[]): void {
+    const classes = watches.classes.informer.list()
+    for (const { namespace, informer } of watches.gateways) {
+      for (const gateway of informer.list(namespace).filter(gateway => isEdgeGateway(gateway, classes))) {
+        const certificates = certificatesFromGateway(gateway)
+        if (certificates?.fragment !== undefined) found.push({ namespace, fragment: certificates.fragment })
+      }
+    }
+    const gateway = (namespace: string, name: string): Gateway | undefined => watches.gateways.find(w => w.namespace === namespace)?.informer.get(name, namespace)
+    for (const { namespace, informer } of watches.routes) {
+      const services = this.services.find(watched => watched.namespace === namespace)?.informer
+      for (const route of informer.list(namespace)) {
+        const routed = routeFromHTTPRoute(route, { gateway, classes, serviceNamed: name => services?.get(name, namespace) })
+        if (routed?.fragment !== undefined) found.push({ namespace, fragment: routed.fragment })
+        if (routed?.pending !== undefined) pending.push(routed.pending)
+      }
+    }
   }
 
   /** The Ingresses of the edges' IngressClass, in every watched namespace, as the informers hold them. */
@@ -159,12 +238,14 @@ export class KubernetesSource implements FragmentSource {
 
   /** The object behind a fragment or pending route, for Events. */
   objectOf (source: string): ObjectReference | undefined {
-    const routed = /^(service|ingress):([^/]+)\/(.+)$/.exec(source)
+    const routed = /^(service|ingress|gateway|httproute):([^/]+)\/(.+)$/.exec(source)
     if (routed !== null) {
       const [, kind, namespace = '', name = ''] = routed
-      return kind === 'service'
-        ? this.reference('v1', 'Service', this.services, namespace, name)
-        : this.reference('networking.k8s.io/v1', 'Ingress', this.ingresses, namespace, name)
+      const gatewayApi = typeof this.gatewayApi === 'object' ? this.gatewayApi : { gateways: [], routes: [] }
+      if (kind === 'service') return this.reference('v1', 'Service', this.services, namespace, name)
+      if (kind === 'ingress') return this.reference('networking.k8s.io/v1', 'Ingress', this.ingresses, namespace, name)
+      if (kind === 'gateway') return this.reference(`${GATEWAY_GROUP}/v1`, 'Gateway', gatewayApi.gateways, namespace, name)
+      return this.reference(`${GATEWAY_GROUP}/v1`, 'HTTPRoute', gatewayApi.routes, namespace, name)
     }
     const [namespace = '', name = ''] = source.split('/')
     return this.reference('v1', 'ConfigMap', this.configMaps, namespace, name)

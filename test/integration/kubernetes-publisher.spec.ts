@@ -1,6 +1,8 @@
 import test from 'ava'
 import { ANNOTATIONS } from '../../cluster-publisher/kubernetes/service-routes.js'
 import { INGRESS_CONTROLLER } from '../../cluster-publisher/kubernetes/ingress-routes.js'
+import { GATEWAY_CONTROLLER } from '../../cluster-publisher/kubernetes/gateway-routes.js'
+import { capturedLog } from '../fixtures/captured-log.js'
 import type { KubeObject } from '../../simulations/fake-kube-api.js'
 import { LEADER_LABEL } from '../../cluster-publisher/kubernetes/leader-label.js'
 import { fakeKubeApi, fragmentConfigMap, loadBalancerService, NAMESPACE, servedRouters, startKubePublisher } from '../fixtures/kube.js'
@@ -139,6 +141,36 @@ test('the edges\' public addresses are written into the status of the Ingresses 
   t.deepEqual(addressesOf('shop'), ['203.0.113.7'])
 })
 
+test('an HTTPRoute on a Gateway of the edges\' GatewayClass is routed to its backend Service, weighted; without the Gateway API the rest carries on, said once', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  api.apply('configmaps', fragmentConfigMap('base', { 'routes.yaml': routeFragment('base', 'base.example.com') }))
+  api.apply('services', loadBalancerService('shop', {}, ['192.168.50.241']))
+  api.apply('services', loadBalancerService('canary', {}, ['192.168.50.242']))
+  api.apply('gatewayclasses', { metadata: { name: 'dime-edge' }, spec: { controllerName: GATEWAY_CONTROLLER } })
+  api.apply('gateways', { metadata: { name: 'edges', namespace: NAMESPACE }, spec: { gatewayClassName: 'dime-edge', listeners: [{ name: 'web', port: 80, protocol: 'HTTP' }] } })
+  api.apply('httproutes', {
+    metadata: { name: 'shop', namespace: NAMESPACE },
+    spec: { parentRefs: [{ name: 'edges' }], hostnames: ['shop.example.com'], rules: [{ backendRefs: [{ name: 'shop', port: 80, weight: 9 }, { name: 'canary', port: 80, weight: 1 }] }] }
+  })
+  const publisher = await startKubePublisher(t, keys, api)
+  const edge = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
+  const router = `httproute-${NAMESPACE}-shop-0-0`
+  await waitFor('the HTTPRoute routed', async () => await serves(edge, ['base', router]), SETTLE_MS)
+  const config = await (await fetch(`${edge.serveUrl() ?? ''}/config`)).json() as { http: { routers: Record<string, { rule: string, service: string }>, services: Record<string, { weighted?: unknown }> } }
+  t.is(config.http.routers[router]?.rule, 'Host(`shop.example.com`) && PathPrefix(`/`)')
+  t.deepEqual(config.http.services[config.http.routers[router]?.service ?? '']?.weighted, { services: [{ name: `httproute-${NAMESPACE}-shop-0-shop-80`, weight: 9 }, { name: `httproute-${NAMESPACE}-shop-0-canary-80`, weight: 1 }] })
+
+  const without = await fakeKubeApi(t)
+  without.gatewayApiInstalled = false
+  without.apply('configmaps', fragmentConfigMap('base', { 'routes.yaml': routeFragment('base', 'base.example.com') }))
+  const captured = capturedLog()
+  const alone = await startKubePublisher(t, keys, without, { log: captured.log })
+  await waitFor('published without the Gateway API', () => alone.status().version !== null ? true : undefined, SETTLE_MS)
+  t.deepEqual(alone.status().fragments.map(f => f.source), [`${NAMESPACE}/base/routes.yaml`])
+  t.is(captured.lines().filter(line => String(line.msg).includes('the Gateway API is not installed')).length, 1)
+})
+
 test('nothing is published before every informer has listed; the API server failing leaves the last config standing', async t => {
   const api = await fakeKubeApi(t)
   const keys = meshKeys()
@@ -198,7 +230,7 @@ test('a burst of 100 ConfigMap edits becomes a few versions, and the watches do 
   clearInterval(watcher)
   t.true(versions >= 1 && versions <= 5, `${versions} versions for 100 edits`)
   const watches = api.calls.filter(call => call.verb === 'watch')
-  t.is(watches.length, 5, 'one watch each on ConfigMaps, Services, Secrets, Ingresses and IngressClasses, however many edges')
+  t.is(watches.length, 8, 'one watch each on ConfigMaps, Services, Secrets, Ingresses, IngressClasses, GatewayClasses, Gateways and HTTPRoutes, however many edges')
 })
 
 test('a config that would drop every router is not published without --allow-empty, and is reported', async t => {

@@ -9,6 +9,7 @@ import { createFragmentValidator } from '../../cluster-publisher/fragment-schema
 import { LEADER_LABEL } from '../../cluster-publisher/kubernetes/leader-label.js'
 import { ANNOTATIONS, routeFromService } from '../../cluster-publisher/kubernetes/service-routes.js'
 import { isEdgeIngress, routeFromIngress } from '../../cluster-publisher/kubernetes/ingress-routes.js'
+import { certificatesFromGateway, routeFromHTTPRoute, type Gateway, type GatewayClass, type HTTPRoute } from '../../cluster-publisher/kubernetes/gateway-routes.js'
 import { resolveSecretReferences } from '../../cluster-publisher/secret-references.js'
 import type { V1Ingress, V1IngressClass, V1Service } from '@kubernetes/client-node'
 import { loadTraefikSchema } from '../../cluster-publisher/traefik-schema.js'
@@ -41,7 +42,7 @@ function find<T> (kind: string, name?: string): T {
 
 for (const { file, object } of kubernetesObjects) {
   test(`${file}: ${object.kind} ${object.metadata?.name ?? ''} is valid against the Kubernetes schema`, async t => {
-    const modulePath = `kubernetes-models/${object.apiVersion}`
+    const modulePath = object.apiVersion.startsWith('gateway.networking.k8s.io/') ? `@kubernetes-models/gateway-api/${object.apiVersion}` : `kubernetes-models/${object.apiVersion}`
     const models = await import(modulePath) as Record<string, new (data: unknown) => { validate: () => void }>
     const Model = models[object.kind]
     if (Model === undefined) { t.fail(`no model for ${object.apiVersion} ${object.kind}`); return }
@@ -116,5 +117,29 @@ test('every Ingress in the manifests is the edges\' and makes routes that are va
     const resolved = await resolveSecretReferences(fragment.content, () => ({ 'tls.crt': 'CERT', 'tls.key': 'KEY' }), async plaintext => `sealed(${plaintext.length})`)
     t.false('error' in resolved, `${file}: ${JSON.stringify(resolved)}`)
     if ('content' in resolved) t.is(validate(resolved.content), undefined, `${file} ${object.metadata?.name ?? ''}`)
+  }
+})
+
+test('every HTTPRoute in the manifests is on an edge Gateway and makes routes that are valid Traefik configuration, as do the Gateways\' certificates', async t => {
+  const validate = createFragmentValidator(loadTraefikSchema())
+  const objects = (kind: string): Array<Manifest['object']> => kubernetesObjects.filter(({ object }) => object.kind === kind).map(({ object }) => object)
+  const classes = objects('GatewayClass') as unknown as GatewayClass[]
+  const gateways = objects('Gateway') as unknown as Gateway[]
+  const routes = objects('HTTPRoute') as unknown as HTTPRoute[]
+  t.true(routes.length >= 1)
+  const serviceNamed = (name: string): V1Service | undefined => {
+    const found = objects('Service').find(o => o.metadata?.name === name)
+    return found === undefined ? undefined : ({ ...found, status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } }) as unknown as V1Service
+  }
+  const fragments = [
+    ...routes.map(route => routeFromHTTPRoute(route, { gateway: (namespace, name) => gateways.find(g => g.metadata?.namespace === namespace && g.metadata.name === name), classes, serviceNamed })?.fragment),
+    ...gateways.map(gateway => certificatesFromGateway(gateway)?.fragment)
+  ]
+  for (const fragment of fragments) {
+    t.true(fragment !== undefined && 'content' in fragment, JSON.stringify(fragment))
+    if (fragment === undefined || !('content' in fragment)) continue
+    const resolved = await resolveSecretReferences(fragment.content, () => ({ 'tls.crt': 'CERT', 'tls.key': 'KEY' }), async plaintext => `sealed(${plaintext.length})`)
+    if ('content' in resolved) t.is(validate(resolved.content), undefined, fragment.source)
+    else t.fail(resolved.error)
   }
 })
