@@ -179,7 +179,8 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
   let adminUrl: string | undefined
 
   function routeStatusView (): RouteStatusView {
-    return { addresses: rollout.publicAddresses(now()), fragments: controller.view().fragments }
+    const { fragments, pending } = controller.view()
+    return { addresses: rollout.publicAddresses(now()), fragments, pending }
   }
 
   function status (): PublisherStatus {

@@ -2,13 +2,14 @@ import type { V1ObjectMeta, V1Service } from '@kubernetes/client-node'
 import type { JsonObject } from '../json.js'
 import { backendService, hostMatcher } from './backend-services.js'
 import { INGRESS_CONTROLLER } from './ingress-routes.js'
+import type { Condition, RouteParentStatus } from './object-status.js'
 import { certificateFrom, SECRET_NAME, type ServiceRoute } from './service-routes.js'
 
 /** The GatewayClass controllerName the publisher takes Gateways for: the same controller as the Ingress class. */
 export const GATEWAY_CONTROLLER = INGRESS_CONTROLLER
 
 // The parts of the Gateway API (gateway.networking.k8s.io/v1) read here; the client ships no types for it.
-export interface GatewayClass { metadata?: V1ObjectMeta, spec?: { controllerName?: string } }
+export interface GatewayClass { metadata?: V1ObjectMeta, spec?: { controllerName?: string }, status?: { conditions?: Condition[] } }
 interface ObjectRef { name: string, namespace?: string, kind?: string, group?: string }
 export interface Listener {
   name: string
@@ -18,7 +19,7 @@ export interface Listener {
   tls?: { mode?: string, certificateRefs?: ObjectRef[] }
   allowedRoutes?: { namespaces?: { from?: string } }
 }
-export interface Gateway { metadata?: V1ObjectMeta, spec?: { gatewayClassName?: string, listeners?: Listener[] } }
+export interface Gateway { metadata?: V1ObjectMeta, spec?: { gatewayClassName?: string, listeners?: Listener[] }, status?: { conditions?: Condition[] } }
 interface ValueMatch { type?: string, name: string, value: string }
 interface RouteMatch { path?: { type?: string, value?: string }, headers?: ValueMatch[], queryParams?: ValueMatch[], method?: string }
 interface HeaderFilter { set?: Array<{ name: string, value: string }>, add?: Array<{ name: string, value: string }>, remove?: string[] }
@@ -32,7 +33,8 @@ interface RouteFilter {
 }
 interface BackendRef extends ObjectRef { port?: number, weight?: number }
 interface RouteRule { matches?: RouteMatch[], filters?: RouteFilter[], backendRefs?: BackendRef[] }
-export interface HTTPRoute { metadata?: V1ObjectMeta, spec?: { parentRefs?: Array<ObjectRef & { sectionName?: string }>, hostnames?: string[], rules?: RouteRule[] } }
+export type ParentRef = ObjectRef & { sectionName?: string }
+export interface HTTPRoute { metadata?: V1ObjectMeta, spec?: { parentRefs?: ParentRef[], hostnames?: string[], rules?: RouteRule[] }, status?: { parents?: RouteParentStatus[] } }
 
 /** What an HTTPRoute is translated against: the cluster as the informers hold it. */
 export interface GatewayContext {
@@ -125,14 +127,21 @@ export function routeFromHTTPRoute (route: HTTPRoute, context: GatewayContext): 
   return { fragment: { source, content: { http: { routers, services, ...(Object.keys(middlewares).length > 0 ? { middlewares } : {}) } } } }
 }
 
+/** The route's parents that are edges' Gateways, with the Gateway each names. */
+export function edgeParents (route: HTTPRoute, context: Pick<GatewayContext, 'gateway' | 'classes'>): Array<{ parent: ParentRef, gateway: Gateway }> {
+  const namespace = route.metadata?.namespace ?? 'default'
+  return (route.spec?.parentRefs ?? []).flatMap(parent => {
+    if ((parent.kind ?? 'Gateway') !== 'Gateway') return []
+    const gateway = context.gateway(parent.namespace ?? namespace, parent.name)
+    return gateway !== undefined && isEdgeGateway(gateway, context.classes) ? [{ parent, gateway }] : []
+  })
+}
+
 /** The listeners of the edges' Gateways this route attaches to, with the hostnames it takes on each. */
 function attach (route: HTTPRoute, namespace: string, context: GatewayContext): Attachment[] {
   const attachments: Attachment[] = []
-  for (const parent of route.spec?.parentRefs ?? []) {
-    if ((parent.kind ?? 'Gateway') !== 'Gateway') continue
-    const gatewayNamespace = parent.namespace ?? namespace
-    const gateway = context.gateway(gatewayNamespace, parent.name)
-    if (gateway === undefined || !isEdgeGateway(gateway, context.classes)) continue
+  for (const { parent, gateway } of edgeParents(route, context)) {
+    const gatewayNamespace = gateway.metadata?.namespace ?? namespace
     for (const listener of gateway.spec?.listeners ?? []) {
       if (parent.sectionName !== undefined && listener.name !== parent.sectionName) continue
       if (listener.protocol !== 'HTTP' && listener.protocol !== 'HTTPS') continue

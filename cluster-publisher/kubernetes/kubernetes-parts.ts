@@ -1,4 +1,4 @@
-import { CoordinationV1Api, CoreV1Api, NetworkingV1Api, type KubeConfig } from '@kubernetes/client-node'
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api, type KubeConfig } from '@kubernetes/client-node'
 import { Counter, type Registry } from 'prom-client'
 import type { Logger } from '../../node/logger.js'
 import { sealSecret, type SecretsPublicKey } from '../../node/sealed-secret.js'
@@ -7,7 +7,8 @@ import type { FragmentReporter } from '../publisher-controller.js'
 import { KubernetesSource } from '../sources/kubernetes-source.js'
 import { configMapEnvelopeStore } from './config-map-envelope-store.js'
 import { EVENT_REASONS, EventRecorder } from './event-recorder.js'
-import { IngressStatusWriter } from './ingress-status.js'
+import { statusTargets } from './status-targets.js'
+import { StatusWriter } from './status-writer.js'
 import { LeaderElector } from './leader-election.js'
 import { labelOwnPod } from './leader-label.js'
 
@@ -70,9 +71,9 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
     }
   }
   const stateStore = configMapEnvelopeStore(core, { namespace: init.pod.namespace, name: STATE_CONFIG_MAP, log: init.log })
-  const routeStatus = new IngressStatusWriter({
-    networking: init.kubeConfig.makeApiClient(NetworkingV1Api),
-    ingresses: () => source.edgeIngresses(),
+  const apis = { networking: init.kubeConfig.makeApiClient(NetworkingV1Api), custom: init.kubeConfig.makeApiClient(CustomObjectsApi) }
+  const routeStatus = new StatusWriter({
+    targets: (view, now) => statusTargets(source, apis, view, now),
     log: init.log,
     ...(init.timing?.statusResyncMs !== undefined ? { resyncMs: init.timing.statusResyncMs } : {}),
     ...(init.timing?.retryMinMs !== undefined ? { retryMinMs: init.timing.retryMinMs } : {})

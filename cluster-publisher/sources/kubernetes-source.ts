@@ -2,7 +2,7 @@ import { ApiException, CoreV1Api, CustomObjectsApi, makeInformer, NetworkingV1Ap
 import type { Logger } from '../../node/logger.js'
 import { FRAGMENT_LABEL, RETRY_MAX_MS, RETRY_MIN_MS } from '../constants.js'
 import { compareNames, fragmentFromText, type Fragment, type SkippedObject } from '../fragment-files.js'
-import { certificatesFromGateway, isEdgeGateway, routeFromHTTPRoute, type Gateway, type GatewayClass, type HTTPRoute } from '../kubernetes/gateway-routes.js'
+import { certificatesFromGateway, edgeParents, GATEWAY_CONTROLLER, isEdgeGateway, routeFromHTTPRoute, type Gateway, type GatewayClass, type HTTPRoute, type ParentRef } from '../kubernetes/gateway-routes.js'
 import { isEdgeIngress, routeFromIngress } from '../kubernetes/ingress-routes.js'
 import { routeFromService } from '../kubernetes/service-routes.js'
 import { resolveSecretReferences, SealCache, type Seal } from '../secret-references.js'
@@ -215,6 +215,20 @@ export class KubernetesSource implements FragmentSource {
         if (routed?.fragment !== undefined) found.push({ namespace, fragment: routed.fragment })
         if (routed?.pending !== undefined) pending.push(routed.pending)
       }
+    }
+  }
+
+  /** The edges' GatewayClasses and Gateways and the HTTPRoutes on them, as the informers hold them; none without the Gateway API. */
+  edgeGatewayApi (): { classes: GatewayClass[], gateways: Gateway[], routes: Array<{ route: HTTPRoute, parents: ParentRef[] }> } {
+    if (typeof this.gatewayApi !== 'object') return { classes: [], gateways: [], routes: [] }
+    const watches = this.gatewayApi
+    const classes = watches.classes.informer.list()
+    const gateway = (namespace: string, name: string): Gateway | undefined => watches.gateways.find(w => w.namespace === namespace)?.informer.get(name, namespace)
+    return {
+      classes: classes.filter(c => c.spec?.controllerName === GATEWAY_CONTROLLER),
+      gateways: watches.gateways.flatMap(({ namespace, informer }) => informer.list(namespace).filter(g => isEdgeGateway(g, classes))),
+      routes: watches.routes.flatMap(({ namespace, informer }) => informer.list(namespace).map(route => ({ route, parents: edgeParents(route, { gateway, classes }).map(({ parent }) => parent) })))
+        .filter(({ parents }) => parents.length > 0)
     }
   }
 

@@ -171,6 +171,42 @@ test('an HTTPRoute on a Gateway of the edges\' GatewayClass is routed to its bac
   t.is(captured.lines().filter(line => String(line.msg).includes('the Gateway API is not installed')).length, 1)
 })
 
+test('the Gateway API objects say what was taken and why not: the class accepted, the Gateway at the edges\' addresses, each route\'s Accepted and ResolvedRefs', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  interface Conditions { conditions?: Array<{ type: string, status: string, reason: string }> }
+  const condition = (status: unknown, type: string): string => {
+    const found = (status as Conditions | undefined)?.conditions?.find(c => c.type === type)
+    return found === undefined ? 'none' : `${found.status} ${found.reason}`
+  }
+  const parent = (name: string): unknown => (api.get('httproutes', NAMESPACE, name)?.status as { parents?: Array<{ controllerName: string }> } | undefined)?.parents?.find(p => p.controllerName === GATEWAY_CONTROLLER)
+  const route = (name: string, rule: object): KubeObject => ({ metadata: { name, namespace: NAMESPACE }, spec: { parentRefs: [{ name: 'edges' }], hostnames: [`${name}.example.com`], rules: [rule] } })
+  api.apply('services', loadBalancerService('shop', {}, ['192.168.50.241']))
+  api.apply('gatewayclasses', { metadata: { name: 'dime-edge' }, spec: { controllerName: GATEWAY_CONTROLLER } })
+  api.apply('gateways', { metadata: { name: 'edges', namespace: NAMESPACE }, spec: { gatewayClassName: 'dime-edge', listeners: [{ name: 'web', port: 80, protocol: 'HTTP' }] } })
+  api.apply('httproutes', route('shop', { backendRefs: [{ name: 'shop', port: 80 }] }))
+  api.apply('httproutes', route('mirror', { filters: [{ type: 'RequestMirror' }], backendRefs: [{ name: 'shop', port: 80 }] }))
+  const publisher = await startKubePublisher(t, keys, api)
+  await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), publicAddress: '203.0.113.7' })
+
+  await waitFor('the Gateway programmed at the edge\'s address', () => condition(api.get('gateways', NAMESPACE, 'edges')?.status, 'Programmed') === 'True Programmed' ? true : undefined, SETTLE_MS)
+  t.deepEqual((api.get('gateways', NAMESPACE, 'edges')?.status as { addresses: unknown }).addresses, [{ type: 'IPAddress', value: '203.0.113.7' }])
+  t.is(condition(api.get('gatewayclasses', '', 'dime-edge')?.status, 'Accepted'), 'True Accepted')
+  await waitFor('the routes\' conditions', () => parent('shop') !== undefined && parent('mirror') !== undefined ? true : undefined, SETTLE_MS)
+  t.deepEqual([condition(parent('shop'), 'Accepted'), condition(parent('shop'), 'ResolvedRefs')], ['True Accepted', 'True ResolvedRefs'])
+  t.deepEqual([condition(parent('mirror'), 'Accepted'), condition(parent('mirror'), 'ResolvedRefs')], ['False UnsupportedValue', 'False UnsupportedValue'])
+
+  api.apply('httproutes', route('shop', { backendRefs: [{ name: 'gone', port: 80 }] }))
+  await waitFor('the broken backend reported, its last good routes still served', () => condition(parent('shop'), 'ResolvedRefs') === 'False BackendNotFound' ? true : undefined, SETTLE_MS)
+  t.is(condition(parent('shop'), 'Accepted'), 'True Accepted')
+
+  // Level-triggered, not rewriting: a status that says what it should is left alone (the resync runs every 500 ms here).
+  const writes = (): number => api.calls.filter(call => call.resource.endsWith('/status')).length
+  const settled = writes()
+  await new Promise(resolve => setTimeout(resolve, 2000))
+  t.is(writes(), settled)
+})
+
 test('nothing is published before every informer has listed; the API server failing leaves the last config standing', async t => {
   const api = await fakeKubeApi(t)
   const keys = meshKeys()

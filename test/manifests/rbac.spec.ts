@@ -7,6 +7,7 @@ import type { ApiCall } from '../../simulations/fake-kube-api.js'
 import { fakeKubeApi, fragmentConfigMap, loadBalancerService, NAMESPACE, startKubePublisher } from '../fixtures/kube.js'
 import { meshKeys, routeFragment, startEdge } from '../fixtures/mesh.js'
 import { INGRESS_CONTROLLER } from '../../cluster-publisher/kubernetes/ingress-routes.js'
+import { GATEWAY_CONTROLLER } from '../../cluster-publisher/kubernetes/gateway-routes.js'
 import { waitFor } from '../../simulations/wait-for.js'
 
 interface Rule { apiGroups: string[], resources: string[], verbs: string[], resourceNames?: string[] }
@@ -36,10 +37,15 @@ test('the Roles and the ClusterRole grant exactly the API calls the publisher ma
     metadata: { name: 'shop', namespace: NAMESPACE },
     spec: { ingressClassName: 'dime-edge', rules: [{ host: 'shop.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'shop', port: { number: 80 } } } }] } }] }
   })
+  api.apply('gatewayclasses', { metadata: { name: 'dime-edge' }, spec: { controllerName: GATEWAY_CONTROLLER } })
+  api.apply('gateways', { metadata: { name: 'edges', namespace: NAMESPACE }, spec: { gatewayClassName: 'dime-edge', listeners: [{ name: 'web', port: 80, protocol: 'HTTP' }] } })
+  api.apply('httproutes', { metadata: { name: 'shop', namespace: NAMESPACE }, spec: { parentRefs: [{ name: 'edges' }], rules: [{ backendRefs: [{ name: 'shop', port: 80 }] }] } })
   const publisher = await startKubePublisher(t, keys, api, { leaderElect: true })
   await waitFor('leading and published', () => publisher.status().leader && publisher.status().version !== null ? true : undefined)
   await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), publicAddress: '203.0.113.7' })
-  await waitFor('the Ingress status written', () => api.get('ingresses', NAMESPACE, 'shop')?.status !== undefined ? true : undefined)
+  await waitFor('the status of the Ingress, the GatewayClass, the Gateway and the HTTPRoute written', () =>
+    [api.get('ingresses', NAMESPACE, 'shop'), api.get('gatewayclasses', '', 'dime-edge'), api.get('gateways', NAMESPACE, 'edges'), api.get('httproutes', NAMESPACE, 'shop')]
+      .every(object => object?.status !== undefined) ? true : undefined)
   const first = publisher.status().version
   api.apply('configmaps', fragmentConfigMap('broken', { 'routes.yaml': 'http: [' }))
   api.apply('configmaps', fragmentConfigMap('other', { 'routes.yaml': routeFragment('other', 'other.example.com') }))
