@@ -102,7 +102,8 @@ export function routeFromHTTPRoute (route: HTTPRoute, context: GatewayContext): 
     if (typeof service === 'string') return fail(`${where}: ${service}`)
     if ('pending' in service) { pending.push(...service.pending); continue }
     Object.assign(services, service.services)
-    const matches = rule.matches ?? [{}]
+    // No matches, or an empty list, is the Gateway API's default: a PathPrefix of /.
+    const matches = rule.matches !== undefined && rule.matches.length > 0 ? rule.matches : [{}]
     for (const [j, match] of matches.entries()) {
       const matcher = matchRule(match)
       if (matcher.startsWith('!')) return fail(`${where}.matches[${j}]: ${matcher.slice(1)}`)

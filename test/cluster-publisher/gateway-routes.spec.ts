@@ -136,3 +136,36 @@ test('property: an Ingress and the HTTPRoute that says the same give the same ro
   }), { numRuns: 200 })
   t.pass()
 })
+
+const headerName = fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,15}$/)
+const safeValue = fc.stringMatching(/^[A-Za-z0-9 ._:/=-]{0,20}$/)
+const arbitraryMatch = fc.record({
+  path: fc.record({ type: fc.constantFrom('PathPrefix', 'Exact', 'RegularExpression'), value: fc.stringMatching(/^\/[a-z0-9/._-]{0,12}$/) }),
+  headers: fc.array(fc.record({ type: fc.constantFrom('Exact', 'RegularExpression'), name: headerName, value: safeValue }), { maxLength: 2 }),
+  queryParams: fc.array(fc.record({ type: fc.constantFrom('Exact', 'RegularExpression'), name: headerName, value: safeValue }), { maxLength: 2 }),
+  method: fc.constantFrom('GET', 'POST', 'DELETE')
+}, { requiredKeys: [] })
+const headerChange = fc.record({ set: fc.array(fc.record({ name: headerName, value: safeValue }), { maxLength: 2 }), remove: fc.array(headerName, { maxLength: 2 }) }, { requiredKeys: [] })
+const arbitraryFilter = fc.oneof(
+  headerChange.map(change => ({ type: 'RequestHeaderModifier', requestHeaderModifier: change })),
+  headerChange.map(change => ({ type: 'ResponseHeaderModifier', responseHeaderModifier: change })),
+  fc.record({ scheme: fc.constantFrom('http', 'https'), hostname: host, statusCode: fc.constantFrom(301, 302) }, { requiredKeys: [] }).map(redirect => ({ type: 'RequestRedirect', requestRedirect: redirect })),
+  fc.record({ hostname: host, path: fc.record({ type: fc.constant('ReplaceFullPath'), replaceFullPath: fc.stringMatching(/^\/[a-z0-9/]{0,10}$/) }) }, { requiredKeys: [] }).map(rewrite => ({ type: 'URLRewrite', urlRewrite: rewrite }))
+)
+const arbitraryRule = fc.record({
+  matches: fc.array(arbitraryMatch, { maxLength: 3 }),
+  filters: fc.array(arbitraryFilter, { maxLength: 3 }),
+  backendRefs: fc.array(fc.record({ name: fc.constantFrom('web', 'api'), port: fc.constantFrom(80, 8080), weight: fc.integer({ min: 0, max: 100 }) }), { minLength: 1, maxLength: 3 })
+}, { requiredKeys: ['backendRefs'] })
+
+test('property: every HTTPRoute taken gives routers to services it defines, with middlewares it defines, valid against Traefik\'s schema', t => {
+  fc.assert(fc.property(fc.array(host, { maxLength: 3 }), fc.array(arbitraryRule, { minLength: 1, maxLength: 3 }), (hostnames, rules) => {
+    const route = routeFromHTTPRoute(httpRoute({ parentRefs: [{ name: 'edges' }], hostnames, rules }), context(lbService('web'), lbService('api')))
+    if (route?.fragment !== undefined && 'error' in route.fragment) return /URLRewrite|RequestRedirect/.test(route.fragment.error)
+    const config = content(route)
+    const routers = Object.values(config.http.routers)
+    return config.schemaError === undefined && routers.length > 0 &&
+      routers.every(router => config.http.services[router.service] !== undefined && (router.middlewares ?? []).every(name => config.http.middlewares?.[name] !== undefined))
+  }), { numRuns: 300 })
+  t.pass()
+})

@@ -280,6 +280,21 @@ test('a config that would drop every router is not published without --allow-emp
   t.is(publisher.status().version, version)
 })
 
+test('a replica that does not hold the Lease writes no status', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  api.apply('leases', { metadata: { name: 'dime-publisher', namespace: NAMESPACE }, spec: { holderIdentity: 'publisher-elsewhere', leaseDurationSeconds: 3600, renewTime: new Date().toISOString() } })
+  api.apply('ingressclasses', { metadata: { name: 'dime-edge' }, spec: { controller: INGRESS_CONTROLLER } })
+  api.apply('services', loadBalancerService('shop', {}, ['192.168.50.241']))
+  api.apply('ingresses', { metadata: { name: 'shop', namespace: NAMESPACE }, spec: { ingressClassName: 'dime-edge', rules: [{ host: 'shop.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'shop', port: { number: 80 } } } }] } }] } })
+  const follower = await startKubePublisher(t, keys, api, { podName: 'publisher-b', leaderElect: true })
+  await waitFor('the follower has read the Lease and watches the Ingresses', () => api.calls.some(call => call.resource === 'leases') && api.calls.some(call => call.resource === 'ingresses' && call.verb === 'watch') ? true : undefined, SETTLE_MS)
+  // The status resyncs every 500 ms in these tests: a leader would have written the Ingress's empty address list by now.
+  await new Promise(resolve => setTimeout(resolve, 2000))
+  t.false(follower.status().leader)
+  t.false(api.calls.some(call => call.resource.endsWith('/status')))
+})
+
 test('two replicas: only the Lease holder publishes and carries the leader label; a handover continues the versions', async t => {
   const api = await fakeKubeApi(t)
   const keys = meshKeys()
