@@ -129,13 +129,8 @@ export class KubernetesSource implements FragmentSource {
       }
       this.gatewayProbeFailures++
       this.init.countFailure?.('gatewayclasses')
-      const delay = Math.min(this.init.retryMaxMs ?? RETRY_MAX_MS, (this.init.retryMinMs ?? RETRY_MIN_MS) * 2 ** (this.gatewayProbeFailures - 1))
-      this.init.log.warn({ err: describe(err), retryMs: delay }, 'could not learn whether the Gateway API is installed; asking again')
-      const timer = setTimeout(() => {
-        this.timers.delete(timer)
-        if (!this.stopped) void this.probeGatewayApi()
-      }, delay)
-      this.timers.add(timer)
+      const retryMs = this.retryLater(this.gatewayProbeFailures, () => { void this.probeGatewayApi() })
+      this.init.log.warn({ err: describe(err), retryMs }, 'could not learn whether the Gateway API is installed; asking again')
       return
     }
     // The custom objects API lists untyped objects; these are the kinds gateway-routes.ts reads.
@@ -192,43 +187,44 @@ export class KubernetesSource implements FragmentSource {
       if (route.fragment !== undefined) found.push({ namespace, fragment: route.fragment })
       if (route.pending !== undefined) pending.push(route.pending)
     }
-    if (typeof this.gatewayApi === 'object') this.gatewayRoutes(this.gatewayApi, found, pending)
+    this.gatewayRoutes(found, pending)
     const fragments = await Promise.all(found.map(async ({ namespace, fragment }) => await this.withSecrets(namespace, fragment)))
     this.sealCache?.sweep()
     return { fragments, skipped: [], pending }
   }
 
   /** The Gateways' certificates and the HTTPRoutes on the edges' Gateways, as fragments, or pending. */
-  private gatewayRoutes (watches: GatewayApiWatches, found: Array<{ namespace: string, fragment: Fragment }>, pending: SkippedObject[]): void {
-    const classes = watches.classes.informer.list()
-    for (const { namespace, informer } of watches.gateways) {
-      for (const gateway of informer.list(namespace).filter(gateway => isEdgeGateway(gateway, classes))) {
-        const certificates = certificatesFromGateway(gateway)
-        if (certificates?.fragment !== undefined) found.push({ namespace, fragment: certificates.fragment })
-      }
+  private gatewayRoutes (found: Array<{ namespace: string, fragment: Fragment }>, pending: SkippedObject[]): void {
+    const { classes, gateways, routes, gateway } = this.edgeGatewayApi()
+    for (const edgeGateway of gateways) {
+      const certificates = certificatesFromGateway(edgeGateway)
+      if (certificates?.fragment !== undefined) found.push({ namespace: edgeGateway.metadata?.namespace ?? '', fragment: certificates.fragment })
     }
-    const gateway = (namespace: string, name: string): Gateway | undefined => watches.gateways.find(w => w.namespace === namespace)?.informer.get(name, namespace)
-    for (const { namespace, informer } of watches.routes) {
+    for (const { route } of routes) {
+      const namespace = route.metadata?.namespace ?? ''
       const services = this.services.find(watched => watched.namespace === namespace)?.informer
-      for (const route of informer.list(namespace)) {
-        const routed = routeFromHTTPRoute(route, { gateway, classes, serviceNamed: name => services?.get(name, namespace) })
-        if (routed?.fragment !== undefined) found.push({ namespace, fragment: routed.fragment })
-        if (routed?.pending !== undefined) pending.push(routed.pending)
-      }
+      const routed = routeFromHTTPRoute(route, { gateway, classes, serviceNamed: name => services?.get(name, namespace) })
+      if (routed?.fragment !== undefined) found.push({ namespace, fragment: routed.fragment })
+      if (routed?.pending !== undefined) pending.push(routed.pending)
     }
   }
 
-  /** The edges' GatewayClasses and Gateways and the HTTPRoutes on them, as the informers hold them; none without the Gateway API. */
-  edgeGatewayApi (): { classes: GatewayClass[], gateways: Gateway[], routes: Array<{ route: HTTPRoute, parents: ParentRef[] }> } {
-    if (typeof this.gatewayApi !== 'object') return { classes: [], gateways: [], routes: [] }
+  /**
+   * The edges' GatewayClasses and Gateways and the HTTPRoutes on them, with
+   * the parents that are edges' Gateways and a lookup of Gateways, as the
+   * informers hold them; none without the Gateway API.
+   */
+  edgeGatewayApi (): { classes: GatewayClass[], gateways: Gateway[], routes: Array<{ route: HTTPRoute, parents: ParentRef[] }>, gateway: (namespace: string, name: string) => Gateway | undefined } {
+    if (typeof this.gatewayApi !== 'object') return { classes: [], gateways: [], routes: [], gateway: () => undefined }
     const watches = this.gatewayApi
-    const classes = watches.classes.informer.list()
+    const classes = watches.classes.informer.list().filter(c => c.spec?.controllerName === GATEWAY_CONTROLLER)
     const gateway = (namespace: string, name: string): Gateway | undefined => watches.gateways.find(w => w.namespace === namespace)?.informer.get(name, namespace)
     return {
-      classes: classes.filter(c => c.spec?.controllerName === GATEWAY_CONTROLLER),
+      classes,
       gateways: watches.gateways.flatMap(({ namespace, informer }) => informer.list(namespace).filter(g => isEdgeGateway(g, classes))),
       routes: watches.routes.flatMap(({ namespace, informer }) => informer.list(namespace).map(route => ({ route, parents: edgeParents(route, { gateway, classes }).map(({ parent }) => parent) })))
-        .filter(({ parents }) => parents.length > 0)
+        .filter(({ parents }) => parents.length > 0),
+      gateway
     }
   }
 
@@ -299,13 +295,19 @@ export class KubernetesSource implements FragmentSource {
     if (this.stopped) return
     watched.failures++
     this.init.countFailure?.(watched.resource)
-    const delay = Math.min(this.init.retryMaxMs ?? RETRY_MAX_MS, (this.init.retryMinMs ?? RETRY_MIN_MS) * 2 ** (watched.failures - 1))
-    this.init.log.warn({ ...where(watched), err: describe(err), retryMs: delay }, 'list or watch failed; the caches and the last published config stand')
+    const retryMs = this.retryLater(watched.failures, () => { void this.startInformer(watched) })
+    this.init.log.warn({ ...where(watched), err: describe(err), retryMs }, 'list or watch failed; the caches and the last published config stand')
+  }
+
+  /** Runs `again` after an exponential backoff for this many failures in a row, unless stopped by then; returns the delay. */
+  private retryLater (failures: number, again: () => void): number {
+    const delay = Math.min(this.init.retryMaxMs ?? RETRY_MAX_MS, (this.init.retryMinMs ?? RETRY_MIN_MS) * 2 ** (failures - 1))
     const timer = setTimeout(() => {
       this.timers.delete(timer)
-      if (!this.stopped) void this.startInformer(watched)
+      if (!this.stopped) again()
     }, delay)
     this.timers.add(timer)
+    return delay
   }
 }
 
