@@ -22,7 +22,7 @@ import { publisherState } from './publisher-state.js'
 import type { JsonObject } from './json.js'
 import type { PublisherStatus } from './publisher-status.js'
 import { Reconciler } from './reconciler.js'
-import { Rollout } from './rollout.js'
+import { Rollout, type EdgeRollout } from './rollout.js'
 import type { RouteStatusView, RouteStatusWriter } from './route-status.js'
 import type { FragmentSource } from './sources/fragment-source.js'
 import { loadTraefikSchema } from './traefik-schema.js'
@@ -103,6 +103,16 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     countOffer: offerCounter(metrics)
   })
   const rollout = new Rollout(options.timing?.missingAfterMs ?? MISSING_AFTER_INTERVALS * ANNOUNCE_INTERVAL_MS)
+  new Gauge({
+    name: 'dime_publisher_edges',
+    help: 'Edges heard from, by state: up-to-date (serving the newest version), behind, stale (no news from a publisher for --stale-after), missing (silent here)',
+    labelNames: ['state'] as const,
+    registers: [metrics.registry],
+    collect () {
+      const edges = rollout.view(latest.current()?.head.version ?? null, now())
+      for (const state of EDGE_STATES) this.set({ state }, edges.filter(edge => edgeState(edge) === state).length)
+    }
+  })
   const mesh = await createMeshNode({
     latest,
     swarmKey: options.swarmKey,
@@ -245,6 +255,15 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       await source.stop()
     }
   }
+}
+
+const EDGE_STATES = ['up-to-date', 'behind', 'stale', 'missing'] as const
+
+/** An edge's one state for the metric: the worst that applies. */
+function edgeState (edge: EdgeRollout): typeof EDGE_STATES[number] {
+  if (edge.missing) return 'missing'
+  if (edge.stale) return 'stale'
+  return edge.upToDate ? 'up-to-date' : 'behind'
 }
 
 /** Logs each fragment whose status or reason changed, once, and each route that became pending. */

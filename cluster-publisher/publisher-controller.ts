@@ -3,7 +3,7 @@ import { canonicalBytes } from '../node/canonical-json.js'
 import type { LatestEnvelope } from '../node/latest-envelope.js'
 import type { Logger } from '../node/logger.js'
 import type { ConfigPublisher } from './config-publisher.js'
-import { brokenFragments, buildDesiredConfig, countRouters, recoverLastGood, type FragmentReport } from './desired-config.js'
+import { brokenFragments, buildDesiredConfig, countRouters, recoverLastGood, type FragmentReport, type FragmentStatus } from './desired-config.js'
 import type { SkippedObject } from './fragment-files.js'
 import type { FragmentValidator } from './fragment-schema.js'
 import type { JsonObject } from './json.js'
@@ -199,8 +199,7 @@ export class PublisherController {
     this.skipped = skipped
     this.pending = nextPending
     this.metrics.pending.set(nextPending.length)
-    this.metrics.fragments.reset()
-    for (const fragment of next) this.metrics.fragments.inc({ status: fragment.status })
+    for (const status of FRAGMENT_STATUSES) this.metrics.fragments.set({ status }, next.filter(fragment => fragment.status === status).length)
   }
 
   view (): { fragments: FragmentReport[], skipped: SkippedObject[], pending: SkippedObject[], published: boolean, lastError: string | null } {
@@ -208,18 +207,26 @@ export class PublisherController {
   }
 }
 
+const FRAGMENT_STATUSES: readonly FragmentStatus[] = ['accepted', 'kept-last-good', 'rejected']
+const OUTCOMES: ReadonlyArray<SyncOutcome | 'error'> = ['published', 'unchanged', 'waiting-for-mesh', 'refused-empty', 'error']
+
+/** Every label value is exported from the start, at 0: alerts and dashboards read 0 rather than nothing. */
 function controllerMetrics (registry: Registry): { fragments: Gauge<'status'>, version: Gauge, pending: Gauge, waiting: Gauge, reconciles: Counter<'outcome'> } {
   const registers = [registry]
+  const reconciles = new Counter({
+    name: 'dime_publisher_reconciles_total',
+    help: 'Rebuilds by outcome: published, unchanged, waiting-for-mesh (a broken fragment\'s last good content not known yet), refused-empty (see --allow-empty), error (retried with backoff)',
+    labelNames: ['outcome'] as const,
+    registers
+  })
+  for (const outcome of OUTCOMES) reconciles.inc({ outcome }, 0)
+  const fragments = new Gauge({ name: 'dime_publisher_fragments', help: 'Fragments by status in the latest build', labelNames: ['status'] as const, registers })
+  for (const status of FRAGMENT_STATUSES) fragments.set({ status }, 0)
   return {
-    fragments: new Gauge({ name: 'dime_publisher_fragments', help: 'Fragments by status in the latest build', labelNames: ['status'] as const, registers }),
+    fragments,
+    reconciles,
     version: new Gauge({ name: 'dime_publisher_config_version', help: 'Version of the newest config', registers }),
     pending: new Gauge({ name: 'dime_publisher_pending_routes', help: 'Annotated Services not routed yet (no LoadBalancer address)', registers }),
-    waiting: new Gauge({ name: 'dime_publisher_waiting_for_mesh', help: '1 while a broken fragment\'s last good content is known only to the mesh and nothing is published', registers }),
-    reconciles: new Counter({
-      name: 'dime_publisher_reconciles_total',
-      help: 'Rebuilds by outcome: published, unchanged, waiting-for-mesh (a broken fragment\'s last good content not known yet), refused-empty (see --allow-empty), error (retried with backoff)',
-      labelNames: ['outcome'] as const,
-      registers
-    })
+    waiting: new Gauge({ name: 'dime_publisher_waiting_for_mesh', help: '1 while a broken fragment\'s last good content is known only to the mesh and nothing is published', registers })
   }
 }

@@ -48,7 +48,7 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
     kubeConfig: init.kubeConfig,
     namespaces: init.namespaces,
     log: init.log,
-    countFailure: resource => { failures.inc({ resource }) },
+    countFailure: (resource, count = 1) => { failures.inc({ resource }, count) },
     ...(sealTo !== undefined ? { seal: async (plaintext: string) => await sealSecret(plaintext, sealTo.key, sealTo.mesh) } : {}),
     ...(init.timing?.retryMinMs !== undefined ? { retryMinMs: init.timing.retryMinMs } : {})
   })

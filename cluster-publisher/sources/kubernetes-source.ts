@@ -14,8 +14,8 @@ export interface KubernetesSourceInit {
   log: Logger
   retryMinMs?: number
   retryMaxMs?: number
-  /** Counts lists and watches that failed, by resource. */
-  countFailure?: (resource: string) => void
+  /** Counts lists and watches that failed, by resource (0 when a watch begins, so every resource has a series). */
+  countFailure?: (resource: string, failures?: number) => void
   /** Seals private values from Secrets to the edges' secrets key; without it, references to them are refused. */
   seal?: Seal
 }
@@ -269,6 +269,7 @@ export class KubernetesSource implements FragmentSource {
 
   private watch<T extends KubernetesObject> (resource: string, namespace: string, informer: Informer<T> & ObjectCache<T>): Watched<T> {
     const watched: Watched<T> = { resource, namespace, informer, synced: false, failures: 0 }
+    this.init.countFailure?.(resource, 0)
     const changed = (): void => { for (const listener of this.listeners) listener() }
     informer.on('add', changed)
     informer.on('update', changed)

@@ -42,7 +42,8 @@ function find<T> (kind: string, name?: string): T {
 
 for (const { file, object } of kubernetesObjects) {
   test(`${file}: ${object.kind} ${object.metadata?.name ?? ''} is valid against the Kubernetes schema`, async t => {
-    const modulePath = object.apiVersion.startsWith('gateway.networking.k8s.io/') ? `@kubernetes-models/gateway-api/${object.apiVersion}` : `kubernetes-models/${object.apiVersion}`
+    const modulePath = object.apiVersion.startsWith('gateway.networking.k8s.io/') ? `@kubernetes-models/gateway-api/${object.apiVersion}`
+      : object.apiVersion.startsWith('monitoring.coreos.com/') ? `@kubernetes-models/prometheus-operator/${object.apiVersion}` : `kubernetes-models/${object.apiVersion}`
     const models = await import(modulePath) as Record<string, new (data: unknown) => { validate: () => void }>
     const Model = models[object.kind]
     if (Model === undefined) { t.fail(`no model for ${object.apiVersion} ${object.kind}`); return }
@@ -50,11 +51,22 @@ for (const { file, object } of kubernetesObjects) {
   })
 }
 
-test('the kustomization lists every manifest outside fragments/ and examples/, and only files that exist', t => {
-  const kustomization = find<{ resources: string[] }>('Kustomization')
-  const listed = [...kustomization.resources].sort()
-  const files = yamlFiles(MANIFESTS).map(path => relative(MANIFESTS, path)).filter(path => path !== 'kustomization.yaml' && !path.startsWith('fragments/') && !path.startsWith('examples/')).sort()
-  t.deepEqual(listed, files)
+/** The resources a kustomization lists. */
+function listed (file: string): string[] {
+  const found = manifests.find(manifest => manifest.file === file && manifest.object.kind === 'Kustomization')
+  return [...(found?.object as { resources?: string[] } | undefined)?.resources ?? []].sort()
+}
+
+test('the kustomization lists every manifest outside fragments/, examples/ and the optional monitoring/, and only files that exist', t => {
+  const files = yamlFiles(MANIFESTS).map(path => relative(MANIFESTS, path)).filter(path => path !== 'kustomization.yaml' && !/^(fragments|examples|monitoring)\//.test(path)).sort()
+  t.deepEqual(listed('kustomization.yaml'), files)
+})
+
+test('the monitoring kustomization lists its manifests and generates the dashboard\'s ConfigMap from the JSON beside them', t => {
+  const files = yamlFiles(join(MANIFESTS, 'monitoring')).map(path => relative(join(MANIFESTS, 'monitoring'), path)).filter(path => path !== 'kustomization.yaml').sort()
+  t.deepEqual(listed('monitoring/kustomization.yaml'), files)
+  const kustomization = manifests.find(manifest => manifest.file === 'monitoring/kustomization.yaml')?.object as { configMapGenerator?: Array<{ files: string[] }> } | undefined
+  for (const file of kustomization?.configMapGenerator?.flatMap(generator => generator.files) ?? []) t.notThrows(() => JSON.parse(readFileSync(join(MANIFESTS, 'monitoring', file), 'utf8')), file)
 })
 
 test('every route fragment in the manifests is valid Traefik configuration', t => {
