@@ -3,11 +3,13 @@ import { bearerAuth, createHttpServer, type ServerTls } from '../node/http/doors
 import { healthRoutes } from '../node/http/health-routes.js'
 import type { Registry } from 'prom-client'
 import type { PublisherStatus } from './publisher-status.js'
+import { UnknownVersionError, type VersionHistory } from './version-history.js'
 
 export interface AdminServerDeps {
   registry: Registry
   status: () => PublisherStatus
   notReadyReason: () => string | undefined
+  history: Pick<VersionHistory, 'list' | 'diff'>
   /** When set, everything but /healthz and /readyz (the probes) needs `Authorization: Bearer <token>`. */
   token?: string
   /** Serve HTTPS with this certificate (`--tls-cert`, `--tls-key`). */
@@ -53,12 +55,19 @@ const statusResponse = {
           stale: { type: 'boolean' },
           propagationMs: { type: ['integer', 'null'] },
           lastSeenSecondsAgo: { type: 'integer' },
-          missing: { type: 'boolean' }
+          missing: { type: 'boolean' },
+          publicAddress: { type: ['string', 'null'] }
         }
       }
     },
     lastError: { type: ['string', 'null'] }
   }
+} as const
+
+const diffQuery = {
+  type: 'object',
+  required: ['from', 'to'],
+  properties: { from: { type: 'integer', minimum: 1 }, to: { type: 'integer', minimum: 1 } }
 } as const
 
 /** The publisher's admin endpoint, built without listening (tests use `inject`). */
@@ -70,5 +79,15 @@ export async function buildAdminServer (deps: AdminServerDeps): Promise<FastifyI
   }
   await app.register(healthRoutes, { registry: deps.registry, notReadyReason: deps.notReadyReason })
   app.get('/status', { schema: { response: { 200: statusResponse } } }, async () => deps.status())
+  app.get('/history', async () => ({ versions: deps.history.list() }))
+  app.get<{ Querystring: { from: number, to: number } }>('/diff', { schema: { querystring: diffQuery } }, async (request, reply) => {
+    const { from, to } = request.query
+    try {
+      return { from, to, changes: deps.history.diff(from, to) }
+    } catch (err) {
+      if (err instanceof UnknownVersionError) return await reply.code(404).send({ error: err.message })
+      throw err
+    }
+  })
   return app
 }

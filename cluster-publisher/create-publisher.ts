@@ -24,6 +24,7 @@ import type { PublisherStatus } from './publisher-status.js'
 import { Reconciler } from './reconciler.js'
 import { Rollout, type EdgeRollout } from './rollout.js'
 import type { RouteStatusView, RouteStatusWriter } from './route-status.js'
+import { VersionHistory } from './version-history.js'
 import type { FragmentSource } from './sources/fragment-source.js'
 import { loadTraefikSchema } from './traefik-schema.js'
 
@@ -144,12 +145,16 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     ...(options.allowEmpty !== undefined ? { allowEmpty: options.allowEmpty } : {})
   })
   lastGoodContent = () => controller.lastGoodContent()
+  const history = new VersionHistory()
   const reconciler = new Reconciler({
     reconcile: async () => {
       const outcome = await controller.sync()
       if (outcome === 'published') {
-        const head = latest.current()?.head
-        if (head !== undefined) rollout.published(head.version, head.issuedAt)
+        const envelope = latest.current()
+        if (envelope !== undefined) {
+          rollout.published(envelope.head.version, envelope.head.issuedAt)
+          history.record(envelope.head, envelope.body, controller.lastGoodContent())
+        }
       }
       options.routeStatus?.poke()
     },
@@ -232,6 +237,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
           registry: metrics.registry,
           status,
           notReadyReason,
+          history,
           ...(options.admin.token !== undefined ? { token: options.admin.token } : {}),
           ...(options.admin.tls !== undefined ? { tls: options.admin.tls } : {})
         })

@@ -1,6 +1,6 @@
 import test from 'ava'
 import { dime } from '../fixtures/dime-process.js'
-import { publisherWithRoute, startEdge } from '../fixtures/mesh.js'
+import { publisherWithRoute, routeFragment, startEdge, writeFragment } from '../fixtures/mesh.js'
 import { waitFor } from '../../simulations/wait-for.js'
 
 test('dime status shows a publisher\'s fragments and the edges it hears from, as a table', async t => {
@@ -19,4 +19,29 @@ test('dime status against an address where nothing listens says so and exits 2',
   const result = await dime('status', '--admin', '127.0.0.1:1')
   t.is(result.code, 2)
   t.regex(result.stderr, /cannot get http:\/\/127\.0\.0\.1:1\/status/)
+})
+
+test('dime history lists the versions with what changed; dime diff compares two; an unknown version gets the publisher\'s answer', async t => {
+  const { fragments, publisher } = await publisherWithRoute(t)
+  const first = await waitFor('the first version', () => publisher.status().version ?? undefined)
+  await writeFragment(fragments, 'echo.yaml', routeFragment('echo', 'echo.example.com'))
+  const second = await waitFor('a second version', () => (publisher.status().version ?? 0) > first ? publisher.status().version ?? undefined : undefined)
+  const admin = new URL(publisher.adminUrl() ?? '').host
+
+  const history = await dime('history', '--admin', admin)
+  t.is(history.code, 0, history.stderr)
+  t.regex(history.stdout, /VERSION\s+ISSUED AT\s+SHA256\s+FRAGMENTS CHANGED\s+CHANGES/)
+  t.regex(history.stdout, new RegExp(`^${second}\\s.*echo\\.yaml\\s+http\\.routers \\+1, http\\.services \\+1$`, 'm'))
+  t.regex(history.stdout, new RegExp(`^${first}\\s.*whoami\\.yaml`, 'm'))
+
+  const diff = await dime('diff', String(first), String(second), '--admin', admin)
+  t.is(diff.code, 0, diff.stderr)
+  t.is(diff.stdout, 'http.routers:\n  + echo\nhttp.services:\n  + echo\n')
+
+  const unknown = await dime('diff', '1', String(second), '--admin', admin)
+  t.is(unknown.code, 2)
+  t.regex(unknown.stderr, /HTTP 404: version 1 is not in the history/)
+  const notANumber = await dime('diff', 'latest', String(second), '--admin', admin)
+  t.is(notANumber.code, 2)
+  t.regex(notANumber.stderr, /<from> "latest" is not a version number/)
 })

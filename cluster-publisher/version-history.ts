@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto'
+import { canonicalBytes } from '../node/canonical-json.js'
+import type { EnvelopeHead } from '../node/envelope.js'
+import { isJsonObject, type JsonObject } from './json.js'
+
+/** Heads kept: the last this many versions published. */
+export const HISTORY_VERSIONS = 50
+/** Bodies kept, newest first, while their canonical bytes add up to no more than this; older versions keep their head only. */
+export const HISTORY_BODY_BYTES = 32 * 2 ** 20
+
+/** What changed in one kind of Traefik object (`http.routers`, `tls.certificates`…), by name. */
+export interface Changes { added: string[], removed: string[], changed: string[] }
+
+export interface HistoryEntry {
+  version: number
+  issuedAt: string
+  sha256: string
+  /** Fragments added, removed or changed since the version before (as merged: a broken one's last good content). */
+  fragmentsChanged: string[]
+  /** What changed in Traefik's terms since the version before, by kind of object; kinds without changes left out. */
+  changes: Record<string, Changes>
+  /** Whether the body is still held, so this version can be diffed. */
+  bodyHeld: boolean
+}
+
+export class UnknownVersionError extends Error {
+  override readonly name: string = 'UnknownVersionError'
+}
+
+interface Held { entry: HistoryEntry, fragments: Map<string, string>, body: Uint8Array | undefined }
+
+/**
+ * The versions this publisher published, newest last: each head, which
+ * fragments changed, and what changed in Traefik's terms; bodies within a
+ * byte bound, so any two held versions can be compared.
+ */
+export class VersionHistory {
+  private readonly held: Held[] = []
+
+  constructor (private readonly maxVersions = HISTORY_VERSIONS, private readonly maxBodyBytes = HISTORY_BODY_BYTES) {}
+
+  record (head: EnvelopeHead, body: Uint8Array, fragments: ReadonlyMap<string, JsonObject>): void {
+    if (this.held.some(held => held.entry.version === head.version)) return
+    const previous = this.held.at(-1)
+    const hashes = new Map([...fragments].map(([source, content]) => [source, hash(content)]))
+    const previousConfig = previous?.body === undefined ? {} : parse(previous.body)
+    this.held.push({
+      entry: {
+        version: head.version,
+        issuedAt: head.issuedAt,
+        sha256: head.bodySha256,
+        fragmentsChanged: previous === undefined ? [...hashes.keys()].sort() : changedKeys(previous.fragments, hashes),
+        changes: configChanges(previousConfig, parse(body)),
+        bodyHeld: true
+      },
+      fragments: hashes,
+      body
+    })
+    if (this.held.length > this.maxVersions) this.held.shift()
+    this.dropOldBodies()
+  }
+
+  /** Newest first. */
+  list (): HistoryEntry[] {
+    return this.held.map(held => held.entry).reverse()
+  }
+
+  /** What changed from one held version to another, in Traefik's terms. */
+  diff (from: number, to: number): Record<string, Changes> {
+    return configChanges(parse(this.body(from)), parse(this.body(to)))
+  }
+
+  private body (version: number): Uint8Array {
+    const held = this.held.find(h => h.entry.version === version)
+    if (held === undefined) throw new UnknownVersionError(`version ${version} is not in the history (it holds ${this.range()})`)
+    if (held.body === undefined) throw new UnknownVersionError(`version ${version}'s config is no longer held (bodies are kept for the newest versions, up to ${this.maxBodyBytes / 2 ** 20} MiB)`)
+    return held.body
+  }
+
+  private range (): string {
+    const first = this.held[0]?.entry.version
+    const last = this.held.at(-1)?.entry.version
+    return first === undefined || last === undefined ? 'no version yet' : `versions ${first} to ${last}`
+  }
+
+  private dropOldBodies (): void {
+    let bytes = 0
+    for (const held of [...this.held].reverse()) {
+      bytes += held.body?.byteLength ?? 0
+      if (bytes > this.maxBodyBytes && held !== this.held.at(-1)) {
+        held.body = undefined
+        held.entry.bodyHeld = false
+      }
+    }
+  }
+}
+
+function hash (content: JsonObject): string {
+  return createHash('sha256').update(canonicalBytes(content)).digest('hex')
+}
+
+function parse (body: Uint8Array): JsonObject {
+  const value: unknown = JSON.parse(Buffer.from(body).toString('utf8'))
+  return isJsonObject(value) ? value : {}
+}
+
+function changedKeys (before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): string[] {
+  return [...new Set([...before.keys(), ...after.keys()])].filter(key => before.get(key) !== after.get(key)).sort()
+}
+
+/**
+ * Every kind of Traefik object in two configs, by name (`http.routers` and
+ * the like: maps of named objects; `tls.certificates`, a list, by its
+ * certFile), with those added, removed or changed.
+ */
+export function configChanges (before: JsonObject, after: JsonObject): Record<string, Changes> {
+  const changes: Record<string, Changes> = {}
+  for (const section of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const a = objectAt(before, section)
+    const b = objectAt(after, section)
+    for (const kind of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      const found = namedChanges(named(a[kind]), named(b[kind]))
+      if (found.added.length + found.removed.length + found.changed.length > 0) changes[`${section}.${kind}`] = found
+    }
+  }
+  return changes
+}
+
+function objectAt (config: JsonObject, key: string): JsonObject {
+  const value = config[key]
+  return isJsonObject(value) ? value : {}
+}
+
+/** A kind's objects by name: a map's own keys; a list's items by their certFile, or by their content. */
+function named (value: unknown): Map<string, string> {
+  if (Array.isArray(value)) {
+    return new Map(value.map(item => {
+      const text = Buffer.from(canonicalBytes(item)).toString('utf8')
+      return [isJsonObject(item) && typeof item.certFile === 'string' ? item.certFile : text, text]
+    }))
+  }
+  if (!isJsonObject(value)) return new Map()
+  return new Map(Object.entries(value).map(([name, item]) => [name, Buffer.from(canonicalBytes(item)).toString('utf8')]))
+}
+
+function namedChanges (before: Map<string, string>, after: Map<string, string>): Changes {
+  return {
+    added: [...after.keys()].filter(name => !before.has(name)).sort(),
+    removed: [...before.keys()].filter(name => !after.has(name)).sort(),
+    changed: [...after.keys()].filter(name => before.has(name) && before.get(name) !== after.get(name)).sort()
+  }
+}
