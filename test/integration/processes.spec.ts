@@ -1,9 +1,7 @@
 import test from 'ava'
-import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { writeFile } from 'node:fs/promises'
-import { dime, spawnDime } from '../fixtures/dime-process.js'
-import { fakeKubeApi, fragmentConfigMap, NAMESPACE } from '../fixtures/kube.js'
+import { dime, logged, spawnDime } from '../fixtures/dime-process.js'
+import { fakeKubeApi, fragmentConfigMap, kubePublisherProcess } from '../fixtures/kube.js'
 import { routeFragment, writeFragment } from '../fixtures/mesh.js'
 import { tempDir } from '../fixtures/temp-dir.js'
 import { waitFor } from '../../simulations/wait-for.js'
@@ -11,22 +9,6 @@ import { waitFor } from '../../simulations/wait-for.js'
 async function body (url: string): Promise<string | undefined> {
   const response = await fetch(url)
   return response.status === 200 ? await response.text() : undefined
-}
-
-/**
- * A field of the first log line of a process with this message. Every port
- * here is chosen by the kernel (port 0) and read back from the logs: a port
- * picked free beforehand can be taken by another test before it is bound.
- */
-async function logged (child: ChildProcess & { output: () => string }, message: string, field: string): Promise<string> {
-  return await waitFor(() => `"${message}" in the log:\n${child.output()}`, () => {
-    for (const line of child.output().split('\n')) {
-      if (!line.includes(`"msg":"${message}"`)) continue
-      const value = (JSON.parse(line) as Record<string, unknown>)[field]
-      return Array.isArray(value) ? String(value[0]) : String(value)
-    }
-    return undefined
-  })
 }
 
 test('real dime processes: killing the publisher changes nothing the edges serve; an edge then restarts into its persisted config', async t => {
@@ -77,13 +59,9 @@ test('real dime processes: a publisher watching the cluster (the fake API server
   const keys = join(dir, 'keys')
   await dime('keygen', '--out', keys)
   const api = await fakeKubeApi(t)
-  api.apply('pods', { metadata: { name: 'publisher-0', namespace: NAMESPACE } })
   api.apply('configmaps', fragmentConfigMap('whoami', { 'whoami.yaml': routeFragment('whoami', 'whoami.example.com') }))
-  await writeFile(join(dir, 'kubeconfig'), api.kubeConfig().exportConfig())
 
-  const publisher = spawnDime(t, ['publisher', '--kubernetes', '--kubeconfig', join(dir, 'kubeconfig'), '--namespace', NAMESPACE,
-    '--key', join(keys, 'publisher.key'), '--swarm-key', join(keys, 'swarm.key'), '--listen', '/ip4/127.0.0.1/tcp/0'],
-  { env: { POD_NAME: 'publisher-0', POD_NAMESPACE: NAMESPACE } })
+  const publisher = await kubePublisherProcess(t, api, dir, keys)
   const bootstrap = await logged(publisher, 'mesh node listening', 'addresses')
   const edge = spawnDime(t, ['edge', '--trust', join(keys, 'publisher.pub'), '--bootstrap', bootstrap, '--swarm-key', join(keys, 'swarm.key'),
     '--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(dir, 'edge'), '--serve', '127.0.0.1:0'])

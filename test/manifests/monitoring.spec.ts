@@ -7,8 +7,8 @@ import { promisify } from 'node:util'
 import { parse, stringify } from 'yaml'
 import { commandExists, freePort, stopProcess } from '../../cli/processes.js'
 import { GATEWAY_CONTROLLER } from '../../cluster-publisher/kubernetes/gateway-routes.js'
-import { dime, spawnDime } from '../fixtures/dime-process.js'
-import { fakeKubeApi, fragmentConfigMap, NAMESPACE } from '../fixtures/kube.js'
+import { dime, logged, spawnDime } from '../fixtures/dime-process.js'
+import { fakeKubeApi, fragmentConfigMap, kubePublisherProcess } from '../fixtures/kube.js'
 import { routeFragment } from '../fixtures/mesh.js'
 import { tempDir } from '../fixtures/temp-dir.js'
 import { waitFor } from '../../simulations/wait-for.js'
@@ -77,30 +77,14 @@ promtoolTest(`promtool checks the alerts and every dashboard expression, and its
 const prometheusMissing = missingTools('prometheus')
 const prometheusTest = prometheusMissing === undefined ? test : test.skip
 
-/** A field of the first log line of a process with this message. */
-async function logged (child: ReturnType<typeof spawnDime>, message: string, field: string): Promise<string> {
-  return await waitFor(() => `"${message}" in the log:\n${child.output()}`, () => {
-    for (const line of child.output().split('\n')) {
-      if (!line.includes(`"msg":"${message}"`)) continue
-      const value = (JSON.parse(line) as Record<string, unknown>)[field]
-      return Array.isArray(value) ? String(value[0]) : String(value)
-    }
-    return undefined
-  })
-}
-
 prometheusTest(`a real Prometheus scraping a real publisher and edges has data for every dashboard panel and every alert's expression${skipped(prometheusMissing)}`, async t => {
   const dir = await tempDir(t)
   const keys = join(dir, 'keys')
   await dime('keygen', '--out', keys)
   const api = await fakeKubeApi(t)
-  api.apply('pods', { metadata: { name: 'publisher-0', namespace: NAMESPACE } })
   api.apply('configmaps', fragmentConfigMap('whoami', { 'whoami.yaml': routeFragment('whoami', 'whoami.example.com') }))
   api.apply('gatewayclasses', { metadata: { name: 'dime-edge' }, spec: { controllerName: GATEWAY_CONTROLLER } })
-  await writeFile(join(dir, 'kubeconfig'), api.kubeConfig().exportConfig())
-  const publisher = spawnDime(t, ['publisher', '--kubernetes', '--kubeconfig', join(dir, 'kubeconfig'), '--namespace', NAMESPACE, '--admin', '127.0.0.1:0',
-    '--token-file', join(keys, 'admin.token'), '--key', join(keys, 'publisher.key'), '--swarm-key', join(keys, 'swarm.key'), '--listen', '/ip4/127.0.0.1/tcp/0'],
-  { env: { POD_NAME: 'publisher-0', POD_NAMESPACE: NAMESPACE } })
+  const publisher = await kubePublisherProcess(t, api, dir, keys, ['--admin', '127.0.0.1:0', '--token-file', join(keys, 'admin.token')])
   const admin = new URL(await logged(publisher, 'admin endpoint listening', 'url'))
   const bootstrap = await logged(publisher, 'mesh node listening', 'addresses')
   const edges = await Promise.all(['edge-1', 'edge-2'].map(async name => {
