@@ -14,36 +14,46 @@ export function adminOptions (command: Command, adminHelp = 'the publisher\'s --
 
 /** GETs a JSON document from the endpoint the flags name; a refusal says what the endpoint said. */
 export async function getAdminJson (flags: AdminFlags, path: string): Promise<Record<string, unknown>> {
+  return await adminRequest(flags, 'GET', path)
+}
+
+/** POSTs a JSON document (or nothing) to the endpoint the flags name, and reads its JSON answer. */
+export async function postAdminJson (flags: AdminFlags, path: string, body: object = {}): Promise<Record<string, unknown>> {
+  return await adminRequest(flags, 'POST', path, body)
+}
+
+async function adminRequest (flags: AdminFlags, method: string, path: string, body?: object): Promise<Record<string, unknown>> {
   const https = flags.admin.startsWith('https://')
   const { host, port } = parseHostPort(flags.admin.replace(/^https?:\/\//, ''), '--admin')
   const url = `${https ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}${path}`
   const token = flags.tokenFile === undefined ? undefined : readToken(flags.tokenFile)
   const ca = flags.caFile === undefined ? undefined : readFlagFile(flags.caFile, '--ca-file')
   try {
-    return await getJson(new URL(url), token, ca)
+    return await requestJson(method, new URL(url), token, ca, body)
   } catch (err) {
     throw new UsageError(`cannot get ${url}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`)
   }
 }
 
-/** GETs a JSON document, with a bearer token and a CA to trust when given. */
-async function getJson (url: URL, token: string | undefined, ca: string | undefined): Promise<Record<string, unknown>> {
+/** Asks for a JSON document, with a bearer token and a CA to trust when given. */
+async function requestJson (method: string, url: URL, token: string | undefined, ca: string | undefined, body: object | undefined): Promise<Record<string, unknown>> {
   // Loaded here: every other command, `dime --help` included, starts without them.
   const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http')
   return await new Promise((resolve, reject) => {
-    const req = request(url, { timeout: 5000, headers: token === undefined ? {} : { authorization: `Bearer ${token}` }, ...(ca !== undefined ? { ca } : {}) }, response => {
-      let body = ''
+    const headers = { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) }
+    const req = request(url, { method, timeout: 5000, headers, ...(ca !== undefined ? { ca } : {}) }, response => {
+      let answer = ''
       response.setEncoding('utf8')
-      response.on('data', (chunk: string) => { body += chunk })
+      response.on('data', (chunk: string) => { answer += chunk })
       response.on('end', () => {
         if (response.statusCode === 401) reject(new Error('HTTP 401: give the endpoint\'s token with --token-file'))
-        else if (response.statusCode !== 200) reject(new Error(`HTTP ${response.statusCode ?? 0}${errorOf(body)}`))
-        else resolve(JSON.parse(body) as Record<string, unknown>)
+        else if (response.statusCode !== 200) reject(new Error(`HTTP ${response.statusCode ?? 0}${errorOf(answer)}`))
+        else resolve(JSON.parse(answer) as Record<string, unknown>)
       })
     })
     req.on('timeout', () => { req.destroy(new Error('no answer within 5 s')) })
     req.on('error', reject)
-    req.end()
+    req.end(body === undefined ? undefined : JSON.stringify(body))
   })
 }
 

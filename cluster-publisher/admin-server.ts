@@ -1,15 +1,17 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import { bearerAuth, createHttpServer, type ServerTls } from '../node/http/doors.js'
 import { healthRoutes } from '../node/http/health-routes.js'
 import type { Registry } from 'prom-client'
 import type { PublisherStatus } from './publisher-status.js'
 import { UnknownVersionError, type VersionHistory } from './version-history.js'
+import type { Pin } from './publisher-state.js'
 
 export interface AdminServerDeps {
   registry: Registry
   status: () => PublisherStatus
   notReadyReason: () => string | undefined
   history: Pick<VersionHistory, 'list' | 'diff'>
+  pins: { pin: (version: number) => Promise<Pin>, unpin: () => Promise<boolean> }
   /** When set, everything but /healthz and /readyz (the probes) needs `Authorization: Bearer <token>`. */
   token?: string
   /** Serve HTTPS with this certificate (`--tls-cert`, `--tls-key`). */
@@ -60,6 +62,7 @@ const statusResponse = {
         }
       }
     },
+    pinned: { type: ['object', 'null'], properties: { version: { type: 'integer' }, since: { type: 'string' } } },
     lastError: { type: ['string', 'null'] }
   }
 } as const
@@ -69,6 +72,19 @@ const diffQuery = {
   required: ['from', 'to'],
   properties: { from: { type: 'integer', minimum: 1 }, to: { type: 'integer', minimum: 1 } }
 } as const
+
+const pinBody = { type: 'object', required: ['version'], properties: { version: { type: 'integer', minimum: 1 } } } as const
+
+/** The answer, or the refusal a user's request can meet: 404 for a version not held, 409 on a replica that does not lead. */
+async function refused (reply: FastifyReply, answer: () => unknown): Promise<unknown> {
+  try {
+    return await answer()
+  } catch (err) {
+    if (err instanceof UnknownVersionError) return await reply.code(404).send({ error: err.message })
+    if ((err as Error).name === 'NotLeadingError') return await reply.code(409).send({ error: (err as Error).message })
+    throw err
+  }
+}
 
 /** The publisher's admin endpoint, built without listening (tests use `inject`). */
 export async function buildAdminServer (deps: AdminServerDeps): Promise<FastifyInstance> {
@@ -80,14 +96,10 @@ export async function buildAdminServer (deps: AdminServerDeps): Promise<FastifyI
   await app.register(healthRoutes, { registry: deps.registry, notReadyReason: deps.notReadyReason })
   app.get('/status', { schema: { response: { 200: statusResponse } } }, async () => deps.status())
   app.get('/history', async () => ({ versions: deps.history.list() }))
-  app.get<{ Querystring: { from: number, to: number } }>('/diff', { schema: { querystring: diffQuery } }, async (request, reply) => {
-    const { from, to } = request.query
-    try {
-      return { from, to, changes: deps.history.diff(from, to) }
-    } catch (err) {
-      if (err instanceof UnknownVersionError) return await reply.code(404).send({ error: err.message })
-      throw err
-    }
-  })
+  app.get<{ Querystring: { from: number, to: number } }>('/diff', { schema: { querystring: diffQuery } }, async (request, reply) =>
+    await refused(reply, () => ({ from: request.query.from, to: request.query.to, changes: deps.history.diff(request.query.from, request.query.to) })))
+  app.post<{ Body: { version: number } }>('/pin', { schema: { body: pinBody } }, async (request, reply) =>
+    await refused(reply, async () => ({ pinned: await deps.pins.pin(request.body.version) })))
+  app.post('/unpin', async (_request, reply) => await refused(reply, async () => ({ unpinned: await deps.pins.unpin() })))
   return app
 }

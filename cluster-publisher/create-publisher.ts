@@ -18,7 +18,7 @@ import { createFragmentValidator } from './fragment-schema.js'
 import { HeadAnnouncer } from './head-announcer.js'
 import { leadershipTransitions } from './leadership-transitions.js'
 import { PublisherController, type FragmentReporter } from './publisher-controller.js'
-import { publisherState } from './publisher-state.js'
+import { publisherState, type Pin } from './publisher-state.js'
 import type { JsonObject } from './json.js'
 import type { PublisherStatus } from './publisher-status.js'
 import { Reconciler } from './reconciler.js'
@@ -77,6 +77,10 @@ export interface Publisher {
   /** The admin endpoint's base URL once listening. */
   adminUrl(): string | undefined
   status(): PublisherStatus
+  /** Holds the mesh at a version this publisher published (its history holds the config), until `unpin`. Only the leader pins. */
+  pin(version: number): Promise<Pin>
+  /** Lifts the pin; false when there was none. */
+  unpin(): Promise<boolean>
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -95,7 +99,8 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
   const now = options.now ?? Date.now
   // The state keeps each fragment's last good content beside the envelope; the controller that knows it is made below.
   let lastGoodContent = (): ReadonlyMap<string, JsonObject> => new Map()
-  const state = options.stateStore === undefined ? undefined : publisherState(options.stateStore, () => lastGoodContent())
+  let pinned = (): Pin | undefined => undefined
+  const state = options.stateStore === undefined ? undefined : publisherState(options.stateStore, () => lastGoodContent(), () => pinned())
   const latest = new LatestEnvelope({
     trust: trustPolicy(options.mesh, [options.signingKey, ...options.trust ?? []]),
     store: state ?? memoryEnvelopeStore(),
@@ -145,6 +150,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     ...(options.allowEmpty !== undefined ? { allowEmpty: options.allowEmpty } : {})
   })
   lastGoodContent = () => controller.lastGoodContent()
+  pinned = () => controller.pinned()
   const history = new VersionHistory()
   const reconciler = new Reconciler({
     reconcile: async () => {
@@ -214,6 +220,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       pending,
       peers: leadership.leading() ? mesh.peers() : [],
       edges: rollout.view(head?.version ?? null, now()),
+      pinned: controller.pinned() ?? null,
       lastError
     }
   }
@@ -225,11 +232,23 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     return undefined
   }
 
-  return {
+  const publisher: Publisher = {
     mesh,
     latest,
     adminUrl: () => adminUrl,
     status,
+    async pin (version) {
+      if (!leadership.leading()) throw new NotLeadingError('this replica does not lead: pin on the leader (dime status shows leader: true)')
+      const pin = await controller.pinTo(version, history.heldBody(version))
+      reconciler.markDirty()
+      return pin
+    },
+    async unpin () {
+      if (!leadership.leading()) throw new NotLeadingError('this replica does not lead: unpin on the leader (dime status shows leader: true)')
+      const lifted = await controller.unpin()
+      reconciler.markDirty()
+      return lifted
+    },
     async start () {
       await source.start()
       if (options.admin !== undefined) {
@@ -238,6 +257,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
           status,
           notReadyReason,
           history,
+          pins: { pin: async version => await publisher.pin(version), unpin: async () => await publisher.unpin() },
           ...(options.admin.token !== undefined ? { token: options.admin.token } : {}),
           ...(options.admin.tls !== undefined ? { tls: options.admin.tls } : {})
         })
@@ -261,6 +281,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       await source.stop()
     }
   }
+  return publisher
 }
 
 const EDGE_STATES = ['up-to-date', 'behind', 'stale', 'missing'] as const
@@ -270,6 +291,10 @@ function edgeState (edge: EdgeRollout): typeof EDGE_STATES[number] {
   if (edge.missing) return 'missing'
   if (edge.stale) return 'stale'
   return edge.upToDate ? 'up-to-date' : 'behind'
+}
+
+export class NotLeadingError extends Error {
+  override readonly name: string = 'NotLeadingError'
 }
 
 /** Logs each fragment whose status or reason changed, once, and each route that became pending. */
@@ -285,6 +310,10 @@ function logReporter (log: Logger): FragmentReporter {
     },
     routePending (pending) {
       log.info({ service: pending.source, reason: pending.reason }, 'route pending')
+    },
+    pinChanged (pin) {
+      if (pin === undefined) log.info('unpinned: the config is built from the fragments again')
+      else log.warn({ pinnedTo: pin.version }, 'pinned: the config of that version is published, whatever the fragments say, until dime unpin')
     }
   }
 }

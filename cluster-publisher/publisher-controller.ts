@@ -8,11 +8,14 @@ import type { SkippedObject } from './fragment-files.js'
 import type { FragmentValidator } from './fragment-schema.js'
 import type { JsonObject } from './json.js'
 import type { FragmentSource } from './sources/fragment-source.js'
+import type { Pin, PublisherState } from './publisher-state.js'
 
 /** Told of every fragment whose status or reason changed, and of routes that became pending. */
 export interface FragmentReporter {
   fragmentChanged(report: FragmentReport, previous: FragmentReport | undefined): void
   routePending(pending: SkippedObject): void
+  /** The mesh was pinned to a version (`dime pin`), or unpinned (undefined). */
+  pinChanged(pin: Pin | undefined): void
 }
 
 export interface PublisherControllerComponents {
@@ -26,7 +29,7 @@ export interface PublisherControllerComponents {
    * The durable state the latest envelope is stored in (survives restarts, shared by the replicas),
    * with each fragment's last good content beside the envelope. Absent: the envelope is in memory only.
    */
-  state?: { loadLastGood: () => Promise<Record<string, JsonObject> | undefined> }
+  state?: Pick<PublisherState, 'loadLastGood' | 'loadPin' | 'rewrite'>
 }
 
 export interface PublisherControllerInit {
@@ -71,6 +74,7 @@ export class PublisherController {
   private pending: SkippedObject[] = []
   private published = false
   private lastError: string | null = null
+  private pin: (Pin & { config: JsonObject }) | undefined
   private readonly metrics: ReturnType<typeof controllerMetrics>
 
   constructor (private readonly components: PublisherControllerComponents, private readonly init: PublisherControllerInit) {
@@ -92,10 +96,45 @@ export class PublisherController {
     const { state } = this.components
     this.newestKnown = state !== undefined && this.components.latest.current() !== undefined
     const remembered = this.newestKnown ? await state?.loadLastGood() : undefined
-    if (remembered !== undefined && this.rebuilds(remembered)) {
+    const pin = this.newestKnown ? await state?.loadPin() : undefined
+    const config = this.previousConfig()
+    this.setPin(pin === undefined || config === undefined ? undefined : { ...pin, config })
+    // While pinned the body is the pinned version's, which the contents need not rebuild.
+    if (remembered !== undefined && (this.pin !== undefined || this.rebuilds(remembered))) {
       this.lastGood = new Map(Object.entries(remembered))
       this.recovered = true
     }
+  }
+
+  /**
+   * Holds the mesh at an earlier version's config (its canonical body), which
+   * the next sync signs anew as the newest version, whatever the fragments
+   * do, until `unpin`; kept in the durable state at once.
+   */
+  async pinTo (version: number, body: Uint8Array): Promise<Pin> {
+    const pin = { version, since: new Date().toISOString() }
+    this.setPin({ ...pin, config: JSON.parse(new TextDecoder().decode(body)) as JsonObject })
+    await this.components.state?.rewrite()
+    return pin
+  }
+
+  /** Lifts the pin (false when there was none); the next sync builds from the fragments again. */
+  async unpin (): Promise<boolean> {
+    if (this.pin === undefined) return false
+    this.setPin(undefined)
+    await this.components.state?.rewrite()
+    return true
+  }
+
+  pinned (): Pin | undefined {
+    return this.pin === undefined ? undefined : { version: this.pin.version, since: this.pin.since }
+  }
+
+  private setPin (pin: (Pin & { config: JsonObject }) | undefined): void {
+    const changed = pin?.version !== this.pin?.version || pin?.since !== this.pin?.since
+    this.pin = pin
+    this.metrics.pinned.set(pin?.version ?? 0)
+    if (changed) for (const reporter of this.reporters) reporter.pinChanged(this.pinned())
   }
 
   /** Each fragment's last good content, as kept beside the envelope it went into. */
@@ -138,6 +177,11 @@ export class PublisherController {
   private async syncOnce (): Promise<SyncOutcome> {
     const snapshot = await this.components.source.snapshot()
     const { validate } = this.init
+    if (this.pin !== undefined) {
+      // The fragments' statuses stay current; what they last contributed is left as it was, for the unpin.
+      this.observe(buildDesiredConfig(snapshot.fragments, this.lastGood, validate).fragments, snapshot.skipped, snapshot.pending)
+      return await this.publish(this.pin.config)
+    }
     const unrecovered = this.recovered ? [] : brokenFragments(snapshot.fragments, validate).filter(source => !this.lastGood.has(source))
     if (unrecovered.length > 0) {
       if (!this.newestKnown && await this.components.mesh.syncWithPeers() > 0) {
@@ -167,7 +211,11 @@ export class PublisherController {
       this.init.log.warn({ routers: had }, this.lastError)
       return 'refused-empty'
     }
-    const result = await this.components.signer.publish(desired.config)
+    return await this.publish(desired.config)
+  }
+
+  private async publish (config: JsonObject): Promise<SyncOutcome> {
+    const result = await this.components.signer.publish(config)
     this.metrics.version.set(result.envelope.head.version)
     this.published = true
     this.lastError = null
@@ -211,7 +259,7 @@ const FRAGMENT_STATUSES: readonly FragmentStatus[] = ['accepted', 'kept-last-goo
 const OUTCOMES: ReadonlyArray<SyncOutcome | 'error'> = ['published', 'unchanged', 'waiting-for-mesh', 'refused-empty', 'error']
 
 /** Every label value is exported from the start, at 0: alerts and dashboards read 0 rather than nothing. */
-function controllerMetrics (registry: Registry): { fragments: Gauge<'status'>, version: Gauge, pending: Gauge, waiting: Gauge, reconciles: Counter<'outcome'> } {
+function controllerMetrics (registry: Registry): { fragments: Gauge<'status'>, version: Gauge, pending: Gauge, waiting: Gauge, pinned: Gauge, reconciles: Counter<'outcome'> } {
   const registers = [registry]
   const reconciles = new Counter({
     name: 'dime_publisher_reconciles_total',
@@ -227,6 +275,7 @@ function controllerMetrics (registry: Registry): { fragments: Gauge<'status'>, v
     reconciles,
     version: new Gauge({ name: 'dime_publisher_config_version', help: 'Version of the newest config', registers }),
     pending: new Gauge({ name: 'dime_publisher_pending_routes', help: 'Annotated Services not routed yet (no LoadBalancer address)', registers }),
-    waiting: new Gauge({ name: 'dime_publisher_waiting_for_mesh', help: '1 while a broken fragment\'s last good content is known only to the mesh and nothing is published', registers })
+    waiting: new Gauge({ name: 'dime_publisher_waiting_for_mesh', help: '1 while a broken fragment\'s last good content is known only to the mesh and nothing is published', registers }),
+    pinned: new Gauge({ name: 'dime_publisher_pinned_version', help: 'The version the mesh is pinned to (dime pin), 0 when not pinned', registers })
   }
 }

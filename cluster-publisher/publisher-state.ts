@@ -1,52 +1,78 @@
 import type { EnvelopeStore } from '../node/envelope-store.js'
 import type { JsonObject } from './json.js'
 
-/** First bytes of the publisher's state: the envelope, then what each fragment contributed to it. */
+/** First bytes of the publisher's state: the envelope, then what each fragment contributed to it (and, since pins, the pin). */
 const MAGIC = new TextEncoder().encode('DIMS')
+const MAGIC_WITH_PIN = new TextEncoder().encode('DIMP')
 const HEADER_BYTES = MAGIC.byteLength + 4
 
-/** The publisher's durable state: the newest envelope, and each fragment's last good content as it went into it. */
+/** The mesh held at an earlier version (`dime pin`): its config is published, whatever the fragments say, until unpinned. */
+export interface Pin {
+  /** The version whose config is held. */
+  version: number
+  since: string
+}
+
+/** The publisher's durable state: the newest envelope, each fragment's last good content as it went into it, and the pin. */
 export interface PublisherState extends EnvelopeStore {
   /** Each fragment's last good content as saved with the stored envelope; undefined when none was saved (older state, or unreadable). */
   loadLastGood(): Promise<Record<string, JsonObject> | undefined>
+  loadPin(): Promise<Pin | undefined>
+  /** Writes the stored envelope again with what is remembered now (a pin set or lifted without a new version). */
+  rewrite(): Promise<void>
 }
+
+interface Remembered { lastGood?: Record<string, JsonObject>, pin?: Pin }
 
 /**
  * Keeps, beside each envelope the publisher stores, what every fragment
  * contributed to the config it last built: after a restart a broken fragment
  * gets back exactly its own content, where the config alone could only say
- * what all the broken ones held together. One blob, so one atomic write.
- * Whoever loads it checks that the contents rebuild the envelope's body.
+ * what all the broken ones held together; and the pin, so a restart or a new
+ * leader keeps it. One blob, so one atomic write. Whoever loads it checks
+ * that the contents rebuild the envelope's body (unless pinned: then the body
+ * is the pinned version's).
  */
-export function publisherState (blobs: EnvelopeStore, lastGood: () => ReadonlyMap<string, JsonObject>): PublisherState {
-  const split = async (): Promise<{ envelope: Uint8Array, rest?: Uint8Array } | undefined> => {
+export function publisherState (blobs: EnvelopeStore, lastGood: () => ReadonlyMap<string, JsonObject>, pin: () => Pin | undefined = () => undefined): PublisherState {
+  const split = async (): Promise<{ envelope: Uint8Array, remembered?: Remembered } | undefined> => {
     const blob = await blobs.load()
     if (blob === undefined) return undefined
-    if (blob.byteLength < HEADER_BYTES || !MAGIC.every((byte, i) => blob[i] === byte)) return { envelope: blob }
+    const withPin = MAGIC_WITH_PIN.every((byte, i) => blob[i] === byte)
+    if (blob.byteLength < HEADER_BYTES || (!withPin && !MAGIC.every((byte, i) => blob[i] === byte))) return { envelope: blob }
     const length = new DataView(blob.buffer, blob.byteOffset + MAGIC.byteLength, 4).getUint32(0)
-    return { envelope: blob.subarray(HEADER_BYTES, HEADER_BYTES + length), rest: blob.subarray(HEADER_BYTES + length) }
+    const envelope = blob.subarray(HEADER_BYTES, HEADER_BYTES + length)
+    try {
+      const rest = JSON.parse(new TextDecoder().decode(blob.subarray(HEADER_BYTES + length))) as Record<string, JsonObject> & Remembered
+      return { envelope, remembered: withPin ? rest : { lastGood: rest } }
+    } catch {
+      return { envelope }
+    }
+  }
+  const save = async (envelope: Uint8Array): Promise<void> => {
+    const pinned = pin()
+    const remembered: Remembered = { lastGood: Object.fromEntries(lastGood()), ...(pinned !== undefined ? { pin: pinned } : {}) }
+    const memory = new TextEncoder().encode(JSON.stringify(remembered))
+    const blob = new Uint8Array(HEADER_BYTES + envelope.byteLength + memory.byteLength)
+    blob.set(MAGIC_WITH_PIN)
+    new DataView(blob.buffer).setUint32(MAGIC.byteLength, envelope.byteLength)
+    blob.set(envelope, HEADER_BYTES)
+    blob.set(memory, HEADER_BYTES + envelope.byteLength)
+    await blobs.save(blob)
   }
   return {
     async load () {
       return (await split())?.envelope
     },
-    async save (envelope) {
-      const memory = new TextEncoder().encode(JSON.stringify(Object.fromEntries(lastGood())))
-      const blob = new Uint8Array(HEADER_BYTES + envelope.byteLength + memory.byteLength)
-      blob.set(MAGIC)
-      new DataView(blob.buffer).setUint32(MAGIC.byteLength, envelope.byteLength)
-      blob.set(envelope, HEADER_BYTES)
-      blob.set(memory, HEADER_BYTES + envelope.byteLength)
-      await blobs.save(blob)
-    },
+    save,
     async loadLastGood () {
-      const rest = (await split())?.rest
-      if (rest === undefined) return undefined
-      try {
-        return JSON.parse(new TextDecoder().decode(rest)) as Record<string, JsonObject>
-      } catch {
-        return undefined
-      }
+      return (await split())?.remembered?.lastGood
+    },
+    async loadPin () {
+      return (await split())?.remembered?.pin
+    },
+    async rewrite () {
+      const stored = await split()
+      if (stored !== undefined) await save(stored.envelope)
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { FragmentReport } from './desired-config.js'
 import type { SkippedObject } from './fragment-files.js'
+import type { Pin } from './publisher-state.js'
 import type { EdgeRollout } from './rollout.js'
 
 export interface PublisherStatus {
@@ -17,5 +18,7 @@ export interface PublisherStatus {
   pending: SkippedObject[]
   peers: string[]
   edges: EdgeRollout[]
+  /** The version the mesh is pinned to (`dime pin`), if it is. */
+  pinned: Pin | null
   lastError: string | null
 }

@@ -67,10 +67,11 @@ export class VersionHistory {
 
   /** What changed from one held version to another, in Traefik's terms. */
   diff (from: number, to: number): Record<string, Changes> {
-    return configChanges(parse(this.body(from)), parse(this.body(to)))
+    return configChanges(parse(this.heldBody(from)), parse(this.heldBody(to)))
   }
 
-  private body (version: number): Uint8Array {
+  /** A held version's canonical body; throws UnknownVersionError, saying why, when it is not held. */
+  heldBody (version: number): Uint8Array {
     const held = this.held.find(h => h.entry.version === version)
     if (held === undefined) throw new UnknownVersionError(`version ${version} is not in the history (it holds ${this.range()})`)
     if (held.body === undefined) throw new UnknownVersionError(`version ${version}'s config is no longer held (bodies are kept for the newest versions, up to ${this.maxBodyBytes / 2 ** 20} MiB)`)

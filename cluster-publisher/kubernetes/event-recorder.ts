@@ -8,7 +8,9 @@ export const EVENT_REASONS = {
   conflict: 'FragmentConflict',
   keptLastGood: 'FragmentKeptLastGood',
   accepted: 'FragmentAccepted',
-  pending: 'RoutePending'
+  pending: 'RoutePending',
+  pinned: 'Pinned',
+  unpinned: 'Unpinned'
 } as const
 
 export type EventType = 'Normal' | 'Warning'

@@ -68,6 +68,11 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
     routePending (pending) {
       const object = source.objectOf(pending.source)
       if (object !== undefined) events.record(object, 'Normal', EVENT_REASONS.pending, `not routed yet: ${pending.reason}`)
+    },
+    pinChanged (pin) {
+      const pod = { apiVersion: 'v1', kind: 'Pod', ...init.pod }
+      if (pin === undefined) events.record(pod, 'Normal', EVENT_REASONS.unpinned, 'unpinned: the config is built from the fragments again')
+      else events.record(pod, 'Warning', EVENT_REASONS.pinned, `pinned to version ${pin.version}: its config is published, whatever the fragments say, until dime unpin`)
     }
   }
   const stateStore = configMapEnvelopeStore(core, { namespace: init.pod.namespace, name: STATE_CONFIG_MAP, log: init.log })

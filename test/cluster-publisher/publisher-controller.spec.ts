@@ -59,7 +59,8 @@ function harness (keys: MeshKeys, options: { store?: EnvelopeStore, durableState
   const events: string[] = []
   const reporter: FragmentReporter = {
     fragmentChanged: report => { events.push(`${report.source} ${report.status}`) },
-    routePending: pending => { events.push(`${pending.source} pending`) }
+    routePending: pending => { events.push(`${pending.source} pending`) },
+    pinChanged: pin => { events.push(pin === undefined ? 'unpinned' : `pinned to ${pin.version}`) }
   }
   const controller = new PublisherController({
     source: { snapshot: async () => view },

@@ -295,6 +295,27 @@ test('a replica that does not hold the Lease writes no status', async t => {
   t.false(api.calls.some(call => call.resource.endsWith('/status')))
 })
 
+test('a pin is an Event on the leader\'s Pod and survives a leader change, through the state ConfigMap', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  api.apply('configmaps', fragmentConfigMap('whoami', { 'routes.yaml': routeFragment('whoami', 'whoami.example.com') }))
+  const first = await startKubePublisher(t, keys, api, { podName: 'publisher-a', leaderElect: true })
+  const v1 = await waitFor('the first replica leads and publishes', () => first.status().leader ? first.status().version ?? undefined : undefined, SETTLE_MS)
+  api.apply('configmaps', fragmentConfigMap('video', { 'routes.yaml': routeFragment('video', 'video.example.com') }))
+  await waitFor('a second version', () => (first.status().version ?? 0) > v1 ? true : undefined, SETTLE_MS)
+  await first.pin(v1)
+  const podEvent = (reason: string, pod: string): boolean => api.list('events').some(event => event.reason === reason &&
+    (event.involvedObject as { kind?: string, name?: string } | undefined)?.kind === 'Pod' && (event.involvedObject as { name?: string }).name === pod)
+  await waitFor('a Pinned Event on the leader\'s Pod', () => podEvent('Pinned', 'publisher-a') ? true : undefined, SETTLE_MS)
+
+  const second = await startKubePublisher(t, keys, api, { podName: 'publisher-b', leaderElect: true })
+  await first.stop()
+  await waitFor('the second replica leads, still pinned', () => second.status().leader && second.status().pinned?.version === v1 ? true : undefined, SETTLE_MS)
+  t.true(await second.unpin())
+  await waitFor('an Unpinned Event on the new leader\'s Pod', () => podEvent('Unpinned', 'publisher-b') ? true : undefined, SETTLE_MS)
+  t.is(second.status().pinned, null)
+})
+
 test('two replicas: only the Lease holder publishes and carries the leader label; a handover continues the versions', async t => {
   const api = await fakeKubeApi(t)
   const keys = meshKeys()
