@@ -1,6 +1,6 @@
 import test from 'ava'
 import { configMapEnvelopeStore } from '../../cluster-publisher/kubernetes/config-map-envelope-store.js'
-import { publisherState } from '../../cluster-publisher/publisher-state.js'
+import { publisherState, type Pin } from '../../cluster-publisher/publisher-state.js'
 import { CoreV1Api } from '@kubernetes/client-node'
 import { memoryEnvelopeStore } from '../../node/envelope-store.js'
 import { silentLogger } from '../../node/logger.js'
@@ -19,6 +19,29 @@ test('the state keeps the envelope and each fragment\'s content in one blob, and
   await blobs.save(envelope)
   t.deepEqual(await state.load(), envelope, 'state written before the contents were kept beside it')
   t.is(await state.loadLastGood(), undefined)
+})
+
+test('the pin rides in the same blob: saved with each envelope, written again on its own, and absent from state written before pins', async t => {
+  const blobs = memoryEnvelopeStore()
+  let pin: Pin | undefined = { version: 7, since: '2026-12-02T21:00:00.000Z' }
+  const state = publisherState(blobs, () => new Map([['a.yaml', { x: 1 }]]), () => pin)
+  await state.save(envelope)
+  t.deepEqual(await state.loadPin(), { version: 7, since: '2026-12-02T21:00:00.000Z' })
+  t.deepEqual(await state.loadLastGood(), { 'a.yaml': { x: 1 } })
+  pin = undefined
+  await state.rewrite()
+  t.is(await state.loadPin(), undefined)
+  t.deepEqual(await state.load(), envelope, 'the envelope is kept as it was')
+
+  const before = new TextEncoder().encode(JSON.stringify({ 'a.yaml': { x: 1 } }))
+  const old = new Uint8Array(8 + envelope.byteLength + before.byteLength)
+  old.set(new TextEncoder().encode('DIMS'))
+  new DataView(old.buffer).setUint32(4, envelope.byteLength)
+  old.set(envelope, 8)
+  old.set(before, 8 + envelope.byteLength)
+  await blobs.save(old)
+  t.deepEqual(await state.loadLastGood(), { 'a.yaml': { x: 1 } }, 'state written before pins')
+  t.is(await state.loadPin(), undefined)
 })
 
 test('the ConfigMap store round-trips through the API server, creates the ConfigMap once and then updates it', async t => {
