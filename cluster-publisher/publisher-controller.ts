@@ -97,7 +97,7 @@ export class PublisherController {
     this.newestKnown = state !== undefined && this.components.latest.current() !== undefined
     const remembered = this.newestKnown ? await state?.loadLastGood() : undefined
     const pin = this.newestKnown ? await state?.loadPin() : undefined
-    const config = this.previousConfig()
+    const config = pin === undefined ? undefined : this.previousConfig()
     this.setPin(pin === undefined || config === undefined ? undefined : { ...pin, config })
     // While pinned the body is the pinned version's, which the contents need not rebuild.
     if (remembered !== undefined && (this.pin !== undefined || this.rebuilds(remembered))) {
@@ -109,12 +109,14 @@ export class PublisherController {
   /**
    * Holds the mesh at an earlier version's config (its canonical body), which
    * the next sync signs anew as the newest version, whatever the fragments
-   * do, until `unpin`; kept in the durable state at once.
+   * do, until `unpin`. The durable state takes the pin with that envelope
+   * (so it never names a pin beside another config), or at once when the
+   * newest config is that one already.
    */
   async pinTo (version: number, body: Uint8Array): Promise<Pin> {
     const pin = { version, since: new Date().toISOString() }
     this.setPin({ ...pin, config: JSON.parse(new TextDecoder().decode(body)) as JsonObject })
-    await this.components.state?.rewrite()
+    if (Buffer.from(body).equals(this.components.latest.current()?.body ?? new Uint8Array())) await this.components.state?.rewrite()
     return pin
   }
 
