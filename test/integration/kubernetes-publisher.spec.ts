@@ -309,6 +309,7 @@ test('a pin is an Event on the leader\'s Pod and survives a leader change, throu
   await waitFor('a Pinned Event on the leader\'s Pod', () => podEvent('Pinned', 'publisher-a') ? true : undefined, SETTLE_MS)
 
   const second = await startKubePublisher(t, keys, api, { podName: 'publisher-b', leaderElect: true })
+  await t.throwsAsync(second.pin(v1), { name: 'NotLeadingError' }, 'only the leader pins')
   await first.stop()
   await waitFor('the second replica leads, still pinned', () => second.status().leader && second.status().pinned?.version === v1 ? true : undefined, SETTLE_MS)
   t.true(await second.unpin())
