@@ -4,6 +4,7 @@ import { healthRoutes } from '../node/http/health-routes.js'
 import type { Registry } from 'prom-client'
 import type { PublisherStatus } from './publisher-status.js'
 import { UnknownVersionError, type VersionHistory } from './version-history.js'
+import { NotLeadingError } from './leadership-transitions.js'
 import type { Pin } from './publisher-state.js'
 
 export interface AdminServerDeps {
@@ -81,7 +82,7 @@ async function refused (reply: FastifyReply, answer: () => unknown): Promise<unk
     return await answer()
   } catch (err) {
     if (err instanceof UnknownVersionError) return await reply.code(404).send({ error: err.message })
-    if ((err as Error).name === 'NotLeadingError') return await reply.code(409).send({ error: (err as Error).message })
+    if (err instanceof NotLeadingError) return await reply.code(409).send({ error: err.message })
     throw err
   }
 }

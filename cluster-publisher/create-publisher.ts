@@ -16,7 +16,7 @@ import type { ServerTls } from '../node/http/doors.js'
 import { ConfigPublisher, OWN_ORIGIN } from './config-publisher.js'
 import { createFragmentValidator } from './fragment-schema.js'
 import { HeadAnnouncer } from './head-announcer.js'
-import { leadershipTransitions } from './leadership-transitions.js'
+import { leadershipTransitions, NotLeadingError } from './leadership-transitions.js'
 import { PublisherController, type FragmentReporter } from './publisher-controller.js'
 import { publisherState, type Pin } from './publisher-state.js'
 import type { JsonObject } from './json.js'
@@ -291,10 +291,6 @@ function edgeState (edge: EdgeRollout): typeof EDGE_STATES[number] {
   if (edge.missing) return 'missing'
   if (edge.stale) return 'stale'
   return edge.upToDate ? 'up-to-date' : 'behind'
-}
-
-export class NotLeadingError extends Error {
-  override readonly name: string = 'NotLeadingError'
 }
 
 /** Logs each fragment whose status or reason changed, once, and each route that became pending. */

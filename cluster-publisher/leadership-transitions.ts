@@ -1,5 +1,10 @@
 import type { Logger } from '../node/logger.js'
 
+/** What only the leader does (pin, unpin) was asked of a replica that does not lead. */
+export class NotLeadingError extends Error {
+  override readonly name: string = 'NotLeadingError'
+}
+
 export interface LeadershipTransitionsInit {
   /** Becomes the publisher: runs when leadership is won (or at start, with no election). */
   lead: () => Promise<void>
