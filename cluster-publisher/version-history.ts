@@ -27,7 +27,13 @@ export class UnknownVersionError extends Error {
   override readonly name: string = 'UnknownVersionError'
 }
 
-interface Held { entry: HistoryEntry, fragments: Map<string, string>, body: Uint8Array | undefined }
+interface Held {
+  head: Pick<HistoryEntry, 'version' | 'issuedAt' | 'sha256' | 'fragmentsChanged'>
+  fragments: Map<string, string>
+  body: Uint8Array | undefined
+  /** Worked out when first asked for (or before a body it needs is dropped): not on the way to publishing. */
+  changes?: Record<string, Changes>
+}
 
 /**
  * The versions this publisher published, newest last: each head, which
@@ -40,29 +46,29 @@ export class VersionHistory {
   constructor (private readonly maxVersions = HISTORY_VERSIONS, private readonly maxBodyBytes = HISTORY_BODY_BYTES) {}
 
   record (head: EnvelopeHead, body: Uint8Array, fragments: ReadonlyMap<string, JsonObject>): void {
-    if (this.held.some(held => held.entry.version === head.version)) return
+    if (this.held.some(held => held.head.version === head.version)) return
     const previous = this.held.at(-1)
     const hashes = new Map([...fragments].map(([source, content]) => [source, hash(content)]))
-    const previousConfig = previous?.body === undefined ? {} : parse(previous.body)
     this.held.push({
-      entry: {
+      head: {
         version: head.version,
         issuedAt: head.issuedAt,
         sha256: head.bodySha256,
-        fragmentsChanged: previous === undefined ? [...hashes.keys()].sort() : changedKeys(previous.fragments, hashes),
-        changes: configChanges(previousConfig, parse(body)),
-        bodyHeld: true
+        fragmentsChanged: previous === undefined ? [...hashes.keys()].sort() : changedKeys(previous.fragments, hashes)
       },
       fragments: hashes,
       body
     })
-    if (this.held.length > this.maxVersions) this.held.shift()
+    if (this.held.length > this.maxVersions) {
+      this.changesAt(1)
+      this.held.shift()
+    }
     this.dropOldBodies()
   }
 
   /** Newest first. */
   list (): HistoryEntry[] {
-    return this.held.map(held => held.entry).reverse()
+    return this.held.map((held, i) => ({ ...held.head, changes: this.changesAt(i), bodyHeld: held.body !== undefined })).reverse()
   }
 
   /** What changed from one held version to another, in Traefik's terms. */
@@ -72,26 +78,38 @@ export class VersionHistory {
 
   /** A held version's canonical body; throws UnknownVersionError, saying why, when it is not held. */
   heldBody (version: number): Uint8Array {
-    const held = this.held.find(h => h.entry.version === version)
+    const held = this.held.find(h => h.head.version === version)
     if (held === undefined) throw new UnknownVersionError(`version ${version} is not in the history (it holds ${this.range()})`)
     if (held.body === undefined) throw new UnknownVersionError(`version ${version}'s config is no longer held (bodies are kept for the newest versions, up to ${this.maxBodyBytes / 2 ** 20} MiB)`)
     return held.body
   }
 
+  /** What changed from the version before (the first held against nothing). */
+  private changesAt (i: number): Record<string, Changes> {
+    const held = this.held[i]
+    if (held === undefined) return {}
+    const before = this.held[i - 1]?.body
+    held.changes ??= configChanges(before === undefined ? {} : parse(before), held.body === undefined ? {} : parse(held.body))
+    return held.changes
+  }
+
   private range (): string {
-    const first = this.held[0]?.entry.version
-    const last = this.held.at(-1)?.entry.version
+    const first = this.held[0]?.head.version
+    const last = this.held.at(-1)?.head.version
     return first === undefined || last === undefined ? 'no version yet' : `versions ${first} to ${last}`
   }
 
+  /** Bodies beyond the byte bound, oldest first, go; the changes that need them are worked out before. */
   private dropOldBodies (): void {
     let bytes = 0
-    for (const held of [...this.held].reverse()) {
-      bytes += held.body?.byteLength ?? 0
-      if (bytes > this.maxBodyBytes && held !== this.held.at(-1)) {
-        held.body = undefined
-        held.entry.bodyHeld = false
-      }
+    for (let i = this.held.length - 1; i >= 0; i--) {
+      const held = this.held[i]
+      if (held === undefined || held.body === undefined) continue
+      bytes += held.body.byteLength
+      if (bytes <= this.maxBodyBytes || i === this.held.length - 1) continue
+      this.changesAt(i)
+      this.changesAt(i + 1)
+      held.body = undefined
     }
   }
 }
