@@ -90,6 +90,8 @@ export function routeFromHTTPRoute (route: HTTPRoute, context: GatewayContext): 
   const attachments = attach(route, namespace, context)
   if (attachments.length === 0) return undefined
   const fail = (error: string): ServiceRoute => ({ fragment: { source, error } })
+  const listeners = hostRules(attachments)
+  if (typeof listeners === 'string') return fail(listeners)
   const base = `httproute-${namespace}-${route.metadata?.name ?? ''}`
   const routers: JsonObject = {}
   const services: JsonObject = {}
@@ -110,15 +112,12 @@ export function routeFromHTTPRoute (route: HTTPRoute, context: GatewayContext): 
       const filters = filterMiddlewares(`${base}-${i}-${j}`, rule.filters ?? [], match)
       if (typeof filters === 'string') return fail(`${where}.filters: ${filters}`)
       Object.assign(middlewares, filters)
-      for (const attachment of attachments) {
-        const hosts = attachment.hostnames.filter((host): host is string => host !== undefined).map(hostMatcher)
-        if (hosts.includes(undefined)) return fail(`a hostname of ${attachment.hostnames.join(', ')} is not a host name`)
-        const hostRule = hosts.length === 0 ? undefined : hosts.length === 1 ? hosts[0] : `(${hosts.join(' || ')})`
-        routers[`${base}-${i}-${j}${attachment.tls ? '-tls' : ''}`] = {
+      for (const { hostRule, tls } of listeners) {
+        routers[`${base}-${i}-${j}${tls ? '-tls' : ''}`] = {
           rule: hostRule === undefined ? matcher : `${hostRule} && ${matcher}`,
           service: service.name,
           ...(Object.keys(filters).length > 0 ? { middlewares: Object.keys(filters) } : {}),
-          ...(attachment.tls ? { tls: {} } : {})
+          ...(tls ? { tls: {} } : {})
         }
       }
     }
@@ -136,6 +135,24 @@ export function edgeParents (route: HTTPRoute, context: Pick<GatewayContext, 'ga
     const gateway = context.gateway(parent.namespace ?? namespace, parent.name)
     return gateway !== undefined && isEdgeGateway(gateway, context.classes) ? [{ parent, gateway }] : []
   })
+}
+
+/**
+ * The host matcher of the plain and of the TLS listeners the route attaches
+ * to (the hostnames of all listeners of a kind together; none when one of
+ * them takes any host), or why a hostname cannot be one.
+ */
+function hostRules (attachments: Attachment[]): Array<{ hostRule: string | undefined, tls: boolean }> | string {
+  const rules = []
+  for (const tls of [false, true]) {
+    const hostnames = attachments.filter(attachment => attachment.tls === tls).flatMap(attachment => attachment.hostnames)
+    if (hostnames.length === 0) continue
+    if (hostnames.includes(undefined)) { rules.push({ hostRule: undefined, tls }); continue }
+    const hosts = [...new Set(hostnames)].map(host => host === undefined ? undefined : hostMatcher(host))
+    if (hosts.includes(undefined)) return `a hostname of ${hostnames.join(', ')} is not a host name`
+    rules.push({ hostRule: hosts.length === 1 ? hosts[0] : `(${hosts.join(' || ')})`, tls })
+  }
+  return rules
 }
 
 /** The listeners of the edges' Gateways this route attaches to, with the hostnames it takes on each. */

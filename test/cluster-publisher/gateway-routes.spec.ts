@@ -169,3 +169,14 @@ test('property: every HTTPRoute taken gives routers to services it defines, with
   }), { numRuns: 300 })
   t.pass()
 })
+
+test('a route on several plain listeners gets one router taking the hostnames of them all', t => {
+  const twoListeners: Gateway = { metadata: { name: 'edges', namespace: 'apps' }, spec: { gatewayClassName: 'dime-edge', listeners: [{ name: 'a', port: 80, protocol: 'HTTP', hostname: 'a.example.com' }, { name: 'b', port: 8080, protocol: 'HTTP', hostname: 'b.example.com' }] } }
+  const routes = content(routeFromHTTPRoute(httpRoute({
+    parentRefs: [{ name: 'edges', sectionName: 'a' }, { name: 'edges', sectionName: 'b' }],
+    hostnames: ['a.example.com', 'b.example.com'],
+    rules: [{ backendRefs: [{ name: 'web', port: 80 }] }]
+  }), { ...context(lbService('web')), gateway: () => twoListeners }))
+  t.deepEqual(Object.keys(routes.http.routers), ['httproute-apps-shop-0-0'])
+  t.is(routes.http.routers['httproute-apps-shop-0-0']?.rule, '(Host(`a.example.com`) || Host(`b.example.com`)) && PathPrefix(`/`)')
+})
