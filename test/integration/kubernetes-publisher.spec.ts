@@ -1,12 +1,13 @@
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { ANNOTATIONS } from '../../cluster-publisher/kubernetes/service-routes.js'
 import { INGRESS_CONTROLLER } from '../../cluster-publisher/kubernetes/ingress-routes.js'
 import { GATEWAY_CONTROLLER } from '../../cluster-publisher/kubernetes/gateway-routes.js'
 import { capturedLog } from '../fixtures/captured-log.js'
-import type { KubeObject } from '../../simulations/fake-kube-api.js'
+import type { FakeKubeApi, KubeObject } from '../../simulations/fake-kube-api.js'
+import type { Publisher } from '../../cluster-publisher/create-publisher.js'
 import { LEADER_LABEL } from '../../cluster-publisher/kubernetes/leader-label.js'
 import { fakeKubeApi, fragmentConfigMap, loadBalancerService, NAMESPACE, servedRouters, startKubePublisher } from '../fixtures/kube.js'
-import { meshKeys, routeFragment, startEdge } from '../fixtures/mesh.js'
+import { meshKeys, routeFragment, startEdge, type MeshKeys } from '../fixtures/mesh.js'
 import { scrapeMetric } from '../../simulations/scrape.js'
 import { waitFor } from '../../simulations/wait-for.js'
 
@@ -295,12 +296,18 @@ test('a replica that does not hold the Lease writes no status', async t => {
   t.false(api.calls.some(call => call.resource.endsWith('/status')))
 })
 
-test('a pin is an Event on the leader\'s Pod and survives a leader change, through the state ConfigMap', async t => {
+/** The fake API server with one fragment, and a first replica (publisher-a) of two that leads and has published. */
+async function firstOfTwoReplicas (t: ExecutionContext): Promise<{ api: FakeKubeApi, keys: MeshKeys, first: Publisher, version: number }> {
   const api = await fakeKubeApi(t)
   const keys = meshKeys()
   api.apply('configmaps', fragmentConfigMap('whoami', { 'routes.yaml': routeFragment('whoami', 'whoami.example.com') }))
   const first = await startKubePublisher(t, keys, api, { podName: 'publisher-a', leaderElect: true })
-  const v1 = await waitFor('the first replica leads and publishes', () => first.status().leader ? first.status().version ?? undefined : undefined, SETTLE_MS)
+  const version = await waitFor('the first replica leads and publishes', () => first.status().leader ? first.status().version ?? undefined : undefined, SETTLE_MS)
+  return { api, keys, first, version }
+}
+
+test('a pin is an Event on the leader\'s Pod and survives a leader change, through the state ConfigMap', async t => {
+  const { api, keys, first, version: v1 } = await firstOfTwoReplicas(t)
   api.apply('configmaps', fragmentConfigMap('video', { 'routes.yaml': routeFragment('video', 'video.example.com') }))
   await waitFor('a second version', () => (first.status().version ?? 0) > v1 ? true : undefined, SETTLE_MS)
   await first.pin(v1)
@@ -318,11 +325,7 @@ test('a pin is an Event on the leader\'s Pod and survives a leader change, throu
 })
 
 test('two replicas: only the Lease holder publishes and carries the leader label; a handover continues the versions', async t => {
-  const api = await fakeKubeApi(t)
-  const keys = meshKeys()
-  api.apply('configmaps', fragmentConfigMap('whoami', { 'routes.yaml': routeFragment('whoami', 'whoami.example.com') }))
-  const first = await startKubePublisher(t, keys, api, { podName: 'publisher-a', leaderElect: true })
-  const leaderVersion = await waitFor('the first replica leads and publishes', () => first.status().leader ? first.status().version ?? undefined : undefined, SETTLE_MS)
+  const { api, keys, first, version: leaderVersion } = await firstOfTwoReplicas(t)
   const second = await startKubePublisher(t, keys, api, { podName: 'publisher-b', leaderElect: true })
   const edge = await startEdge(t, keys, { bootstrap: [first.mesh.addresses()[0] ?? ''] })
   await waitFor('the edge serves', () => edge.status().version === leaderVersion ? true : undefined, SETTLE_MS)
