@@ -1,11 +1,12 @@
-import type { FastifyInstance, FastifyReply } from 'fastify'
-import { bearerAuth, createHttpServer, type ServerTls } from '../node/http/doors.js'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { tokenAuth, createHttpServer, type ServerTls } from '../node/http/doors.js'
 import { healthRoutes } from '../node/http/health-routes.js'
 import type { Registry } from 'prom-client'
 import type { PublisherStatus } from './publisher-status.js'
 import { UnknownVersionError, type VersionHistory } from './version-history.js'
 import { NotLeadingError } from './leadership-transitions.js'
 import type { Pin } from './publisher-state.js'
+import { consoleRoutes } from './console/console-routes.js'
 
 export interface AdminServerDeps {
   registry: Registry
@@ -59,7 +60,9 @@ const statusResponse = {
           propagationMs: { type: ['integer', 'null'] },
           lastSeenSecondsAgo: { type: 'integer' },
           missing: { type: 'boolean' },
-          publicAddress: { type: ['string', 'null'] }
+          publicAddress: { type: ['string', 'null'] },
+          meshAddresses: { type: 'array', items: { type: 'string' } },
+          peers: { type: ['integer', 'null'] }
         }
       }
     },
@@ -87,14 +90,27 @@ async function refused (reply: FastifyReply, answer: () => unknown): Promise<unk
   }
 }
 
+/**
+ * A browser sends the token (its Basic credentials) with any request to this
+ * endpoint, whichever page makes it: a POST from another page's origin is refused.
+ */
+async function refuseOtherOrigins (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const origin = request.headers.origin
+  if (request.method !== 'POST' || origin === undefined) return
+  if (URL.canParse(origin) && new URL(origin).host === request.headers.host) return
+  await reply.code(403).send({ error: `a request from ${origin} to change the publisher is refused: use the fleet page this endpoint serves, or dime` })
+}
+
 /** The publisher's admin endpoint, built without listening (tests use `inject`). */
 export async function buildAdminServer (deps: AdminServerDeps): Promise<FastifyInstance> {
   const app = createHttpServer(deps.tls)
   if (deps.token !== undefined) {
-    const auth = bearerAuth(deps.token)
+    const auth = tokenAuth(deps.token)
     app.addHook('onRequest', async (request, reply) => { if (!OPEN_ROUTES.has(request.routeOptions.url ?? '')) await auth(request, reply) })
   }
+  app.addHook('onRequest', refuseOtherOrigins)
   await app.register(healthRoutes, { registry: deps.registry, notReadyReason: deps.notReadyReason })
+  await app.register(consoleRoutes, { status: deps.status })
   app.get('/status', { schema: { response: { 200: statusResponse } } }, async () => deps.status())
   app.get('/history', async () => ({ versions: deps.history.list() }))
   app.get<{ Querystring: { from: number, to: number } }>('/diff', { schema: { querystring: diffQuery } }, async (request, reply) =>

@@ -13,6 +13,10 @@ export interface EdgeRollout {
   missing: boolean
   /** Where clients reach its Traefik (`dime edge --public-address`), if it said. */
   publicAddress: string | null
+  /** Where other edges dial it. */
+  meshAddresses: string[]
+  /** How many mesh peers it is connected to, if it said. */
+  peers: number | null
 }
 
 interface Heard {
@@ -51,7 +55,9 @@ export class Rollout {
           propagationMs: issued !== undefined && received !== undefined ? Math.max(0, received - issued) : null,
           lastSeenSecondsAgo: Math.round((now - at) / 1000),
           missing: now - at > this.missingAfterMs,
-          publicAddress: announcement.publicAddress ?? null
+          publicAddress: announcement.publicAddress ?? null,
+          meshAddresses: announcement.addresses,
+          peers: announcement.peers ?? null
         }
       })
       .sort((a, b) => a.peerId < b.peerId ? -1 : 1)

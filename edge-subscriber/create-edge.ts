@@ -168,6 +168,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       receivedAt: current.receivedAt,
       stale: current.stale,
       addresses: current.listen,
+      peers: current.peers.length,
       ...(options.publicAddress !== undefined ? { publicAddress: options.publicAddress } : {}),
       announcedAt: new Date().toISOString()
     }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
-import { bearerAuth, createHttpServer, type ServerTls } from '../node/http/doors.js'
+import { tokenAuth, createHttpServer, type ServerTls } from '../node/http/doors.js'
 import { healthRoutes } from '../node/http/health-routes.js'
 import type { EdgeStatus } from './edge-status.js'
 import type { ServedConfig } from './served-config.js'
@@ -52,7 +52,7 @@ export async function buildEdgeServer (deps: EdgeServerDeps): Promise<FastifyIns
     notReadyReason: () => deps.current() === undefined ? 'no verified config yet' : undefined
   })
   await app.register(async (configRoute) => {
-    if (deps.token !== undefined) configRoute.addHook('onRequest', bearerAuth(deps.token))
+    if (deps.token !== undefined) configRoute.addHook('onRequest', tokenAuth(deps.token))
     configRoute.get('/config', async (request, reply) => await serveConfig(deps, request, reply))
   })
   app.get('/status', { schema: { response: { 200: statusResponse } } }, async () => deps.status())

@@ -12,6 +12,8 @@ export interface PeerAnnouncement {
   readonly stale: boolean
   /** Where other edges can dial it. */
   readonly addresses: string[]
+  /** How many mesh peers it is connected to. */
+  readonly peers?: number
   /** Where clients reach its Traefik (`--public-address`), for the Ingress and Gateway status DNS follows. */
   readonly publicAddress?: string
   readonly announcedAt: string
@@ -55,6 +57,7 @@ function isAnnouncement (value: unknown): value is PeerAnnouncement {
     typeof value.stale === 'boolean' &&
     Array.isArray(value.addresses) && value.addresses.length <= MAX_ADDRESSES &&
     value.addresses.every(address => typeof address === 'string' && address.length <= MAX_ADDRESS_LENGTH) &&
+    (value.peers === undefined || (Number.isSafeInteger(value.peers) && (value.peers as number) >= 0)) &&
     (value.publicAddress === undefined || (typeof value.publicAddress === 'string' && isPublicAddress(value.publicAddress))) &&
     isIsoTime(value.announcedAt)
 }

@@ -74,6 +74,7 @@ async function runDemo (edgeCount: number): Promise<void> {
 
   process.stdout.write(`cdn-on-a-dime demo in ${root}
   publisher   mesh ${bootstrap}, admin http://127.0.0.1:${adminPort}/status
+  fleet page  http://127.0.0.1:${adminPort}/ (open it in a browser)
 ${edges.map(edge => `  ${edge.name.padEnd(10)}  curl -i http://${edge.serve}/config`).join('\n')}
   logs        ${logs}
 Edit or break a fragment in ${fragments} and watch the edges follow.

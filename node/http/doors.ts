@@ -13,13 +13,27 @@ export function createHttpServer (tls: ServerTls | undefined): FastifyInstance {
   return (tls === undefined ? Fastify({ logger: false }) : Fastify({ logger: false, https: { cert: tls.cert, key: tls.key } })) as unknown as FastifyInstance
 }
 
-/** Refuses a request without the right bearer token (compared in constant time). */
-export function bearerAuth (token: string): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+/**
+ * Refuses a request without the right token, given as a bearer token (the CLI,
+ * Traefik, Prometheus) or as the password of HTTP Basic authentication with any
+ * user name (a browser, which asks for it when challenged), compared in constant time.
+ */
+export function tokenAuth (token: string): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   const expected = createHash('sha256').update(token).digest()
   return async (request, reply) => {
-    const presented = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? ''
+    const presented = presentedToken(request.headers.authorization ?? '')
     if (!timingSafeEqual(createHash('sha256').update(presented).digest(), expected)) {
-      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'a bearer token is required' })
+      await reply.code(401).header('www-authenticate', ['Bearer', 'Basic realm="dime", charset="UTF-8"']).send({ error: 'a bearer token is required' })
     }
   }
+}
+
+function presentedToken (authorization: string): string {
+  const bearer = /^Bearer (.+)$/.exec(authorization)?.[1]
+  if (bearer !== undefined) return bearer
+  const basic = /^Basic ([A-Za-z0-9+/=]+)$/.exec(authorization)?.[1]
+  if (basic === undefined) return ''
+  const credentials = Buffer.from(basic, 'base64').toString('utf8')
+  const colon = credentials.indexOf(':')
+  return colon === -1 ? '' : credentials.slice(colon + 1)
 }

@@ -12,11 +12,13 @@ function lastTableVersions (output: string, edges: number): string[] | undefined
   return versions.length === edges ? versions : undefined
 }
 
-test('the demo brings up edges that all serve one version, prints how to try them, and cleans up on Ctrl-C', async t => {
+test('the demo brings up edges that all serve one version, prints how to try them and where the fleet page is, and cleans up on Ctrl-C', async t => {
   const demo = spawnDime(t, ['demo', '--edges', '2'])
   const versions = await waitFor('every edge serving', () => lastTableVersions(demo.output(), 2), 60_000, 200)
   t.is(new Set(versions).size, 1)
   t.regex(demo.output(), /curl -i http:\/\/127\.0\.0\.1:\d+\/config/)
+  const fleetPage = /fleet page {2}(http:\S+)/.exec(demo.output())?.[1] ?? ''
+  t.regex(await (await fetch(fleetPage)).text(), /<title>dime fleet<\/title>/, 'the printed fleet page answers')
   const root = /cdn-on-a-dime demo in (\S+)/.exec(demo.output())?.[1] ?? ''
   t.true(existsSync(root))
 

@@ -1,0 +1,121 @@
+import test from 'ava'
+import { chromiumMissing, launchChromium } from '../fixtures/browser.js'
+import { meshKeys, routeFragment, startEdge, startPublisher, writeFragment } from '../fixtures/mesh.js'
+import { tempDir } from '../fixtures/temp-dir.js'
+import { waitFor } from '../../simulations/wait-for.js'
+import type { ExecutionContext } from 'ava'
+import type { PublisherStatus } from '../../cluster-publisher/publisher-status.js'
+
+const TOKEN = 'fleet-page-token'
+/** Generous: a busy machine is slow, not wrong. */
+const LIMIT_MS = 60_000
+
+/** A publisher behind a token, beaconing only when it publishes, and two edges: `quiet` goes stale 3 s after the last news. */
+async function fleet (t: ExecutionContext): Promise<{ publisher: Awaited<ReturnType<typeof startPublisher>>, fragments: string, quiet: Awaited<ReturnType<typeof startEdge>>, other: Awaited<ReturnType<typeof startEdge>>, url: string }> {
+  const keys = meshKeys()
+  const fragments = await tempDir(t)
+  await writeFragment(fragments, 'whoami.yaml', routeFragment('whoami', 'whoami.example.com'))
+  const publisher = await startPublisher(t, keys, fragments, { adminToken: TOKEN, beaconIntervalMs: 600_000 })
+  const quiet = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), staleAfterMs: 3000, publicAddress: '203.0.113.7' })
+  const other = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
+  await waitFor('both edges reported', () => publisher.status().edges.length === 2 ? true : undefined)
+  return { publisher, fragments, quiet, other, url: publisher.adminUrl() ?? '' }
+}
+
+test('the status feed and the page need the token; the feed sends the status at once as a server-sent event', async t => {
+  const keys = meshKeys()
+  const fragments = await tempDir(t)
+  await writeFragment(fragments, 'whoami.yaml', routeFragment('whoami', 'whoami.example.com'))
+  const publisher = await startPublisher(t, keys, fragments, { adminToken: TOKEN })
+  const url = publisher.adminUrl() ?? ''
+  for (const path of ['/', '/events']) {
+    const refused = await fetch(`${url}${path}`)
+    t.is(refused.status, 401, path)
+    t.true(refused.headers.get('www-authenticate')?.includes('Basic'), 'a browser is asked for the token')
+  }
+  const page = await fetch(`${url}/`, { headers: { authorization: `Bearer ${TOKEN}` } })
+  t.is(page.status, 200)
+  t.regex(page.headers.get('content-security-policy') ?? '', /default-src 'none'.*script-src 'sha256-/)
+  t.notRegex(await page.text(), /(src|href)="(https?:)?\/\//, 'nothing loaded from elsewhere')
+
+  await waitFor('a version', () => publisher.status().version ?? undefined)
+  const controller = new AbortController()
+  const events = await fetch(`${url}/events`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: controller.signal })
+  t.is(events.headers.get('content-type'), 'text/event-stream')
+  const reader = (events.body as ReadableStream<Uint8Array>).getReader()
+  let text = ''
+  while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value)
+  controller.abort()
+  const [event, data] = text.split('\n')
+  t.is(event, 'event: status')
+  const status = JSON.parse((data ?? '').replace(/^data: /, '')) as PublisherStatus
+  t.is(status.version, publisher.status().version)
+  t.deepEqual(status.fragments.map(f => f.source), ['whoami.yaml'])
+})
+
+test('a POST from another origin is refused, whatever credentials it carries', async t => {
+  const fragments = await tempDir(t)
+  await writeFragment(fragments, 'whoami.yaml', routeFragment('whoami', 'whoami.example.com'))
+  const publisher = await startPublisher(t, meshKeys(), fragments, { adminToken: TOKEN })
+  const version = await waitFor('a version', () => publisher.status().version ?? undefined)
+  const url = publisher.adminUrl() ?? ''
+  const basic = `Basic ${Buffer.from(`operator:${TOKEN}`).toString('base64')}`
+  const forged = await fetch(`${url}/pin`, { method: 'POST', headers: { authorization: basic, origin: 'https://evil.example', 'content-type': 'application/json' }, body: JSON.stringify({ version }) })
+  t.is(forged.status, 403)
+  t.regex(((await forged.json()) as { error: string }).error, /from https:\/\/evil\.example .* refused/)
+  t.is(publisher.status().pinned, null)
+  const own = await fetch(`${url}/pin`, { method: 'POST', headers: { authorization: basic, origin: url, 'content-type': 'application/json' }, body: JSON.stringify({ version }) })
+  t.is(own.status, 200, 'the page\'s own origin may')
+})
+
+const browserTest = chromiumMissing === undefined ? test : test.skip
+const skipped = chromiumMissing === undefined ? '' : ` (skipped: ${chromiumMissing})`
+
+browserTest(`in Chromium, the fleet page refuses without the token, then follows a fragment edit, a stale and a missing edge live, filters, and pins and unpins${skipped}`, async t => {
+  const { publisher, fragments, quiet, other, url } = await fleet(t)
+  const browser = await launchChromium(t)
+
+  const stranger = await browser.newContext({ httpCredentials: { username: 'operator', password: 'wrong' } })
+  const refused = await (await stranger.newPage()).goto(url)
+  t.is(refused?.status(), 401)
+  t.notRegex(await refused?.text() ?? '', /Fragments/)
+
+  const context = await browser.newContext({ httpCredentials: { username: 'operator', password: TOKEN } })
+  const page = await context.newPage()
+  page.on('dialog', dialog => { void dialog.accept() })
+  t.is((await page.goto(url))?.status(), 200)
+  const first = publisher.status().version ?? 0
+  const quietPeer = quiet.peerId() ?? ''
+  const otherPeer = other.peerId() ?? ''
+  const row = (peer: string): string => `#edges-body tr[data-peer="${peer}"]`
+  await page.locator('#live.live').waitFor({ timeout: LIMIT_MS })
+  await page.locator(`${row(quietPeer)} >> text=203.0.113.7`).waitFor({ timeout: LIMIT_MS })
+  await page.locator(row(otherPeer)).waitFor({ timeout: LIMIT_MS })
+  t.is(await page.locator('#version').textContent(), `v${first}`)
+  t.is(await page.locator('#fragments-body tr[data-source="whoami.yaml"] .badge').textContent(), 'accepted')
+  await page.evaluate(() => { (globalThis as unknown as { notReloaded: boolean }).notReloaded = true })
+
+  await writeFragment(fragments, 'echo.yaml', routeFragment('echo', 'echo.example.com'))
+  await page.locator('#fragments-body tr[data-source="echo.yaml"] .badge.accepted').waitFor({ timeout: LIMIT_MS })
+  const second = await waitFor('the edit published', () => (publisher.status().version ?? 0) > first ? publisher.status().version ?? undefined : undefined)
+  await page.locator(`#version >> text=v${second}`).waitFor({ timeout: LIMIT_MS })
+  await page.locator(`#history-body tr[data-version="${second}"] >> text=echo.yaml`).waitFor({ timeout: LIMIT_MS })
+
+  await page.locator(`${row(quietPeer)} .badge.stale`).waitFor({ timeout: LIMIT_MS })
+  await page.fill('#edge-filter', 'stale')
+  await waitFor('only the stale edge shown', async () => await page.locator('#edges-body tr').count() === 1 ? true : undefined)
+  t.is(await page.locator('#edges-body tr').getAttribute('data-peer'), quietPeer)
+  await page.fill('#edge-filter', '')
+
+  await page.click(`#history-body tr[data-version="${first}"] button.pin`)
+  await page.locator(`#pinned-text >> text=Pinned to version ${first}`).waitFor({ timeout: LIMIT_MS })
+  t.is(publisher.status().pinned?.version, first)
+  await page.click('#unpin')
+  await page.locator('#pinned').waitFor({ state: 'hidden', timeout: LIMIT_MS })
+  t.is(publisher.status().pinned, null)
+
+  await other.stop()
+  await page.locator(`${row(otherPeer)} .badge.missing`).waitFor({ timeout: LIMIT_MS })
+  t.true(await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded === true), 'all of it without a reload')
+  t.is(await page.locator('#message').isHidden(), true, 'no error shown')
+})
