@@ -22,7 +22,7 @@ async function fleet (t: ExecutionContext): Promise<{ publisher: Awaited<ReturnT
   return { publisher, fragments, quiet, other, url: publisher.adminUrl() ?? '' }
 }
 
-test('the status feed and the page need the token; the feed sends the status at once as a server-sent event', async t => {
+test('the status feed and the page need the token; the feed sends the status at once as a server-sent event, until the publisher stops', async t => {
   const keys = meshKeys()
   const fragments = await tempDir(t)
   await writeFragment(fragments, 'whoami.yaml', routeFragment('whoami', 'whoami.example.com'))
@@ -39,18 +39,20 @@ test('the status feed and the page need the token; the feed sends the status at 
   t.notRegex(await page.text(), /(src|href)="(https?:)?\/\//, 'nothing loaded from elsewhere')
 
   await waitFor('a version', () => publisher.status().version ?? undefined)
-  const controller = new AbortController()
-  const events = await fetch(`${url}/events`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: controller.signal })
+  const events = await fetch(`${url}/events`, { headers: { authorization: `Bearer ${TOKEN}` } })
   t.is(events.headers.get('content-type'), 'text/event-stream')
   const reader = (events.body as ReadableStream<Uint8Array>).getReader()
   let text = ''
   while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value)
-  controller.abort()
   const [event, data] = text.split('\n')
   t.is(event, 'event: status')
   const status = JSON.parse((data ?? '').replace(/^data: /, '')) as PublisherStatus
   t.is(status.version, publisher.status().version)
   t.deepEqual(status.fragments.map(f => f.source), ['whoami.yaml'])
+
+  await publisher.stop()
+  const ended = new Promise<boolean>(resolve => { void (async () => { while (!(await reader.read()).done); resolve(true) })() })
+  t.true(await Promise.race([ended, new Promise<boolean>(resolve => setTimeout(() => { resolve(false) }, LIMIT_MS))]), 'stopping the publisher ends the stream')
 })
 
 test('a POST from another origin is refused, whatever credentials it carries', async t => {
@@ -71,7 +73,7 @@ test('a POST from another origin is refused, whatever credentials it carries', a
 const browserTest = chromiumMissing === undefined ? test : test.skip
 const skipped = chromiumMissing === undefined ? '' : ` (skipped: ${chromiumMissing})`
 
-browserTest(`in Chromium, the fleet page refuses without the token, then follows a fragment edit, a stale and a missing edge live, filters, and pins and unpins${skipped}`, async t => {
+browserTest(`in Chromium, the fleet page refuses without the token, then follows a fragment edit, a stale and a missing edge live, sorts, filters, and pins and unpins${skipped}`, async t => {
   const { publisher, fragments, quiet, other, url } = await fleet(t)
   const browser = await launchChromium(t)
 
@@ -106,6 +108,12 @@ browserTest(`in Chromium, the fleet page refuses without the token, then follows
   await waitFor('only the stale edge shown', async () => await page.locator('#edges-body tr').count() === 1 ? true : undefined)
   t.is(await page.locator('#edges-body tr').getAttribute('data-peer'), quietPeer)
   await page.fill('#edge-filter', '')
+  const shownPeers = async (): Promise<string[]> => await page.locator('#edges-body tr').evaluateAll(rows => rows.map(row => row.getAttribute('data-peer') ?? ''))
+  await page.click('#edges-head >> text=Peer')
+  await waitFor('sorted by peer, descending', async () => {
+    const shown = await shownPeers()
+    return shown.length === 2 && shown.join() === [quietPeer, otherPeer].sort().reverse().join() ? true : undefined
+  })
 
   await page.click(`#history-body tr[data-version="${first}"] button.pin`)
   await page.locator(`#pinned-text >> text=Pinned to version ${first}`).waitFor({ timeout: LIMIT_MS })
