@@ -1,5 +1,5 @@
 // npm run bench [-- processes]: every figure beside a baseline measured in the same run, as a ratio.
-// `processes` runs only the all-processes part: every node its own process, against bare libp2p processes.
+// `processes [EDGES…]` runs only the all-processes part: every node its own process, against bare libp2p processes.
 import { execFileSync } from 'node:child_process'
 import { commandExists } from '../cli/processes.js'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -34,11 +34,14 @@ function row (...cells: Array<string | number>): void {
 const ratio = (ours: number, baseline: number, digits = 2): string => `×${round(ours / baseline, digits)}`
 const idleCpu = (idle: IdleCost | undefined): string => `${round(idle?.cpuPercent.mean ?? NaN, 2)} % of a core (largest ${round(idle?.cpuPercent.max ?? NaN, 2)} %)`
 
-/** Every node its own process (issues 14 and 15): propagation, idle cost, memory and start-up, each against bare libp2p processes. */
-async function processes (): Promise<Record<string, unknown>> {
+/**
+ * Every node its own process (issues 14 and 15): propagation, idle cost, memory and start-up, each against bare libp2p processes.
+ * Given mesh sizes (`npm run bench -- processes 5 20`), only the 2 KiB propagation at those sizes.
+ */
+async function processes (sizes: number[] = []): Promise<Record<string, unknown>> {
   const small = routersForSize(2048)
   const meshes = []
-  for (const nodes of [5, 20, 50]) {
+  for (const nodes of sizes.length > 0 ? sizes : [5, 20, 50]) {
     const idle = nodes >= 20
     const raw = await measureRawPropagation(nodes, 2048, 20, { idle })
     const ours = await measureDimePropagation(nodes, small, 20, 'every router', { idle })
@@ -52,6 +55,7 @@ async function processes (): Promise<Record<string, unknown>> {
       row(`publisher RSS after 20 edits, ${nodes} edges`, `${round(ours.publisherRssMb)} MiB`, 'target ≤ 100 MiB', '')
     }
   }
+  if (sizes.length > 0) return { meshes }
   const bareIdle = meshes.at(-1)?.raw.idle
   const large = await measureDimePropagation(50, 10_000, 5, 'every router', { idle: true })
   row('publish → served, 50 edge processes, 10,000 routers (every router changed, 5 edits)', `p50 ${round(large.latency.p50)} ms / p99 ${round(large.latency.p99)} ms`, 'target p99 ≤ 1,000 ms', '')
@@ -73,7 +77,10 @@ async function main (): Promise<void> {
   process.stdout.write(`machine: ${machine}\n\n`)
   const results: Record<string, unknown> = { machine }
   if (process.argv[2] === 'processes') {
-    results.processes = await processes()
+    results.processes = await processes(process.argv.slice(3).map(size => {
+      if (!/^[1-9]\d*$/.test(size)) throw new Error(`"${size}" is not a mesh size: npm run bench -- processes [EDGES…]`)
+      return Number(size)
+    }))
     await report(results, 'bench-processes.json')
     return
   }
