@@ -23,7 +23,7 @@ export function tokenAuth (token: string): (request: FastifyRequest, reply: Fast
   return async (request, reply) => {
     const presented = presentedToken(request.headers.authorization ?? '')
     if (!timingSafeEqual(createHash('sha256').update(presented).digest(), expected)) {
-      await reply.code(401).header('www-authenticate', ['Bearer', 'Basic realm="dime", charset="UTF-8"']).send({ error: 'a bearer token is required' })
+      await reply.code(401).header('www-authenticate', ['Bearer', 'Basic realm="dime", charset="UTF-8"']).send({ error: 'a token is required: Authorization: Bearer <token>, or the token as the Basic password' })
     }
   }
 }
