@@ -78,6 +78,7 @@ function showMessage (text) {
 }
 
 function renderSummary (status) {
+  if (status === null) return
   $('mesh').textContent = status.mesh
   $('leader').textContent = status.leader ? 'leader' : 'follower (not publishing)'
   $('version').textContent = status.version === null ? 'none yet' : 'v' + status.version
@@ -155,7 +156,10 @@ async function loadHistory () {
   if (status === null || view.historyOf === status.version) return
   view.historyOf = status.version
   const response = await fetch('history', { headers: { accept: 'application/json' } })
-  if (!response.ok) return showMessage('history: HTTP ' + response.status)
+  if (!response.ok) {
+    view.historyOf = undefined
+    return showMessage('history: HTTP ' + response.status)
+  }
   const { versions } = await response.json()
   $('history-body').replaceChildren(...versions.map(entry => el('tr', { 'data-version': entry.version },
     el('td', {}, 'v' + entry.version),
@@ -185,7 +189,7 @@ function render () {
   renderSummary(status)
   renderEdges()
   renderFragments(status)
-  loadHistory().catch(err => showMessage('history: ' + err.message))
+  loadHistory().catch(err => { view.historyOf = undefined; showMessage('history: ' + err.message) })
 }
 
 function connect () {
