@@ -109,7 +109,7 @@ browserTest(`in Chromium, the fleet page refuses without the token, then follows
   t.is(await page.locator('#edges-body tr').getAttribute('data-peer'), quietPeer)
   await page.fill('#edge-filter', '')
   const shownPeers = async (): Promise<string[]> => await page.locator('#edges-body tr').evaluateAll(rows => rows.map(row => row.getAttribute('data-peer') ?? ''))
-  await page.click('#edges-head >> text=Peer')
+  await page.click('#edges-head >> text="Peer"')
   await waitFor('sorted by peer, descending', async () => {
     const shown = await shownPeers()
     return shown.length === 2 && shown.join() === [quietPeer, otherPeer].sort().reverse().join() ? true : undefined
