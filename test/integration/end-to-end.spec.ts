@@ -66,7 +66,11 @@ test('a bad fragment is reported and left out; the rest still publishes; a broke
   await writeFragment(fragments, 'c.yaml', routeFragment('c', 'c.example.com'))
   await writeFragment(fragments, 'd.yaml', routeFragment('a', 'conflicting.example.com'))
   await waitFor('c on the edge', async () => await allServe([edge], ['a', 'c']))
-  const reports = publisher.status().fragments
+  // c may be served from a version built before d.yaml's write was seen: wait for every report.
+  const reports = await waitFor('b.yaml, c.yaml and d.yaml reported', () => {
+    const found = publisher.status().fragments
+    return ['b.yaml', 'c.yaml', 'd.yaml'].every(source => found.some(report => report.source === source)) ? found : undefined
+  })
   t.like(reports.find(report => report.source === 'b.yaml'), { status: 'rejected', problem: 'unreadable' })
   t.like(reports.find(report => report.source === 'd.yaml'), { status: 'rejected', problem: 'conflict', reason: 'conflicts with a.yaml at http.routers.a.rule' })
 
