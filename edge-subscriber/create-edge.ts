@@ -1,6 +1,7 @@
 import type { ConnectionGater } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { FastifyInstance } from 'fastify'
+import type { Server } from 'node:http'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Gauge, Histogram } from 'prom-client'
@@ -16,7 +17,7 @@ import { createMeshMetrics, offerCounter } from '../node/metrics.js'
 import type { PeerAnnouncement } from '../node/peer-announcement.js'
 import type { SecretsPrivateKey } from '../node/sealed-secret.js'
 import type { TrustedKey } from '../node/signing-keys.js'
-import { buildEdgeServer } from './edge-server.js'
+import { listenFirst } from './first-server.js'
 import { plainServedConfig, unsealedServedConfig, type ServedConfig } from './served-config.js'
 import type { EdgeStatus } from './edge-status.js'
 import { fileEnvelopeStore } from '../node/file-envelope-store.js'
@@ -175,6 +176,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
   }
 
   let server: FastifyInstance | undefined
+  let httpServer: Server | undefined
   let serveUrl: string | undefined
   return {
     get mesh () {
@@ -194,9 +196,15 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     async start () {
       const notRestored = await latest.restore()
       if (notRestored !== undefined) log.warn({ reason: notRestored }, 'no persisted config to serve; answering 503 until one is verified')
-      server = await buildEdgeServer({ registry: metrics.registry, current: () => served, status, ...(options.token !== undefined ? { token: options.token } : {}), ...(options.tls !== undefined ? { tls: options.tls } : {}) })
-      serveUrl = await server.listen({ host: options.serve.host, port: options.serve.port })
+      const doors = { ...(options.token !== undefined ? { token: options.token } : {}), ...(options.tls !== undefined ? { tls: options.tls } : {}) }
+      const first = await listenFirst({ ...options.serve, current: () => served, ...doors })
+      httpServer = first.server
+      serveUrl = first.url
       log.info({ url: `${serveUrl}/config` }, 'serving Traefik config')
+      // Loaded only now, like the mesh below: fastify takes the server over once ready.
+      const { buildEdgeServer } = await import('./edge-server.js')
+      server = await buildEdgeServer({ registry: metrics.registry, current: () => served, status, listening: first.server, ...doors })
+      await server.ready()
       // Loaded only now: /config answers before libp2p and gossipsub are even read from disk.
       const { edgeMesh } = await import('./edge-mesh.js')
       // The keys trusted now: a SIGHUP may have changed them since the edge was made.
@@ -210,6 +218,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       latest.close()
       await latest.settled()
       await server?.close()
+      await new Promise<void>(resolve => { httpServer === undefined ? resolve() : httpServer.close(() => { resolve() }) })
     }
   }
 }

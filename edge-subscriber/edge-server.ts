@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Server } from 'node:http'
 import type { Registry } from 'prom-client'
 import { tokenAuth, createHttpServer, type ServerTls } from '../node/http/doors.js'
 import { healthRoutes } from '../node/http/health-routes.js'
 import type { EdgeStatus } from './edge-status.js'
 import type { ServedConfig } from './served-config.js'
+import { configAnswer } from './config-answer.js'
 
 export interface EdgeServerDeps {
   registry: Registry
@@ -14,6 +16,8 @@ export interface EdgeServerDeps {
   token?: string
   /** Serve HTTPS with this certificate (`--tls-cert`, `--tls-key`). */
   tls?: ServerTls
+  /** Take over this server's requests once ready (the first server, listenFirst) instead of listening anew. */
+  listening?: Server
 }
 
 const nullableString = { type: ['string', 'null'] } as const
@@ -38,15 +42,9 @@ const statusResponse = {
   }
 } as const
 
-/**
- * What Traefik's HTTP provider polls. `/config` serves the stored canonical
- * bytes untouched (or, when they hold sealed secrets, the same config with
- * them opened), so the same config always hashes the same in Traefik; the
- * version travels in headers. Before the first verified config it answers 503,
- * which Traefik treats as an error and keeps the config it had.
- */
+/** What Traefik's HTTP provider polls (`/config`, see configAnswer), with the status and the probes. */
 export async function buildEdgeServer (deps: EdgeServerDeps): Promise<FastifyInstance> {
-  const app = createHttpServer(deps.tls)
+  const app = createHttpServer(deps.tls, deps.listening)
   await app.register(healthRoutes, {
     registry: deps.registry,
     notReadyReason: () => deps.current() === undefined ? 'no verified config yet' : undefined
@@ -60,16 +58,6 @@ export async function buildEdgeServer (deps: EdgeServerDeps): Promise<FastifyIns
 }
 
 async function serveConfig (deps: EdgeServerDeps, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const served = deps.current()
-  if (served === undefined) {
-    return await reply.code(503).header('retry-after', '1').send({ error: 'no verified config yet' })
-  }
-  void reply
-    .header('etag', served.etag)
-    .header('x-dime-version', String(served.head.version))
-    .header('x-dime-issued-at', served.head.issuedAt)
-    .header('x-dime-key-id', served.head.keyId)
-    .header('cache-control', 'no-cache')
-  if (request.headers['if-none-match'] === served.etag) return await reply.code(304).send()
-  return await reply.type('application/json').send(Buffer.from(served.body.buffer, served.body.byteOffset, served.body.byteLength))
+  const answer = configAnswer(deps.current(), request.headers['if-none-match'])
+  return await reply.code(answer.statusCode).headers(answer.headers).send(answer.body)
 }

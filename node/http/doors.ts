@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { createHash, timingSafeEqual } from 'node:crypto'
+import type { RequestListener, Server } from 'node:http'
+import { TOKEN_CHALLENGE, TOKEN_REQUIRED, tokenMatcher } from './token.js'
 
 /** A certificate and key (PEM) to serve HTTPS with. */
 export interface ServerTls {
@@ -7,33 +8,31 @@ export interface ServerTls {
   key: Buffer
 }
 
-/** A Fastify instance speaking HTTP, or HTTPS when given a certificate. */
-export function createHttpServer (tls: ServerTls | undefined): FastifyInstance {
+/**
+ * A Fastify instance speaking HTTP, or HTTPS when given a certificate; or, given
+ * a server already listening, one that takes over its requests once ready.
+ */
+export function createHttpServer (tls: ServerTls | undefined, listening?: Server): FastifyInstance {
+  if (listening !== undefined) return takingOver(listening)
   // Fastify's types split on the https option; both are the same instance to the routes.
   return (tls === undefined ? Fastify({ logger: false }) : Fastify({ logger: false, https: { cert: tls.cert, key: tls.key } })) as unknown as FastifyInstance
 }
 
-/**
- * Refuses a request without the right token, given as a bearer token (the CLI,
- * Traefik, Prometheus) or as the password of HTTP Basic authentication with any
- * user name (a browser, which asks for it when challenged), compared in constant time.
- */
-export function tokenAuth (token: string): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
-  const expected = createHash('sha256').update(token).digest()
-  return async (request, reply) => {
-    const presented = presentedToken(request.headers.authorization ?? '')
-    if (!timingSafeEqual(createHash('sha256').update(presented).digest(), expected)) {
-      await reply.code(401).header('www-authenticate', ['Bearer', 'Basic realm="dime", charset="UTF-8"']).send({ error: 'a token is required: Authorization: Bearer <token>, or the token as the Basic password' })
-    }
-  }
+function takingOver (listening: Server): FastifyInstance {
+  let handler: RequestListener | undefined
+  const app = Fastify({ logger: false, serverFactory: fastifyHandler => { handler = fastifyHandler as RequestListener; return listening } }) as unknown as FastifyInstance
+  app.addHook('onReady', async () => {
+    if (handler === undefined) throw new TypeError('fastify made no request handler')
+    listening.removeAllListeners('request')
+    listening.on('request', handler)
+  })
+  return app
 }
 
-function presentedToken (authorization: string): string {
-  const bearer = /^Bearer (.+)$/.exec(authorization)?.[1]
-  if (bearer !== undefined) return bearer
-  const basic = /^Basic ([A-Za-z0-9+/=]+)$/.exec(authorization)?.[1]
-  if (basic === undefined) return ''
-  const credentials = Buffer.from(basic, 'base64').toString('utf8')
-  const colon = credentials.indexOf(':')
-  return colon === -1 ? '' : credentials.slice(colon + 1)
+/** Refuses a request without the right token (see tokenMatcher). */
+export function tokenAuth (token: string): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  const matches = tokenMatcher(token)
+  return async (request, reply) => {
+    if (!matches(request.headers.authorization)) await reply.code(401).header('www-authenticate', TOKEN_CHALLENGE).send({ error: TOKEN_REQUIRED })
+  }
 }

@@ -1,6 +1,7 @@
 import test from 'ava'
 import { Registry } from 'prom-client'
 import { buildEdgeServer } from '../../edge-subscriber/edge-server.js'
+import { listenFirst } from '../../edge-subscriber/first-server.js'
 import type { EdgeStatus } from '../../edge-subscriber/edge-status.js'
 import { plainServedConfig, type ServedConfig } from '../../edge-subscriber/served-config.js'
 import { canonicalBytes } from '../../node/canonical-json.js'
@@ -67,4 +68,38 @@ test('with a token, /config answers only requests bearing it; health and status 
   t.is((await app.inject({ url: '/config', headers: basic('s3cret-token:wrong') })).statusCode, 401)
   t.is((await app.inject({ url: '/config', headers: basic('s3cret-token') })).statusCode, 401, 'no password at all')
   t.is((await app.inject({ url: '/healthz' })).statusCode, 200)
+})
+
+test('the first server (Node\'s http alone) answers /config as fastify does, with the token; fastify then takes its requests over', async t => {
+  const { server: listening, url } = await listenFirst({ host: '127.0.0.1', port: 0, current: () => served, token: 's3cret-token' })
+  t.teardown(async () => { await new Promise(resolve => listening.close(resolve)) })
+  const bearer = { authorization: 'Bearer s3cret-token' }
+  const first = await fetch(`${url}/config`, { headers: bearer })
+  t.is(first.status, 200)
+  t.deepEqual(Buffer.from(await first.arrayBuffer()), Buffer.from(envelope.body))
+  t.is(first.headers.get('x-dime-version'), '42')
+  t.is((await fetch(`${url}/config`, { headers: { ...bearer, 'if-none-match': `"${envelope.head.bodySha256}"` } })).status, 304)
+  const refused = await fetch(`${url}/config`)
+  t.is(refused.status, 401)
+  t.is(refused.headers.get('www-authenticate'), 'Bearer, Basic realm="dime", charset="UTF-8"')
+  t.is((await fetch(`${url}/config`, { headers: { authorization: `Basic ${Buffer.from('traefik:s3cret-token').toString('base64')}` } })).status, 200)
+  t.is((await fetch(`${url}/status`)).status, 503, 'the rest waits for fastify')
+
+  const app = await buildEdgeServer({ registry: new Registry(), current: () => served, status: () => status, token: 's3cret-token', listening })
+  await app.ready()
+  t.teardown(async () => { await app.close() })
+  t.is((await fetch(`${url}/status`)).status, 200)
+  const later = await fetch(`${url}/config`, { headers: bearer })
+  const dimeHeaders = (response: Response): string[] => ['content-type', 'etag', 'cache-control', 'x-dime-version', 'x-dime-issued-at', 'x-dime-key-id'].map(name => `${name}: ${response.headers.get(name) ?? ''}`)
+  t.deepEqual(dimeHeaders(later), dimeHeaders(first), 'the same headers from either server')
+  t.deepEqual(Buffer.from(await later.arrayBuffer()), Buffer.from(envelope.body))
+  t.is((await fetch(`${url}/config`)).status, 401)
+})
+
+test('the first server answers 503 before the first verified config', async t => {
+  const { server: listening, url } = await listenFirst({ host: '127.0.0.1', port: 0, current: () => undefined })
+  t.teardown(async () => { await new Promise(resolve => listening.close(resolve)) })
+  const response = await fetch(`${url}/config`)
+  t.is(response.status, 503)
+  t.deepEqual(await response.json(), { error: 'no verified config yet' })
 })
