@@ -217,9 +217,13 @@ test('nothing is published before every informer has listed; the API server fail
   const failures = async (resource: string): Promise<number> => await scrapeMetric(publisher.adminUrl() ?? '', 'dime_publisher_kubernetes_failures_total', { resource })
   await waitFor('the Services list failing twice', async () => await failures('services') >= 2 ? true : undefined)
   t.is(publisher.status().version, null, 'a view without Services is partial: not published')
-  const readyz = await fetch(`${publisher.adminUrl() ?? ''}/readyz`)
-  t.is(readyz.status, 503)
-  t.regex(((await readyz.json()) as { reason: string }).reason, /waiting for the first list of services/)
+  // The other informers may still be on their first list: wait until only Services are left.
+  const readyz = await waitFor('/readyz waiting for Services', async () => {
+    const response = await fetch(`${publisher.adminUrl() ?? ''}/readyz`)
+    const answer = { ...(await response.json()) as { reason: string }, code: response.status }
+    return /waiting for the first list of services/.test(answer.reason) ? answer : undefined
+  })
+  t.is(readyz.code, 503)
 
   api.fail('services', false)
   const version = await waitFor('published once services list', () => publisher.status().version ?? undefined, SETTLE_MS)
