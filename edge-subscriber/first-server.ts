@@ -35,7 +35,7 @@ export async function listenFirst (options: FirstServerOptions): Promise<{ serve
 function firstHandler (options: FirstServerOptions): RequestListener {
   const authorized = options.token === undefined ? () => true : tokenMatcher(options.token)
   return (request: IncomingMessage, response: ServerResponse) => {
-    if (new URL(request.url ?? '/', 'http://edge').pathname !== '/config' || request.method !== 'GET') {
+    if ((request.url ?? '').split('?')[0] !== '/config' || request.method !== 'GET') {
       response.writeHead(503, { 'retry-after': '1', 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: 'starting' }))
     } else if (!authorized(request.headers.authorization)) {
       response.writeHead(401, { 'www-authenticate': TOKEN_CHALLENGE, 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: TOKEN_REQUIRED }))

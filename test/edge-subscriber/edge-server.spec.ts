@@ -1,4 +1,5 @@
 import test from 'ava'
+import { request } from 'node:http'
 import { Registry } from 'prom-client'
 import { buildEdgeServer } from '../../edge-subscriber/edge-server.js'
 import { listenFirst } from '../../edge-subscriber/first-server.js'
@@ -84,6 +85,8 @@ test('the first server (Node\'s http alone) answers /config as fastify does, wit
   t.is(refused.headers.get('www-authenticate'), 'Bearer, Basic realm="dime", charset="UTF-8"')
   t.is((await fetch(`${url}/config`, { headers: { authorization: `Basic ${Buffer.from('traefik:s3cret-token').toString('base64')}` } })).status, 200)
   t.is((await fetch(`${url}/status`)).status, 503, 'the rest waits for fastify')
+  t.is(await statusOfRawPath(url, '//['), 503, 'a path no URL parser takes is answered, not a crash')
+  t.is((await fetch(`${url}/config`, { headers: bearer })).status, 200)
 
   const app = await buildEdgeServer({ registry: new Registry(), current: () => served, status: () => status, token: 's3cret-token', listening })
   await app.ready()
@@ -95,6 +98,14 @@ test('the first server (Node\'s http alone) answers /config as fastify does, wit
   t.deepEqual(Buffer.from(await later.arrayBuffer()), Buffer.from(envelope.body))
   t.is((await fetch(`${url}/config`)).status, 401)
 })
+
+/** A GET of a path exactly as given (fetch would normalize it). */
+async function statusOfRawPath (url: string, path: string): Promise<number | undefined> {
+  const { port } = new URL(url)
+  return await new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path }, response => { response.resume(); resolve(response.statusCode) }).on('error', reject).end()
+  })
+}
 
 test('the first server answers 503 before the first verified config', async t => {
   const { server: listening, url } = await listenFirst({ host: '127.0.0.1', port: 0, current: () => undefined })
