@@ -8,6 +8,20 @@
 import { build } from 'esbuild'
 import { rm } from 'node:fs/promises'
 
+/**
+ * prom-client's index requires its Pushgateway (node:http, node:https, node:url)
+ * and its cluster aggregator (node:cluster), which dime never uses: they become
+ * empty modules, and every program starts without loading them.
+ */
+const promClientUnusedParts = {
+  name: 'prom-client-unused-parts',
+  setup (build) {
+    build.onResolve({ filter: /^\.\/lib\/(pushgateway|cluster)$/ }, args =>
+      args.importer.includes('/node_modules/prom-client/') ? { path: args.path, namespace: 'unused' } : undefined)
+    build.onLoad({ filter: /.*/, namespace: 'unused' }, () => ({ contents: 'module.exports = {}', loader: 'js' }))
+  }
+}
+
 await rm('dist', { recursive: true, force: true })
 await build({
   entryPoints: {
@@ -34,5 +48,6 @@ await build({
       "const __dirname = __fileURLToPath(new URL('.', import.meta.url))"
     ].join('\n')
   },
+  plugins: [promClientUnusedParts],
   logLevel: 'warning'
 })
