@@ -84,7 +84,7 @@ export const TCP_CONNECT_TIMEOUT_MS = 1_200
  * next retransmission, which backs off to a minute and more. A ping opens a
  * stream (milliseconds of CPU on both sides), so not more often than this.
  */
-export const BOOTSTRAP_PING_INTERVAL_MS = 5_000
+export const BOOTSTRAP_PING_INTERVAL_MS = 10_000
 export const BOOTSTRAP_PING_TIMEOUT_MS = 3_000
 /** How many connections a node keeps by dialling known peers (bootstrap peers come on top). */
 export const TARGET_PEERS = 6
