@@ -1,7 +1,7 @@
 import test from 'ava'
 import { chromiumMissing, launchChromium } from '../fixtures/browser.js'
-import { meshKeys, routeFragment, startEdge, startPublisher, writeFragment } from '../fixtures/mesh.js'
-import { tempDir } from '../fixtures/temp-dir.js'
+import { publisherWithRoute, routeFragment, startEdge, writeFragment } from '../fixtures/mesh.js'
+import type { Publisher } from '../../cluster-publisher/create-publisher.js'
 import { waitFor } from '../../simulations/wait-for.js'
 import type { ExecutionContext } from 'ava'
 import type { PublisherStatus } from '../../cluster-publisher/publisher-status.js'
@@ -11,11 +11,8 @@ const TOKEN = 'fleet-page-token'
 const LIMIT_MS = 60_000
 
 /** A publisher behind a token, beaconing only when it publishes, and two edges: `quiet` goes stale 3 s after the last news. */
-async function fleet (t: ExecutionContext): Promise<{ publisher: Awaited<ReturnType<typeof startPublisher>>, fragments: string, quiet: Awaited<ReturnType<typeof startEdge>>, other: Awaited<ReturnType<typeof startEdge>>, url: string }> {
-  const keys = meshKeys()
-  const fragments = await tempDir(t)
-  await writeFragment(fragments, 'whoami.yaml', routeFragment('whoami', 'whoami.example.com'))
-  const publisher = await startPublisher(t, keys, fragments, { adminToken: TOKEN, beaconIntervalMs: 600_000 })
+async function fleet (t: ExecutionContext): Promise<{ publisher: Publisher, fragments: string, quiet: Awaited<ReturnType<typeof startEdge>>, other: Awaited<ReturnType<typeof startEdge>>, url: string }> {
+  const { keys, fragments, publisher } = await publisherWithRoute(t, 'whoami', { adminToken: TOKEN, beaconIntervalMs: 600_000 })
   const quiet = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), staleAfterMs: 3000, publicAddress: '203.0.113.7' })
   const other = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
   await waitFor('both edges reported', () => publisher.status().edges.length === 2 ? true : undefined)
@@ -23,10 +20,7 @@ async function fleet (t: ExecutionContext): Promise<{ publisher: Awaited<ReturnT
 }
 
 test('the status feed and the page need the token; the feed sends the status at once as a server-sent event, until the publisher stops', async t => {
-  const keys = meshKeys()
-  const fragments = await tempDir(t)
-  await writeFragment(fragments, 'whoami.yaml', routeFragment('whoami', 'whoami.example.com'))
-  const publisher = await startPublisher(t, keys, fragments, { adminToken: TOKEN })
+  const { publisher } = await publisherWithRoute(t, 'whoami', { adminToken: TOKEN })
   const url = publisher.adminUrl() ?? ''
   for (const path of ['/', '/events']) {
     const refused = await fetch(`${url}${path}`)
@@ -56,9 +50,7 @@ test('the status feed and the page need the token; the feed sends the status at 
 })
 
 test('a POST from another origin is refused, whatever credentials it carries', async t => {
-  const fragments = await tempDir(t)
-  await writeFragment(fragments, 'whoami.yaml', routeFragment('whoami', 'whoami.example.com'))
-  const publisher = await startPublisher(t, meshKeys(), fragments, { adminToken: TOKEN })
+  const { publisher } = await publisherWithRoute(t, 'whoami', { adminToken: TOKEN })
   const version = await waitFor('a version', () => publisher.status().version ?? undefined)
   const url = publisher.adminUrl() ?? ''
   const basic = `Basic ${Buffer.from(`operator:${TOKEN}`).toString('base64')}`
