@@ -145,9 +145,10 @@ function renderFragments (status) {
   $('pending').hidden = waiting.length === 0
 }
 
+// As dime history prints it: http.routers +1 ~2 -1.
 function changeSummary (changes) {
   return Object.entries(changes).map(([kind, change]) =>
-    kind + ' ' + [['+', change.added], ['-', change.removed], ['~', change.changed]].filter(([, names]) => names.length > 0).map(([sign, names]) => sign + names.length).join(' ')
+    kind + ' ' + [['+', change.added], ['~', change.changed], ['-', change.removed]].filter(([, names]) => names.length > 0).map(([sign, names]) => sign + names.length).join(' ')
   ).join(', ')
 }
 
