@@ -99,7 +99,6 @@ export interface MeshNode {
 }
 
 const REPORT_TIMEOUT_MS = 5_000
-const IDONTWANT_MIN_BYTES = 256
 
 const VALIDATOR_RESULT: Record<Verdict, TopicValidatorResult> = {
   accept: TopicValidatorResult.Accept,
@@ -165,8 +164,11 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     // minutes. Strangers fail at the swarm key, before the costly Noise handshake,
     // so a higher bound is cheap.
     connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 100 },
-    // An overlay link can be slow for a while; a slow ping is no reason to drop a peer.
-    connectionMonitor: { abortConnectionOnPingFailure: false },
+    // libp2p's monitor pings every connection from both ends every 10 s, and here
+    // must not hang up on a slow overlay link: it only measured. The peer keeper
+    // pings what needs it (bootstrap connections, from the dialling end); the
+    // monitor's pings were a third of an idle edge's CPU.
+    connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
       ping: ping(),
@@ -174,10 +176,9 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         // The publisher may be alone for a while; publishing then is not an error.
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
-        // A node holds a new beacon until it has fetched the body; telling its mesh
-        // peers at once that it has the beacon spares it their copies meanwhile.
-        // Beacons are about 450 bytes, below the default of 512.
-        idontwantMinDataSize: IDONTWANT_MIN_BYTES,
+        // IDONTWANT only for messages over gossipsub's default 512 bytes: beacons that
+        // carry a body. Below that, sending it to every mesh peer costs as much as
+        // the duplicates it spares (an idle beacon is about 450 bytes).
         scoreParams: meshScoreParams(handlers.map(handler => handler.topic))
       }),
       sync: envelopeSync({
