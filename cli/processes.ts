@@ -34,4 +34,6 @@ export function commandExists (command: string): boolean {
 }
 
 /** How bin/dime.js's shebang and the Containerfile run node (see bin/dime.js); for programs that spawn `dime`. */
-export const DIME_NODE_FLAGS = ['--max-semi-space-size=2']
+export const DIME_NODE_FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=50']
+/** The environment they add to the process's. */
+export const DIME_NODE_ENV = { MALLOC_ARENA_MAX: '2' }

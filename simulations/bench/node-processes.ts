@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { DIME_NODE_FLAGS, stopProcess } from '../../cli/processes.js'
+import { DIME_NODE_ENV, DIME_NODE_FLAGS, stopProcess } from '../../cli/processes.js'
 import { generateSigningKeyPem } from '../../node/signing-keys.js'
 import { generateSwarmKey } from '../../node/swarm-key.js'
 
@@ -127,7 +127,7 @@ export function seeded (seed: number): () => number {
 const EXTRA_NODE_FLAGS = process.env.DIME_BENCH_NODE_FLAGS?.split(' ').filter(flag => flag !== '') ?? []
 
 export function spawnNode (name: string, args: string[], env: Record<string, string> = {}): LoggedProcess {
-  return new LoggedProcess(name, spawn(process.execPath, [...DIME_NODE_FLAGS, ...EXTRA_NODE_FLAGS, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } }))
+  return new LoggedProcess(name, spawn(process.execPath, [...DIME_NODE_FLAGS, ...EXTRA_NODE_FLAGS, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...DIME_NODE_ENV, ...env } }))
 }
 
 async function stopAll (nodes: LoggedProcess[]): Promise<void> {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DIME_NODE_FLAGS } from '../../cli/processes.js'
+import { DIME_NODE_ENV, DIME_NODE_FLAGS } from '../../cli/processes.js'
 import { generateSwarmKey } from '../../node/swarm-key.js'
 import { bareNodeScript, inTempDir, spawnNode } from './node-processes.js'
 import { edgeProcess } from './serving.js'
@@ -26,7 +26,7 @@ async function repeat (runs: number, once: () => Promise<number>): Promise<Sprea
 async function exitTime (args: string[]): Promise<number> {
   const started = performance.now()
   await new Promise<void>((resolve, reject) => {
-    spawn(process.execPath, args, { stdio: 'ignore' }).once('exit', code => { code === 0 ? resolve() : reject(new Error(`node ${args.join(' ')} exited ${code}`)) })
+    spawn(process.execPath, args, { stdio: 'ignore', env: { ...process.env, ...DIME_NODE_ENV } }).once('exit', code => { code === 0 ? resolve() : reject(new Error(`node ${args.join(' ')} exited ${code}`)) })
   })
   return performance.now() - started
 }
