@@ -16,7 +16,7 @@ export interface SyncRequest {
 
 /**
  * What follows a reply: nothing; or the signed head, then the compressed body
- * (`full`) or a compressed JSON Patch against version `base` (`delta`).
+ * (`full`) or a compressed delta against version `base` (`delta`, node/config-delta.ts).
  */
 export type SyncReply =
   | { readonly form: 'none' }

@@ -62,7 +62,7 @@ export interface EnvelopeSync {
  *
  * A request is `{"have": v, "deltaBase"?: b}`. The answer is a reply header;
  * unless it is `none`, the signed head follows, then the body compressed, or
- * a compressed JSON Patch against `b`. The asker checks the head before it
+ * a compressed delta against `b` (node/config-delta.ts). The asker checks the head before it
  * reads the body, and the body against the signed hash before it is served;
  * a delta that fails is asked for again in full.
  */
@@ -255,9 +255,9 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     if (reply.form === 'full') return await decompressBody(payload, head.bodySize)
     try {
       if (base?.head.version !== reply.base) throw new Error(`delta against ${reply.base}, but version ${base?.head.version ?? 'none'} is held`)
-      // A JSON Patch from the base to the new body holds at most both of them and its paths.
-      const patchBound = Math.min(this.latest.maxBodyBytes, base.body.byteLength + head.bodySize + PAYLOAD_SLACK_BYTES)
-      const body = applyConfigDelta(base.body, await decompressBody(payload, patchBound))
+      // A delta's text is the target's at most twice over (JSON escapes its quotes), and its ranges are fewer than the base's bytes.
+      const deltaBound = Math.min(this.latest.maxBodyBytes, base.body.byteLength + 2 * head.bodySize + PAYLOAD_SLACK_BYTES)
+      const body = applyConfigDelta(base.body, await decompressBody(payload, deltaBound), head.bodySize)
       if (body.byteLength !== head.bodySize || sha256Hex(body) !== head.bodySha256) throw new Error('delta result does not match the signed hash')
       return body
     } catch (err) {

@@ -11,7 +11,7 @@ export interface Transfer {
 
 /**
  * What a node sends when asked for its config: the compressed body, or a
- * compressed delta against the asker's version when that is smaller.
+ * compressed delta against the asker's version when that is at most half its size.
  *
  * Compressing and diffing a large config costs tens of milliseconds, so each
  * is done once in the whole mesh: what a node received is what it relays (the
@@ -55,7 +55,8 @@ export class TransferCache {
     if (current === undefined) return undefined
     this.full ??= compressBody(current.body)
     const [fullBytes, deltaBytes] = await Promise.all([this.full, base === undefined ? undefined : this.delta(current, base)])
-    return deltaBytes !== undefined && base !== undefined && deltaBytes.byteLength < fullBytes.byteLength
+    // A whole body can be relayed to any peer, a delta only to those holding its base: a delta only when it saves half.
+    return deltaBytes !== undefined && base !== undefined && deltaBytes.byteLength <= fullBytes.byteLength / 2
       ? { reply: { form: 'delta', base }, payload: deltaBytes }
       : { reply: { form: 'full' }, payload: fullBytes }
   }

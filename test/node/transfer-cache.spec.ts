@@ -17,7 +17,7 @@ test('a node that makes deltas sends one against a version it held, when smaller
   cache.advance(v2)
   const delta = await cache.transfer(1)
   t.deepEqual(delta?.reply, { form: 'delta', base: 1 })
-  const patched = applyConfigDelta(v1.body, await decompressBody(delta?.payload ?? new Uint8Array(), 1 << 20))
+  const patched = applyConfigDelta(v1.body, await decompressBody(delta?.payload ?? new Uint8Array(), 1 << 20), v2.body.byteLength)
   t.deepEqual(Buffer.from(patched), Buffer.from(v2.body))
   t.deepEqual((await cache.transfer(7))?.reply, { form: 'full' }, 'no delta against a version never held')
   t.deepEqual((await cache.transfer(undefined))?.reply, { form: 'full' })
