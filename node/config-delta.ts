@@ -35,26 +35,21 @@ function cuts (bytes: Uint8Array): number[] {
  * checked against the signed hash.
  */
 export function configDelta (from: Uint8Array, to: Uint8Array): Uint8Array {
-  // Latin-1 turns each byte into one character: positions in the text are positions in the bytes.
-  const fromText = Buffer.from(from.buffer, from.byteOffset, from.byteLength).toString('latin1')
+  const fromText = latin1(from)
   const fromCuts = cuts(from)
-  const endOf = new Map<number, number>()
   const startOf = new Map<string, number>()
   for (let i = 0; i + 1 < fromCuts.length; i++) {
-    const [start, end] = [fromCuts[i] as number, fromCuts[i + 1] as number]
-    endOf.set(start, end)
-    const piece = fromText.slice(start, end)
-    if (!startOf.has(piece)) startOf.set(piece, start)
+    const piece = fromText.slice(fromCuts[i], fromCuts[i + 1])
+    if (!startOf.has(piece)) startOf.set(piece, fromCuts[i] as number)
   }
   const pieces: Piece[] = []
+  const toText = latin1(to)
   const toCuts = cuts(to)
-  const toText = Buffer.from(to.buffer, to.byteOffset, to.byteLength).toString('latin1')
   for (let i = 0; i + 1 < toCuts.length; i++) {
     const [start, end] = [toCuts[i] as number, toCuts[i + 1] as number]
     const piece = toText.slice(start, end)
     const last = pieces.at(-1)
-    const next = typeof last === 'object' ? last[1] : -1
-    const copyFrom = endOf.get(next) === next + piece.length && fromText.startsWith(piece, next) ? next : startOf.get(piece)
+    const copyFrom = typeof last === 'object' && fromText.startsWith(piece, last[1]) ? last[1] : startOf.get(piece)
     if (copyFrom === undefined) {
       const text = decoder.decode(to.subarray(start, end))
       if (typeof last === 'string') pieces[pieces.length - 1] = last + text
@@ -66,6 +61,11 @@ export function configDelta (from: Uint8Array, to: Uint8Array): Uint8Array {
     }
   }
   return encoder.encode(JSON.stringify(pieces))
+}
+
+/** Each byte as one character: positions in the text are positions in the bytes. */
+function latin1 (bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
 }
 
 /** Applies a delta to the bytes it was made against; refuses one that reaches outside them or builds more than `maxBytes`. */

@@ -255,7 +255,7 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     if (reply.form === 'full') return await decompressBody(payload, head.bodySize)
     try {
       if (base?.head.version !== reply.base) throw new Error(`delta against ${reply.base}, but version ${base?.head.version ?? 'none'} is held`)
-      // A delta's text is the target's at most twice over (JSON escapes its quotes), and its ranges are fewer than the base's bytes.
+      // A delta holds the target's text, at most twice over once JSON escapes its quotes, and ranges of the base: bounded by both.
       const deltaBound = Math.min(this.latest.maxBodyBytes, base.body.byteLength + 2 * head.bodySize + PAYLOAD_SLACK_BYTES)
       const body = applyConfigDelta(base.body, await decompressBody(payload, deltaBound), head.bodySize)
       if (body.byteLength !== head.bodySize || sha256Hex(body) !== head.bodySha256) throw new Error('delta result does not match the signed hash')

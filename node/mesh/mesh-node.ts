@@ -164,10 +164,10 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     // minutes. Strangers fail at the swarm key, before the costly Noise handshake,
     // so a higher bound is cheap.
     connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 100 },
-    // libp2p's monitor pings every connection from both ends every 10 s, and here
-    // must not hang up on a slow overlay link: it only measured. The peer keeper
-    // pings what needs it (bootstrap connections, from the dialling end); the
-    // monitor's pings were a third of an idle edge's CPU.
+    // libp2p's connection monitor pings every connection from both ends every 10 s;
+    // told not to hang up on a slow overlay link, it only measured, for a third of
+    // an idle edge's CPU. The peer keeper pings what needs it: bootstrap
+    // connections, from the dialling end, hung up when they stop answering.
     connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
