@@ -14,8 +14,9 @@ export const MAX_HEAD_BYTES = 4 * 1024
 /** Largest config accepted by default (`--max-config-mib`), checked before anything is allocated for it. */
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 /**
- * Deltas are made and applied only for configs up to this size: both sides
- * parse two versions, and a parsed config takes about ten times its bytes.
+ * The publisher makes deltas only for configs up to this size: it keeps
+ * DELTA_HISTORY earlier versions, and making one holds both texts and an
+ * index of the old one's pieces (applying one only copies bytes).
  */
 export const MAX_DELTA_BODY_BYTES = 8 * 1024 * 1024
 /** How many earlier versions a node keeps to make deltas against. */
