@@ -8,7 +8,7 @@
 // MALLOC_ARENA_MAX=2: glibc gives each thread that allocates (libuv's pool,
 //   V8's workers) its own arena, each keeping what it once held: 8 arenas held
 //   about 19 MB in the publisher.
-// The Containerfile and cli/processes.ts (DIME_NODE_FLAGS, DIME_NODE_ENV) run it the same way.
+// The Containerfile and cli/processes.ts (spawnNodeAsDime) run it the same way.
 // It runs the bundle that `npm ci` built into dist/ (npm's prepare step runs
 // `npm run build`): no transpiler at run time. Stack traces point at the TypeScript.
 process.setSourceMapsEnabled(true)

@@ -1,4 +1,4 @@
-import { execFileSync, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { createServer } from 'node:net'
 
 /** A TCP port free on loopback right now (for processes that must be told their port). */
@@ -33,7 +33,16 @@ export function commandExists (command: string): boolean {
   }
 }
 
-/** How bin/dime.js's shebang and the Containerfile run node (see bin/dime.js); for programs that spawn `dime`. */
-export const DIME_NODE_FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=50']
-/** The environment they add to the process's. */
-export const DIME_NODE_ENV = { MALLOC_ARENA_MAX: '2' }
+/** How bin/dime.js's shebang and the Containerfile run node (see bin/dime.js): its flags, and what it adds to the environment. */
+const DIME_NODE_FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=50']
+const DIME_NODE_ENV = { MALLOC_ARENA_MAX: '2' }
+
+/**
+ * Runs `node NODE_ARGS` (a script and its arguments, flags before them) as
+ * bin/dime.js's first line runs dime: for programs that start `dime`, and the
+ * benchmarks' baseline nodes, which run the same way. `options.env` is added
+ * to this process's environment.
+ */
+export function spawnNodeAsDime (nodeArgs: string[], options: SpawnOptions = {}): ChildProcess {
+  return spawn(process.execPath, [...DIME_NODE_FLAGS, ...nodeArgs], { ...options, env: { ...process.env, ...DIME_NODE_ENV, ...options.env } })
+}

@@ -39,8 +39,8 @@ function positiveInteger (value: string, flag: string): number {
 }
 
 async function runDemo (edgeCount: number): Promise<void> {
-  // Loaded here: every other command, `dime --help` included, starts without them.
-  const [{ spawn }, { DIME_NODE_ENV, DIME_NODE_FLAGS, freePort, stopProcess }] = await Promise.all([import('node:child_process'), import('../processes.js')])
+  // Loaded here: every other command, `dime --help` included, starts without it.
+  const { freePort, spawnNodeAsDime, stopProcess } = await import('../processes.js')
   const root = mkdtempSync(join(tmpdir(), 'dime-demo-'))
   const keys = join(root, 'keys')
   const fragments = join(root, 'fragments')
@@ -56,7 +56,7 @@ async function runDemo (edgeCount: number): Promise<void> {
   const children: ChildProcess[] = []
   const start = (name: string, args: string[]): void => {
     const log = openSync(join(logs, `${name}.log`), 'a')
-    children.push(spawn(process.execPath, [...DIME_NODE_FLAGS, DIME, ...args], { stdio: ['ignore', log, log], env: { ...process.env, ...DIME_NODE_ENV } }))
+    children.push(spawnNodeAsDime([DIME, ...args], { stdio: ['ignore', log, log] }))
   }
 
   const [meshPort, adminPort] = [await freePort(), await freePort()]

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DIME_NODE_ENV, DIME_NODE_FLAGS, freePort, stopProcess } from '../../cli/processes.js'
+import { freePort, spawnNodeAsDime, stopProcess } from '../../cli/processes.js'
 import { ConfigPublisher } from '../../cluster-publisher/config-publisher.js'
 import { HeadAnnouncer } from '../../cluster-publisher/head-announcer.js'
 import type { JsonObject } from '../../cluster-publisher/json.js'
@@ -88,9 +88,9 @@ export async function measureBurst (edgeCount: number, versions: number, bodyByt
     for (let i = 0; i < edgeCount; i++) {
       const port = await freePort()
       await mkdir(join(root, `edge-${i}`))
-      const child = spawn(process.execPath, [...DIME_NODE_FLAGS, DIME, 'edge', '--mesh', MESH, '--trust', join(root, 'publisher.pub'), '--swarm-key', join(root, 'swarm.key'),
+      const child = spawnNodeAsDime([DIME, 'edge', '--mesh', MESH, '--trust', join(root, 'publisher.pub'), '--swarm-key', join(root, 'swarm.key'),
         '--data-dir', join(root, `edge-${i}`), '--listen', '/ip4/127.0.0.1/tcp/0', '--serve', `127.0.0.1:${port}`, '--bootstrap', mesh.addresses()[0] ?? ''],
-      { stdio: 'ignore', env: { ...process.env, ...DIME_NODE_ENV, DIME_LOG_LEVEL: 'warn' } })
+      { stdio: 'ignore', env: { DIME_LOG_LEVEL: 'warn' } })
       edges.push({ child, url: `http://127.0.0.1:${port}` })
     }
     const allServe = async (version: number): Promise<void> => {

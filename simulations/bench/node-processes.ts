@@ -1,11 +1,11 @@
 import { build } from 'esbuild'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { DIME_NODE_ENV, DIME_NODE_FLAGS, stopProcess } from '../../cli/processes.js'
+import { spawnNodeAsDime, stopProcess } from '../../cli/processes.js'
 import { generateSigningKeyPem } from '../../node/signing-keys.js'
 import { generateSwarmKey } from '../../node/swarm-key.js'
 
@@ -127,7 +127,7 @@ export function seeded (seed: number): () => number {
 const EXTRA_NODE_FLAGS = process.env.DIME_BENCH_NODE_FLAGS?.split(' ').filter(flag => flag !== '') ?? []
 
 export function spawnNode (name: string, args: string[], env: Record<string, string> = {}): LoggedProcess {
-  return new LoggedProcess(name, spawn(process.execPath, [...DIME_NODE_FLAGS, ...EXTRA_NODE_FLAGS, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...DIME_NODE_ENV, ...env } }))
+  return new LoggedProcess(name, spawnNodeAsDime([...EXTRA_NODE_FLAGS, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env }))
 }
 
 async function stopAll (nodes: LoggedProcess[]): Promise<void> {

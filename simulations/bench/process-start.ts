@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DIME_NODE_ENV, DIME_NODE_FLAGS } from '../../cli/processes.js'
+import { spawnNodeAsDime } from '../../cli/processes.js'
 import { generateSwarmKey } from '../../node/swarm-key.js'
 import { bareNodeScript, inTempDir, spawnNode } from './node-processes.js'
 import { edgeProcess } from './serving.js'
@@ -22,11 +22,11 @@ async function repeat (runs: number, once: () => Promise<number>): Promise<Sprea
   return spread(values)
 }
 
-/** Wall time from spawn to exit of `node ARGS`, in ms. */
-async function exitTime (args: string[]): Promise<number> {
+/** Wall time from spawn to exit of a node process, in ms. */
+async function exitTime (what: string, start: () => ChildProcess): Promise<number> {
   const started = performance.now()
   await new Promise<void>((resolve, reject) => {
-    spawn(process.execPath, args, { stdio: 'ignore', env: { ...process.env, ...DIME_NODE_ENV } }).once('exit', code => { code === 0 ? resolve() : reject(new Error(`node ${args.join(' ')} exited ${code}`)) })
+    start().once('exit', code => { code === 0 ? resolve() : reject(new Error(`${what} exited ${code}`)) })
   })
   return performance.now() - started
 }
@@ -58,8 +58,8 @@ export async function measureStartTimes (runs: number, routerCounts: number[]): 
     edgeFirst200.push({ routers, ms: await repeat(runs, async () => (await edgeProcess(routers, async () => undefined)).coldStartMs) })
   }
   return {
-    nodeNothing: await repeat(runs, async () => await exitTime(['-e', '0'])),
-    help: await repeat(runs, async () => await exitTime([...DIME_NODE_FLAGS, DIME, '--help'])),
+    nodeNothing: await repeat(runs, async () => await exitTime('node -e 0', () => spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' }))),
+    help: await repeat(runs, async () => await exitTime('dime --help', () => spawnNodeAsDime([DIME, '--help'], { stdio: 'ignore' }))),
     bareLibp2p: await repeat(runs, bareStart),
     edgeFirst200
   }

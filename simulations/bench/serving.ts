@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { DIME_NODE_ENV, DIME_NODE_FLAGS, freePort, stopProcess } from '../../cli/processes.js'
+import { freePort, spawnNodeAsDime, stopProcess } from '../../cli/processes.js'
 import { sealEnvelope } from '../../node/envelope.js'
 import { generateSigningKeyPem, parseSigningKey } from '../../node/signing-keys.js'
 import { generateSwarmKey } from '../../node/swarm-key.js'
@@ -50,8 +50,8 @@ export async function edgeProcess<T> (routers: number, load: (url: string, body:
   await writeFile(join(root, 'data', 'envelope.bin'), envelope.bytes)
   const port = await freePort()
   const started = performance.now()
-  const child = spawn(process.execPath, [...DIME_NODE_FLAGS, DIME, 'edge', '--mesh', MESH, '--trust', join(root, 'publisher.pub'), '--swarm-key', join(root, 'swarm.key'),
-    '--data-dir', join(root, 'data'), '--listen', '/ip4/127.0.0.1/tcp/0', '--serve', `127.0.0.1:${port}`], { stdio: 'ignore', env: { ...process.env, ...DIME_NODE_ENV, DIME_LOG_LEVEL: 'warn' } })
+  const child = spawnNodeAsDime([DIME, 'edge', '--mesh', MESH, '--trust', join(root, 'publisher.pub'), '--swarm-key', join(root, 'swarm.key'),
+    '--data-dir', join(root, 'data'), '--listen', '/ip4/127.0.0.1/tcp/0', '--serve', `127.0.0.1:${port}`], { stdio: 'ignore', env: { DIME_LOG_LEVEL: 'warn' } })
   try {
     const url = `http://127.0.0.1:${port}/config`
     await waitFor(`${url} to answer 200`, async () => (await fetch(url)).status === 200 ? true : undefined, 30_000, 5)
