@@ -4,7 +4,6 @@ import type { FastifyInstance } from 'fastify'
 import type { Server } from 'node:http'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Gauge, Histogram } from 'prom-client'
 import { STALE_AFTER_MS } from '../node/constants.js'
 import { trustPolicy } from '../node/envelope.js'
 import { Freshness } from '../node/freshness.js'
@@ -13,7 +12,7 @@ import type { ServerTls } from '../node/http/doors.js'
 import type { Logger } from '../node/logger.js'
 import type { MeshNode, MeshTiming, TopicHandler } from '../node/mesh/mesh-node.js'
 import type { EdgeMesh } from './edge-mesh.js'
-import { createMeshMetrics, offerCounter } from '../node/metrics.js'
+import type { EdgeMetrics } from './edge-metrics.js'
 import type { PeerAnnouncement } from '../node/peer-announcement.js'
 import type { SecretsPrivateKey } from '../node/sealed-secret.js'
 import type { TrustedKey } from '../node/signing-keys.js'
@@ -79,33 +78,15 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
   const staleAfterMs = options.staleAfterMs ?? STALE_AFTER_MS
   const freshness = new Freshness(Date.now(), staleAfterMs)
-  const metrics = createMeshMetrics()
+  // Made once /config answers (start): restoring from disk counts no offers.
+  let metrics: EdgeMetrics | undefined
   const latest = new LatestEnvelope({
     trust: trustPolicy(options.mesh, options.trust),
     store: fileEnvelopeStore(join(options.dataDir, ENVELOPE_FILE)),
     log,
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
-    countOffer: offerCounter(metrics)
+    countOffer: outcome => { metrics?.envelopeOffers.inc({ outcome }) }
   })
-  const unopenedGauge = new Gauge({ name: 'dime_edge_sealed_unopened', help: 'Sealed values (TLS keys, users) left out of the served config because they do not open here', registers: [metrics.registry] })
-  const versionGauge = new Gauge({ name: 'dime_edge_config_version', help: 'Version of the config served (0 before the first)', registers: [metrics.registry] })
-  // Read when scraped, so they are always current.
-  new Gauge({
-    name: 'dime_edge_last_news_age_seconds',
-    help: 'Seconds since the last verified news from a publisher (-1 before any)',
-    registers: [metrics.registry],
-    collect () {
-      const age = freshness.ageMs(Date.now())
-      this.set(age === undefined ? -1 : age / 1000)
-    }
-  })
-  const propagation = new Histogram({
-    name: 'dime_edge_propagation_seconds',
-    help: 'From the publisher signing a version (its issuedAt, on its clock) to this edge serving it',
-    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-    registers: [metrics.registry]
-  })
-  new Gauge({ name: 'dime_edge_stale', help: '1 when no news came for longer than --stale-after (the config is still served)', registers: [metrics.registry], collect () { this.set(freshness.isStale(Date.now()) ? 1 : 0) } })
 
   let mesh: EdgeMesh | undefined
   let receivedAt: string | null = null
@@ -113,7 +94,6 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
   const serve = (view: ServedConfig): void => {
     if (served !== undefined && served.head.version > view.head.version) return
     served = view
-    unopenedGauge.set(view.unopened.length)
     if (view.unopened.length > 0) {
       log.warn({ version: view.head.version, unopened: view.unopened, reason: options.secretsKey === undefined ? 'no --secrets-key' : 'sealed for another secrets key' },
         'sealed values left out of the served config (certificates, users)')
@@ -130,9 +110,8 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     if (!restored) {
       freshness.heard(Date.now())
       // Across two clocks: a publisher's clock ahead of this one reads as no delay at all.
-      propagation.observe(Math.max(0, Date.now() - Date.parse(envelope.head.issuedAt)) / 1000)
+      metrics?.propagation.observe(Math.max(0, Date.now() - Date.parse(envelope.head.issuedAt)) / 1000)
     }
-    versionGauge.set(envelope.head.version)
     log.info({ version: envelope.head.version, sha256: envelope.head.bodySha256, origin }, 'serving config')
     mesh?.announcer.poke()
   })
@@ -201,6 +180,8 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       httpServer = first.server
       serveUrl = first.url
       log.info({ url: `${serveUrl}/config` }, 'serving Traefik config')
+      const { createEdgeMetrics } = await import('./edge-metrics.js')
+      metrics = createEdgeMetrics({ latest, freshness, unopened: () => served?.unopened.length ?? 0 })
       // Loaded only now, like the mesh below: fastify takes the server over once ready.
       const { buildEdgeServer } = await import('./edge-server.js')
       server = await buildEdgeServer({ registry: metrics.registry, current: () => served, status, listening: first.server, ...doors })

@@ -7,7 +7,7 @@ import { capturedLog } from '../fixtures/captured-log.js'
 import { publisherWithRoute, startEdge, writeFragment } from '../fixtures/mesh.js'
 
 /** Publishes `fragment` to an edge that heard a beacon before, and returns the stages its hop logged (each once) and the edge's URL. */
-async function hopOf (t: ExecutionContext, fragment: string): Promise<{ stages: string[], url: string }> {
+async function hopOf (t: ExecutionContext, fragment: string): Promise<{ stages: string[], url: string, version: number }> {
   const { keys, fragments, publisher } = await publisherWithRoute(t)
   const logs = capturedLog()
   // Anti-entropy only once a minute, so the new version comes by its beacon, as the stages to time assume.
@@ -27,13 +27,14 @@ async function hopOf (t: ExecutionContext, fragment: string): Promise<{ stages: 
     t.true(typeof line.stageMs === 'number' && line.stageMs >= 0 && typeof line.sinceBeaconMs === 'number', JSON.stringify(line))
   }
   // The periodic beacon may tell of it again while the body is on its way: each stage counts once here.
-  return { stages: [...new Set(stages)], url: edge.serveUrl() ?? '' }
+  return { stages: [...new Set(stages)], url: edge.serveUrl() ?? '', version }
 }
 
-test('a small change rides on its beacon: each stage is logged at debug with its duration, the beacon is forwarded before the body is persisted, and the edge counts publish → served', async t => {
-  const { stages, url } = await hopOf(t, JSON.stringify({ http: { routers: { b: { rule: 'Host(`b.example.com`)', service: 'whoami' } } } }))
+test('a small change rides on its beacon: each stage is logged at debug with its duration, the beacon is forwarded before the body is persisted, and the edge counts publish → served and reports the version it serves', async t => {
+  const { stages, url, version } = await hopOf(t, JSON.stringify({ http: { routers: { b: { rule: 'Host(`b.example.com`)', service: 'whoami' } } } }))
   t.deepEqual(stages, ['beacon-received', 'beacon-verified', 'pull-started', 'body-received', 'body-verified', 'beacon-forwarded', 'served'])
   t.true(await scrapeMetric(url, 'dime_edge_propagation_seconds_count') >= 2, 'both versions observed')
+  t.is(await scrapeMetric(url, 'dime_edge_config_version'), version)
 })
 
 test('a body too large to ride on its beacon is pulled from the peer that forwarded it', async t => {
