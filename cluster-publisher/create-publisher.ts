@@ -275,8 +275,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     async stop () {
       await options.leadership?.stop()
       await leadership.set(false)
-      latest.close()
-      await latest.settled()
+      await latest.close()
       await admin?.close()
       await source.stop()
     }

@@ -73,6 +73,9 @@ export function publisherState (blobs: EnvelopeStore, lastGood: () => ReadonlyMa
     async rewrite () {
       const stored = await split()
       if (stored !== undefined) await save(stored.envelope)
+    },
+    async flush () {
+      await blobs.flush?.()
     }
   }
 }

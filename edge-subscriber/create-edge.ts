@@ -196,8 +196,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     async stop () {
       mesh?.announcer.stop()
       await mesh?.node.stop()
-      latest.close()
-      await latest.settled()
+      await latest.close()
       await server?.close()
       await new Promise<void>(resolve => { httpServer === undefined ? resolve() : httpServer.close(() => { resolve() }) })
     }

@@ -4,6 +4,8 @@ export interface EnvelopeStore {
   load(): Promise<Uint8Array | undefined>
   /** Replaces the stored envelope; when it resolves, the bytes survive a crash. */
   save(bytes: Uint8Array): Promise<void>
+  /** Resolves once what was saved is also at rest where it finally goes (a store that finishes writing after `save`). */
+  flush?(): Promise<void>
 }
 
 export function memoryEnvelopeStore (): EnvelopeStore {

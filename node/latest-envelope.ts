@@ -150,11 +150,17 @@ export class LatestEnvelope {
 
   /**
    * Takes no more offers (the node is stopping: a body still being inflated
-   * must not be written after its owner has gone); `settled()` then waits for
-   * what is being written.
+   * must not be written after its owner has gone), and resolves once what was
+   * accepted is written and at rest.
    */
-  close (): void {
+  async close (): Promise<void> {
     this.closed = true
+    await this.settled()
+    try {
+      await this.store.flush?.()
+    } catch (err) {
+      this.log.error({ version: this.committed?.head.version, err }, 'could not finish writing the stored envelope; its write-ahead copy holds it')
+    }
   }
 
   offer (bytes: Uint8Array, origin: string): Verdict {

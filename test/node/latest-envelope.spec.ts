@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileEnvelopeStore } from '../../node/file-envelope-store.js'
+import { fileEnvelopeStore, writeAheadPath } from '../../node/file-envelope-store.js'
 import { canonicalBytes } from '../../node/canonical-json.js'
 import { sealEnvelope, trustPolicy } from '../../node/envelope.js'
 import { memoryEnvelopeStore, type EnvelopeStore } from '../../node/envelope-store.js'
@@ -81,10 +81,12 @@ test('file store: a tampered envelope on disk is not served', async t => {
   const path = join(await tempDir(t), 'envelope.bin')
   const latest = latestOn(fileEnvelopeStore(path))
   latest.offer(envelopeBytes(1, { http: { routers: {} } }), 'test')
-  await latest.settled()
-  const bytes = await readFile(path)
-  bytes[bytes.byteLength - 3]! ^= 0x20
-  await writeFile(path, bytes)
+  await latest.close()
+  for (const copy of [path, writeAheadPath(path)]) {
+    const bytes = await readFile(copy)
+    bytes[bytes.byteLength - 3]! ^= 0x20
+    await writeFile(copy, bytes)
+  }
   const restarted = latestOn(fileEnvelopeStore(path))
   t.regex((await restarted.restore()) ?? '', /body does not match the signed hash/)
   t.is(restarted.current(), undefined)
@@ -104,8 +106,7 @@ test('once closed, offers are ignored and nothing more is written: a stopping no
   const store = memoryEnvelopeStore()
   const latest = latestOn(store)
   t.is(latest.offer(envelopeBytes(1), 'test'), 'accept')
-  latest.close()
-  await latest.settled()
+  await latest.close()
   t.is(latest.offer(envelopeBytes(2), 'test'), 'ignore')
   await latest.settled()
   t.is(latest.current()?.head.version, 1, 'what was accepted before closing was still written')
