@@ -5,8 +5,10 @@
 // The programs load their parts lazily (`await import`), so code splitting keeps
 // the edge from loading the publisher's Kubernetes client, and the reverse.
 // Type checking is `npm run typecheck`: esbuild only strips the types.
+import { decode, encode } from '@jridgewell/sourcemap-codec'
 import { build } from 'esbuild'
-import { rm } from 'node:fs/promises'
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 
 /**
  * prom-client's index requires its Pushgateway (node:http, node:https, node:url)
@@ -57,3 +59,28 @@ await build({
   plugins: [promClientUnusedParts],
   logLevel: 'warning'
 })
+for (const file of await readdir('dist', { recursive: true })) {
+  if (file.endsWith('.js.map')) await writeFile(join('dist', file), JSON.stringify(ownCodeOnly(JSON.parse(await readFile(join('dist', file), 'utf8')))))
+}
+
+/**
+ * Keeps a source map's mappings into dime's own TypeScript and leaves the
+ * packages' code unmapped (a frame there shows its place in the bundle).
+ * Node parses a chunk's whole map the first time a stack trace passes
+ * through it (Node's streams read the stack of every write error): with
+ * the packages' mappings, libp2p's and fastify's chunks took about 250 ms
+ * of CPU and kept 26 MiB of heap (41 MiB of RSS) from then on.
+ */
+function ownCodeOnly (map) {
+  const own = map.sources.map(source => !source.includes('node_modules/'))
+  const lines = decode(map.mappings).map(segments => {
+    const kept = []
+    for (const segment of segments) {
+      const mapped = segment.length >= 4 && own[segment[1]]
+      // One unmapped segment where the packages' code begins, so it is not taken for the code before it.
+      if (mapped || kept.at(-1)?.length !== 1) kept.push(mapped ? segment : [segment[0]])
+    }
+    return kept
+  })
+  return { ...map, mappings: encode(lines) }
+}

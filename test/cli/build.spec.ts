@@ -1,6 +1,7 @@
 import test from 'ava'
 import { execFile } from 'node:child_process'
-import { cp, readFile } from 'node:fs/promises'
+import { decode } from '@jridgewell/sourcemap-codec'
+import { cp, readdir, readFile } from 'node:fs/promises'
 import { SourceMap } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -27,6 +28,30 @@ test('the bundle that dime runs maps back to the TypeScript it was built from', 
   t.true(source.pathname.endsWith('/cli/main.ts'), source.pathname)
   const original = (await readFile(source, 'utf8')).split('\n')[entry.originalLine ?? -1]
   t.true(original?.includes(MARK), `line ${(entry.originalLine ?? 0) + 1} of cli/main.ts: ${original}`)
+})
+
+test('the source maps map dime\'s own code only, and a frame in a package\'s code shows its place in the bundle', async t => {
+  const files = await readdir(join(REPOSITORY, 'dist'), { recursive: true })
+  const maps = files.filter(file => file.endsWith('.js.map'))
+  t.true(maps.length > 1)
+  for (const file of maps) {
+    const map = JSON.parse(await readFile(join(REPOSITORY, 'dist', file), 'utf8')) as { sources: string[], mappings: string }
+    const intoPackages = decode(map.mappings).flat().filter(segment => segment.length >= 4 && map.sources[segment[1] ?? -1]?.includes('node_modules/'))
+    t.is(intoPackages.length, 0, file)
+  }
+  // Fastify refuses a route declared twice: the error is made inside fastify's bundled code.
+  let chunk: string | undefined
+  for (const file of files.filter(file => file.endsWith('.js'))) {
+    if (/export\{[^}]*\bcreateHttpServer\b/.test(await readFile(join(REPOSITORY, 'dist', file), 'utf8'))) chunk = join(REPOSITORY, 'dist', file)
+  }
+  t.truthy(chunk, 'a chunk exports createHttpServer')
+  const { stdout } = await run(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', `
+    const { createHttpServer } = await import(${JSON.stringify(`file://${chunk ?? ''}`)})
+    const app = createHttpServer(undefined)
+    app.get('/x', async () => 'x')
+    try { app.get('/x', async () => 'x') } catch (err) { console.log(err.stack) }`])
+  const frames = stdout.split('\n').filter(line => line.trim().startsWith('at '))
+  t.regex(frames[0] ?? '', /dist\/chunks\/chunk-\w+\.js:\d+:\d+\)$/, stdout)
 })
 
 test('the bundle runs with no node_modules beside it, as in the container image: keygen, and an edge that joins the mesh', async t => {
