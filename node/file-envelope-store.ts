@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto'
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, writevSync } from 'node:fs'
-import { open, readFile, type FileHandle } from 'node:fs/promises'
+import { open, readFile, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import writeFileAtomic from 'write-file-atomic'
 import type { EnvelopeStore } from './envelope-store.js'
 
 /**
- * Envelopes up to this size are written synchronously: on a busy machine the
- * dozen thread-pool round trips of an asynchronous write (each waiting for the
- * event loop) took ten times the write itself (BENCHMARKS.md, issue 14).
+ * Envelopes up to this size go through the write-ahead copy, written
+ * synchronously: on a busy machine the dozen thread-pool round trips of an
+ * asynchronous write (each waiting for the event loop) took ten times the
+ * write itself (BENCHMARKS.md, issue 14). Larger ones are written once,
+ * asynchronously, straight to PATH.
  */
 const WRITTEN_AT_ONCE_BYTES = 256 * 1024
 
@@ -35,13 +37,15 @@ export function writeAheadPath (path: string): string {
  * The copy carries its length and hash, so one cut short by a crash is told
  * apart, and PATH read instead. A whole copy is always the newest saved: PATH
  * only ever receives what the copy already holds, and the copy is overwritten
- * only once PATH holds the version before.
+ * only once PATH holds the version before (also when an earlier run stopped
+ * between the two). Envelopes over WRITTEN_AT_ONCE_BYTES skip the copy.
  */
 export function fileEnvelopeStore (path: string): EnvelopeStore {
   const aheadPath = writeAheadPath(path)
   /** What the copy holds and PATH may not yet. */
   let unsettled: Buffer | undefined
   let settling: Promise<void> = Promise.resolve()
+  let readBack = false
   const settle = async (data: Buffer): Promise<void> => {
     await writeFileAtomic(path, data, { fsync: true, mode: 0o600 })
     const directory = await open(dirname(path), 'r')
@@ -56,26 +60,37 @@ export function fileEnvelopeStore (path: string): EnvelopeStore {
     await settling
     if (unsettled !== undefined) await settle(unsettled)
   }
+  /** The newest stored; a copy that an earlier run left ahead of PATH is to be settled before it is overwritten. */
+  const readStored = async (): Promise<Buffer | undefined> => {
+    const ahead = await readIfThere(aheadPath)
+    const payload = ahead === undefined ? undefined : aheadPayload(ahead)
+    if (payload !== undefined && readBack) return payload
+    const settled = await readIfThere(path)
+    if (!readBack) {
+      readBack = true
+      if (payload !== undefined && settled?.equals(payload) !== true) unsettled = payload
+    }
+    return payload ?? settled
+  }
   return {
     async load () {
-      const ahead = await readIfThere(aheadPath)
-      const payload = ahead === undefined ? undefined : aheadPayload(ahead)
-      if (payload !== undefined) return payload
-      const settled = await readIfThere(path)
-      return settled === undefined ? undefined : new Uint8Array(settled)
+      const stored = await readStored()
+      return stored === undefined ? undefined : new Uint8Array(stored)
     },
     async save (bytes) {
       const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      if (!readBack) await readStored()
       // PATH must hold the version before (a failed write is tried again here) before the copy is overwritten.
       await flush()
-      const parts = [aheadHeader(data), data]
-      if (data.byteLength <= WRITTEN_AT_ONCE_BYTES) {
-        // After what this turn started (forwarding the beacon) has gone out.
-        await nextTurn()
-        writeInPlaceSync(aheadPath, parts)
-      } else {
-        await writeInPlace(aheadPath, parts)
+      if (data.byteLength > WRITTEN_AT_ONCE_BYTES) {
+        // Writing it costs more than the flushes around it: written once, to PATH, the copy (older) removed first.
+        await rm(aheadPath, { force: true })
+        await settle(data)
+        return
       }
+      // After what this turn started (forwarding the beacon) has gone out.
+      await nextTurn()
+      writeInPlaceSync(aheadPath, [aheadHeader(data), data])
       unsettled = data
       // A failure is retried by the next save (above); until then the copy holds this version.
       settling = settle(data).catch(() => {})
@@ -93,12 +108,12 @@ function aheadHeader (payload: Buffer): Buffer {
 }
 
 /** The copy's payload, or undefined when it was cut short or is not a copy at all. */
-function aheadPayload (copy: Buffer): Uint8Array | undefined {
+function aheadPayload (copy: Buffer): Buffer | undefined {
   if (copy.byteLength < AHEAD_HEADER_BYTES || !copy.subarray(0, AHEAD_MAGIC.byteLength).equals(AHEAD_MAGIC)) return undefined
   const payload = copy.subarray(AHEAD_HEADER_BYTES)
   if (payload.byteLength !== copy.readUInt32BE(AHEAD_MAGIC.byteLength)) return undefined
   const hash = copy.subarray(AHEAD_MAGIC.byteLength + 4, AHEAD_HEADER_BYTES)
-  return createHash('sha256').update(payload).digest().equals(hash) ? new Uint8Array(payload) : undefined
+  return createHash('sha256').update(payload).digest().equals(hash) ? payload : undefined
 }
 
 async function readIfThere (file: string): Promise<Buffer | undefined> {
@@ -127,27 +142,6 @@ function writeInPlaceSync (file: string, parts: Buffer[]): void {
     fdatasyncSync(fd)
   } finally {
     closeSync(fd)
-  }
-  if (created) syncDirectorySync(dirname(file))
-}
-
-async function writeInPlace (file: string, parts: Buffer[]): Promise<void> {
-  const length = parts.reduce((sum, part) => sum + part.byteLength, 0)
-  let created = false
-  let handle: FileHandle
-  try {
-    handle = await open(file, 'r+')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    handle = await open(file, 'w', 0o600)
-    created = true
-  }
-  try {
-    if ((await handle.writev(parts, 0)).bytesWritten !== length) throw new Error(`${file}: short write`)
-    await handle.truncate(length)
-    await handle.datasync()
-  } finally {
-    await handle.close()
   }
   if (created) syncDirectorySync(dirname(file))
 }

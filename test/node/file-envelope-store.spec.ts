@@ -1,5 +1,5 @@
 import test from 'ava'
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileEnvelopeStore, writeAheadPath } from '../../node/file-envelope-store.js'
 import { tempDir } from '../fixtures/temp-dir.js'
@@ -45,9 +45,46 @@ test('a write-ahead copy cut short or damaged (a crash while writing it) is pass
 
 test('while PATH cannot take a version, the write-ahead copy holding it is not overwritten', async t => {
   const path = join(await tempDir(t), 'envelope.bin')
-  await mkdir(path)
   const store = fileEnvelopeStore(path)
   await store.save(v1)
-  await t.throwsAsync(store.save(v2), { code: 'EISDIR' })
-  t.deepEqual(await store.load(), v1)
+  await store.flush?.()
+  await rm(path)
+  await mkdir(path)
+  await store.save(v2)
+  await t.throwsAsync(store.save(new TextEncoder().encode('DIME…version 3')), { code: 'EISDIR' })
+  t.deepEqual(await store.load(), v2)
+})
+
+test('a copy an earlier run left ahead of PATH (a crash between the two writes) reaches PATH before it is overwritten', async t => {
+  const elsewhere = join(await tempDir(t), 'envelope.bin')
+  const other = fileEnvelopeStore(elsewhere)
+  await other.save(v2)
+  await other.flush?.()
+
+  const path = join(await tempDir(t), 'envelope.bin')
+  const earlier = fileEnvelopeStore(path)
+  await earlier.save(v1)
+  await earlier.flush?.()
+  await writeFile(writeAheadPath(path), await readFile(writeAheadPath(elsewhere)))
+
+  const restarted = fileEnvelopeStore(path)
+  await restarted.save(new TextEncoder().encode('DIME…version 3'))
+  t.notDeepEqual(new Uint8Array(await readFile(path)), v1, 'had the copy been overwritten first, a crash would have gone back to version 1')
+  const loaded = fileEnvelopeStore(path)
+  t.deepEqual(await loaded.load(), new TextEncoder().encode('DIME…version 3'))
+  await loaded.flush?.()
+  t.deepEqual(new Uint8Array(await readFile(path)), new TextEncoder().encode('DIME…version 3'), 'a store that only loaded settles PATH when flushed')
+})
+
+test('a large envelope is written once, straight to PATH, and the older write-ahead copy is removed', async t => {
+  const path = join(await tempDir(t), 'envelope.bin')
+  const store = fileEnvelopeStore(path)
+  await store.save(v1)
+  const large = new Uint8Array(300 * 1024).fill(7)
+  await store.save(large)
+  t.deepEqual(new Uint8Array(await readFile(path)), large, 'in PATH as soon as save resolves')
+  await t.throwsAsync(stat(writeAheadPath(path)), { code: 'ENOENT' })
+  t.deepEqual(await fileEnvelopeStore(path).load(), large)
+  await store.save(v2)
+  t.deepEqual(await fileEnvelopeStore(path).load(), v2, 'a small one after it goes through the copy again')
 })
