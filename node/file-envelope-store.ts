@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto'
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, writevSync } from 'node:fs'
 import { open, readFile, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { setImmediate as nextTurn } from 'node:timers/promises'
 import writeFileAtomic from 'write-file-atomic'
 import type { EnvelopeStore } from './envelope-store.js'
 
@@ -88,8 +87,6 @@ export function fileEnvelopeStore (path: string): EnvelopeStore {
         await settle(data)
         return
       }
-      // After what this turn started (forwarding the beacon) has gone out.
-      await nextTurn()
       writeInPlaceSync(aheadPath, [aheadHeader(data), data])
       unsettled = data
       // A failure is retried by the next save (above); until then the copy holds this version.

@@ -290,7 +290,7 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     try {
       const framed = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE_BYTES })
       const request = decodeSyncRequest((await framed.read({ signal })).subarray())
-      // A beacon is forwarded once its version is verified, before it is persisted: whoever heard it here gets it once it is.
+      // A beacon may be forwarded before its version is persisted (a large body is written asynchronously): whoever heard it here gets it once it is.
       if (this.latest.highestVersion() > request.have) await this.latest.settled()
       const current = this.latest.current()
       const transfer = current !== undefined && current.head.version > request.have ? await this.cache.transfer(request.deltaBase) : undefined

@@ -30,9 +30,10 @@ async function hopOf (t: ExecutionContext, fragment: string): Promise<{ stages: 
   return { stages: [...new Set(stages)], url: edge.serveUrl() ?? '', version }
 }
 
-test('a small change rides on its beacon: each stage is logged at debug with its duration, the beacon is forwarded before the body is persisted, and the edge counts publish → served and reports the version it serves', async t => {
+test('a small change rides on its beacon: each stage is logged at debug with its duration, the beacon is forwarded once the body is verified, and the edge counts publish → served and reports the version it serves', async t => {
   const { stages, url, version } = await hopOf(t, JSON.stringify({ http: { routers: { b: { rule: 'Host(`b.example.com`)', service: 'whoami' } } } }))
-  t.deepEqual(stages, ['beacon-received', 'beacon-verified', 'pull-started', 'body-received', 'body-verified', 'beacon-forwarded', 'served'])
+  t.deepEqual(stages.slice(0, 5), ['beacon-received', 'beacon-verified', 'pull-started', 'body-received', 'body-verified'])
+  t.deepEqual(stages.slice(5).sort(), ['beacon-forwarded', 'served'])
   t.true(await scrapeMetric(url, 'dime_edge_propagation_seconds_count') >= 2, 'both versions observed')
   t.is(await scrapeMetric(url, 'dime_edge_config_version'), version)
 })
@@ -41,5 +42,6 @@ test('a body too large to ride on its beacon is pulled from the peer that forwar
   // Random host names do not compress: about 20 KiB compressed, over what a beacon carries.
   const routers = Object.fromEntries(Array.from({ length: 1200 }, (_, i) => [`r${i}`, { rule: `Host(\`${randomBytes(16).toString('hex')}.example.com\`)`, service: 'whoami' }]))
   const { stages } = await hopOf(t, JSON.stringify({ http: { routers } }))
-  t.deepEqual(stages, ['beacon-received', 'beacon-verified', 'pull-started', 'head-checked', 'body-received', 'body-verified', 'beacon-forwarded', 'served'])
+  t.deepEqual(stages.slice(0, 6), ['beacon-received', 'beacon-verified', 'pull-started', 'head-checked', 'body-received', 'body-verified'])
+  t.deepEqual(stages.slice(6).sort(), ['beacon-forwarded', 'served'])
 })
