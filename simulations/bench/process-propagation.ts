@@ -27,6 +27,8 @@ export interface ProcessPropagation {
   /** Measured before the first edit, when `idle` is asked for. */
   idle?: IdleCost
   publisherRssMb: number
+  /** The publisher's resident memory at the end of the idle window, when `idle` is asked for. */
+  publisherIdleRssMb?: number
   /** Edges' resident memory once the last version is served, in MiB. */
   edgeRssMb: { p50: number, max: number }
 }
@@ -56,6 +58,7 @@ export async function measureDimePropagation (size: number, routers: number, rou
     try {
       await sleep(SETTLE_MS)
       const idle = options.idle === true ? await idleCost(mesh.edges) : undefined
+      const publisherIdleRssMb = idle !== undefined ? await mesh.publisher.rssMb() : undefined
       const samples: number[] = []
       let last = Number((await mesh.publisher.line('a version', line => line.msg === 'config published')).version)
       for (let round = 1; round <= rounds; round++) {
@@ -67,7 +70,7 @@ export async function measureDimePropagation (size: number, routers: number, rou
         samples.push(...served.map(line => Number(line.time) - Number(published.time)))
         await sleep(ROUND_GAP_MS - (Date.now() - began))
       }
-      return { nodes: size, routers, edit, latency: latencies(samples), ...(idle !== undefined ? { idle } : {}), publisherRssMb: await mesh.publisher.rssMb(), edgeRssMb: await rssOf(mesh.edges) }
+      return { nodes: size, routers, edit, latency: latencies(samples), ...(idle !== undefined ? { idle } : {}), ...(publisherIdleRssMb !== undefined ? { publisherIdleRssMb } : {}), publisherRssMb: await mesh.publisher.rssMb(), edgeRssMb: await rssOf(mesh.edges) }
     } finally {
       await mesh.stop()
     }
