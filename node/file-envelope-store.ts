@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, writevSync } from 'node:fs'
-import { open, readFile, rm } from 'node:fs/promises'
+import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, rmSync, writevSync } from 'node:fs'
+import { open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import type { EnvelopeStore } from './envelope-store.js'
@@ -83,7 +83,7 @@ export function fileEnvelopeStore (path: string): EnvelopeStore {
       await flush()
       if (data.byteLength > WRITTEN_AT_ONCE_BYTES) {
         // Writing it costs more than the flushes around it: written once, to PATH, the copy (older) removed first.
-        await rm(aheadPath, { force: true })
+        rmSync(aheadPath, { force: true })
         await settle(data)
         return
       }
