@@ -6,6 +6,7 @@ import { tempDir } from '../fixtures/temp-dir.js'
 
 const v1 = new TextEncoder().encode('DIME…version 1')
 const v2 = new TextEncoder().encode('DIME…version 2, a little longer')
+const v3 = new TextEncoder().encode('DIME…version 3')
 
 test('a saved version is in the write-ahead copy when save resolves, and in PATH once flushed; both private', async t => {
   const path = join(await tempDir(t), 'envelope.bin')
@@ -51,7 +52,7 @@ test('while PATH cannot take a version, the write-ahead copy holding it is not o
   await rm(path)
   await mkdir(path)
   await store.save(v2)
-  await t.throwsAsync(store.save(new TextEncoder().encode('DIME…version 3')), { code: 'EISDIR' })
+  await t.throwsAsync(store.save(v3), { code: 'EISDIR' })
   t.deepEqual(await store.load(), v2)
 })
 
@@ -68,12 +69,12 @@ test('a copy an earlier run left ahead of PATH (a crash between the two writes) 
   await writeFile(writeAheadPath(path), await readFile(writeAheadPath(elsewhere)))
 
   const restarted = fileEnvelopeStore(path)
-  await restarted.save(new TextEncoder().encode('DIME…version 3'))
+  await restarted.save(v3)
   t.notDeepEqual(new Uint8Array(await readFile(path)), v1, 'had the copy been overwritten first, a crash would have gone back to version 1')
   const loaded = fileEnvelopeStore(path)
-  t.deepEqual(await loaded.load(), new TextEncoder().encode('DIME…version 3'))
+  t.deepEqual(await loaded.load(), v3)
   await loaded.flush?.()
-  t.deepEqual(new Uint8Array(await readFile(path)), new TextEncoder().encode('DIME…version 3'), 'a store that only loaded settles PATH when flushed')
+  t.deepEqual(new Uint8Array(await readFile(path)), v3, 'a store that only loaded settles PATH when flushed')
 })
 
 test('a large envelope is written once, straight to PATH, and the older write-ahead copy is removed', async t => {
