@@ -1,12 +1,22 @@
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { EnvelopeStore } from '../../node/envelope-store.js'
 import { fileEnvelopeStore, writeAheadPath } from '../../node/file-envelope-store.js'
 import { tempDir } from '../fixtures/temp-dir.js'
 
 const v1 = new TextEncoder().encode('DIME…version 1')
 const v2 = new TextEncoder().encode('DIME…version 2, a little longer')
 const v3 = new TextEncoder().encode('DIME…version 3')
+
+/** A store in a fresh directory, with `bytes` saved and flushed: in PATH and in the write-ahead copy. */
+async function storeHolding (t: ExecutionContext, bytes: Uint8Array): Promise<{ path: string, store: EnvelopeStore }> {
+  const path = join(await tempDir(t), 'envelope.bin')
+  const store = fileEnvelopeStore(path)
+  await store.save(bytes)
+  await store.flush?.()
+  return { path, store }
+}
 
 test('a saved version is in the write-ahead copy when save resolves, and in PATH once flushed; both private', async t => {
   const path = join(await tempDir(t), 'envelope.bin')
@@ -22,16 +32,8 @@ test('a saved version is in the write-ahead copy when save resolves, and in PATH
 })
 
 test('a write-ahead copy cut short or damaged (a crash while writing it) is passed over for PATH', async t => {
-  const elsewhere = join(await tempDir(t), 'envelope.bin')
-  const other = fileEnvelopeStore(elsewhere)
-  await other.save(v2)
-  await other.flush?.()
-  const wholeCopy = await readFile(writeAheadPath(elsewhere))
-
-  const path = join(await tempDir(t), 'envelope.bin')
-  const store = fileEnvelopeStore(path)
-  await store.save(v1)
-  await store.flush?.()
+  const wholeCopy = await readFile(writeAheadPath((await storeHolding(t, v2)).path))
+  const { path, store } = await storeHolding(t, v1)
   await writeFile(writeAheadPath(path), wholeCopy)
   t.deepEqual(await store.load(), v2, 'a whole copy is the newest saved')
   await writeFile(writeAheadPath(path), wholeCopy.subarray(0, wholeCopy.byteLength - 4))
@@ -45,10 +47,7 @@ test('a write-ahead copy cut short or damaged (a crash while writing it) is pass
 })
 
 test('while PATH cannot take a version, the write-ahead copy holding it is not overwritten', async t => {
-  const path = join(await tempDir(t), 'envelope.bin')
-  const store = fileEnvelopeStore(path)
-  await store.save(v1)
-  await store.flush?.()
+  const { path, store } = await storeHolding(t, v1)
   await rm(path)
   await mkdir(path)
   await store.save(v2)
@@ -57,16 +56,9 @@ test('while PATH cannot take a version, the write-ahead copy holding it is not o
 })
 
 test('a copy an earlier run left ahead of PATH (a crash between the two writes) reaches PATH before it is overwritten', async t => {
-  const elsewhere = join(await tempDir(t), 'envelope.bin')
-  const other = fileEnvelopeStore(elsewhere)
-  await other.save(v2)
-  await other.flush?.()
-
-  const path = join(await tempDir(t), 'envelope.bin')
-  const earlier = fileEnvelopeStore(path)
-  await earlier.save(v1)
-  await earlier.flush?.()
-  await writeFile(writeAheadPath(path), await readFile(writeAheadPath(elsewhere)))
+  const aheadCopy = await readFile(writeAheadPath((await storeHolding(t, v2)).path))
+  const { path } = await storeHolding(t, v1)
+  await writeFile(writeAheadPath(path), aheadCopy)
 
   const restarted = fileEnvelopeStore(path)
   await restarted.save(v3)
