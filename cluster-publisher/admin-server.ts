@@ -67,6 +67,7 @@ const statusResponse = {
       }
     },
     pinned: { type: ['object', 'null'], properties: { version: { type: 'integer' }, since: { type: 'string' } } },
+    leadFailure: { type: ['string', 'null'] },
     lastError: { type: ['string', 'null'] }
   }
 } as const

@@ -11,3 +11,6 @@ export const COALESCE_DELAY_MS = 100
 export const COALESCE_MAX_WAIT_MS = 500
 export const RETRY_MIN_MS = 500
 export const RETRY_MAX_MS = 30_000
+/** A replica that won the Lease but could not publish stays out of the race this long, doubling per failure in a row. */
+export const LEAD_RETRY_MIN_MS = 2_000
+export const LEAD_RETRY_MAX_MS = 60_000

@@ -17,6 +17,8 @@ import { ConfigPublisher, OWN_ORIGIN } from './config-publisher.js'
 import { createFragmentValidator } from './fragment-schema.js'
 import { HeadAnnouncer } from './head-announcer.js'
 import { leadershipTransitions, NotLeadingError } from './leadership-transitions.js'
+import { LEAD_RETRY_MAX_MS, LEAD_RETRY_MIN_MS } from './constants.js'
+import { backoffDelay } from '../node/backoff.js'
 import { PublisherController, type FragmentReporter } from './publisher-controller.js'
 import { publisherState, type Pin } from './publisher-state.js'
 import type { JsonObject } from './json.js'
@@ -34,6 +36,8 @@ export interface Leadership {
   onStoppedLeading(listener: () => void): void
   start(): void
   stop(): Promise<void>
+  /** Gives leadership up at once and stays out of the race for `pauseMs` (this replica won but could not publish). */
+  stepDown(pauseMs: number): Promise<void>
 }
 
 export interface PublisherOptions {
@@ -193,6 +197,11 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       await mesh.stop()
     },
     onChange: leading => { leaderGauge.set(leading ? 1 : 0) },
+    onLeadFailed: (_err, failures) => {
+      // Without election, start() reports the failure and the program exits.
+      const pauseMs = backoffDelay(failures, LEAD_RETRY_MIN_MS, LEAD_RETRY_MAX_MS)
+      void options.leadership?.stepDown(pauseMs)
+    },
     log
   })
 
@@ -221,12 +230,15 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       peers: leadership.leading() ? mesh.peers() : [],
       edges: rollout.view(head?.version ?? null, now()),
       pinned: controller.pinned() ?? null,
+      leadFailure: leadership.failure()?.message ?? null,
       lastError
     }
   }
 
   function notReadyReason (): string | undefined {
     const { published, lastError } = controller.view()
+    const failure = leadership.failure()
+    if (failure !== undefined) return failure.message
     if (!source.synced()) return lastError ?? 'fragment source not synced yet'
     if (leadership.leading() && !published) return lastError ?? 'no config published yet'
     return undefined
@@ -266,7 +278,10 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       }
       if (options.leadership === undefined) {
         await leadership.set(true)
-        return
+        const failure = leadership.failure()
+        if (failure === undefined) return
+        await publisher.stop()
+        throw failure
       }
       options.leadership.onStartedLeading(() => { void leadership.set(true) })
       options.leadership.onStoppedLeading(() => { void leadership.set(false) })

@@ -20,5 +20,7 @@ export interface PublisherStatus {
   edges: EdgeRollout[]
   /** The version the mesh is pinned to (`dime pin`), if it is. */
   pinned: Pin | null
+  /** Why this replica's last attempt to become the publisher failed (its mesh did not start, …), until one succeeds. */
+  leadFailure: string | null
   lastError: string | null
 }

@@ -1,3 +1,4 @@
+import { backoffDelay } from '../node/backoff.js'
 import type { Logger } from '../node/logger.js'
 import { COALESCE_DELAY_MS, COALESCE_MAX_WAIT_MS, RETRY_MAX_MS, RETRY_MIN_MS } from './constants.js'
 
@@ -65,7 +66,7 @@ export class Reconciler {
       () => { this.failures = 0 },
       (err: unknown) => {
         this.failures++
-        const retryMs = Math.min(this.init.retryMaxMs, this.init.retryMinMs * 2 ** (this.failures - 1))
+        const retryMs = backoffDelay(this.failures, this.init.retryMinMs, this.init.retryMaxMs)
         this.init.log.error({ err: (err as Error).message, retryMs }, 'reconcile failed; the last published config stands')
         this.dirtySince ??= Date.now()
         this.schedule(retryMs)

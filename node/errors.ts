@@ -37,3 +37,8 @@ export class TooLargeError extends Error {
 export class InvalidKeyFileError extends Error {
   override readonly name: string = 'InvalidKeyFileError'
 }
+
+/** The mesh node could not listen on an address it was given (a port another process holds, an address this host lacks). */
+export class MeshListenError extends Error {
+  override readonly name: string = 'MeshListenError'
+}

@@ -31,6 +31,7 @@ class ManualLeadership implements Leadership {
   onStoppedLeading (listener: () => void): void { this.stopped.push(listener) }
   start (): void { if (this.leading) for (const listener of this.started) listener() }
   async stop (): Promise<void> {}
+  async stepDown (): Promise<void> { this.set(false) }
   set (leading: boolean): void {
     this.leading = leading
     for (const listener of leading ? this.started : this.stopped) listener()

@@ -80,7 +80,7 @@ function showMessage (text) {
 function renderSummary (status) {
   if (status === null) return
   $('mesh').textContent = status.mesh
-  $('leader').textContent = status.leader ? 'leader' : 'follower (not publishing)'
+  $('leader').textContent = status.leader ? 'leader' : status.leadFailure !== null ? 'not publishing: ' + status.leadFailure : 'follower (not publishing)'
   $('version').textContent = status.version === null ? 'none yet' : 'v' + status.version
   $('sha').textContent = status.configSha256 === null ? '' : status.configSha256.slice(0, 12)
   $('sha').title = status.configSha256 ?? ''

@@ -33,6 +33,7 @@ export class LeaderElector {
   private lastRenewedAt = 0
   private observed = ''
   private observedAt = 0
+  private pausedUntil = 0
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> = Promise.resolve()
   private readonly started: Array<() => void> = []
@@ -63,6 +64,20 @@ export class LeaderElector {
     clearTimeout(this.timer)
     this.timer = undefined
     await this.running
+    await this.release()
+  }
+
+  /**
+   * Gives the Lease up (this replica won but cannot publish) and stays out of
+   * the race for `pauseMs`, so another replica takes over meanwhile.
+   */
+  async stepDown (pauseMs: number): Promise<void> {
+    this.pausedUntil = this.init.now() + pauseMs
+    await this.running
+    await this.release()
+  }
+
+  private async release (): Promise<void> {
     if (!this.leading) return
     this.setLeading(false)
     try {
@@ -78,6 +93,7 @@ export class LeaderElector {
   }
 
   private async attempt (): Promise<void> {
+    if (this.init.now() < this.pausedUntil) return
     try {
       const won = await this.tryAcquireOrRenew()
       if (won) this.lastRenewedAt = this.init.now()

@@ -1,4 +1,5 @@
 import { ApiException, CoreV1Api, CustomObjectsApi, makeInformer, NetworkingV1Api, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1ConfigMap, type V1Ingress, type V1IngressClass, type V1Secret, type V1Service } from '@kubernetes/client-node'
+import { backoffDelay } from '../../node/backoff.js'
 import type { Logger } from '../../node/logger.js'
 import { FRAGMENT_LABEL, RETRY_MAX_MS, RETRY_MIN_MS } from '../constants.js'
 import { compareNames, fragmentFromText, type Fragment, type SkippedObject } from '../fragment-files.js'
@@ -302,7 +303,7 @@ export class KubernetesSource implements FragmentSource {
 
   /** Runs `again` after an exponential backoff for this many failures in a row, unless stopped by then; returns the delay. */
   private retryLater (failures: number, again: () => void): number {
-    const delay = Math.min(this.init.retryMaxMs ?? RETRY_MAX_MS, (this.init.retryMinMs ?? RETRY_MIN_MS) * 2 ** (failures - 1))
+    const delay = backoffDelay(failures, this.init.retryMinMs ?? RETRY_MIN_MS, this.init.retryMaxMs ?? RETRY_MAX_MS)
     const timer = setTimeout(() => {
       this.timers.delete(timer)
       if (!this.stopped) again()

@@ -17,6 +17,7 @@ import { Freshness } from '../freshness.js'
 import { HopTimer } from '../hop-timer.js'
 import { DISK_ORIGIN, type LatestEnvelope, type Verdict } from '../latest-envelope.js'
 import type { Logger } from '../logger.js'
+import { MeshListenError } from '../errors.js'
 import type { MeshMetrics } from '../metrics.js'
 import './bounded-pnet-cipher.js'
 import { allowListGater } from './admission.js'
@@ -99,6 +100,15 @@ export interface MeshNode {
 }
 
 const REPORT_TIMEOUT_MS = 5_000
+
+/**
+ * libp2p reports every address it could not listen on in one message, each
+ * with a stack trace: keep the address and the first line of its reason.
+ */
+function listenFailure (err: Error): Error {
+  const reasons = [...err.message.matchAll(/^ {2}(\/\S+): (?:\w*Error: )?(.+)$/gm)].map(([, address, reason]) => `${address ?? ''}: ${reason ?? ''}`)
+  return reasons.length === 0 ? err : new MeshListenError(`cannot listen on ${reasons.join('; ')}`, { cause: err })
+}
 
 const VALIDATOR_RESULT: Record<Verdict, TopicValidatorResult> = {
   accept: TopicValidatorResult.Accept,
@@ -240,7 +250,11 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     // The class has getScore; the exported interface does not declare it.
     score: (peerId) => (libp2p.services.pubsub as unknown as { getScore: (id: string) => number }).getScore(peerId),
     async start () {
-      await libp2p.start()
+      try {
+        await libp2p.start()
+      } catch (err) {
+        throw listenFailure(err as Error)
+      }
       // A report is checked as a gossiped announcement is, its author being the peer at the other end.
       await libp2p.handle(reportProtocol(init.latest.mesh), async (stream, connection) => {
         try {

@@ -3,6 +3,7 @@ import type { ConnectionManager } from '@libp2p/interface-internal'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { BOOTSTRAP_PING_INTERVAL_MS, BOOTSTRAP_PING_TIMEOUT_MS, BOOTSTRAP_REDIAL_MAX_MS, KNOWN_PEER_REDIAL_MAX_MS, PEER_CHECK_INTERVAL_MS, REDIAL_MIN_MS, TARGET_PEERS } from '../constants.js'
+import { backoffDelay } from '../backoff.js'
 import type { Logger } from '../logger.js'
 import type { PeerBook } from './peer-book.js'
 
@@ -33,7 +34,7 @@ export interface PeerKeeperComponents {
 
 /** Delay before attempt `n` (0-based): doubling from min, capped at max, jittered over its upper half. */
 export function redialDelay (attempt: number, minMs: number, maxMs: number, random = Math.random): number {
-  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30))
+  const ceiling = backoffDelay(attempt + 1, minMs, maxMs)
   return ceiling / 2 + random() * ceiling / 2
 }
 

@@ -1,4 +1,5 @@
 import test from 'ava'
+import { createServer, type AddressInfo } from 'node:net'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { dime } from '../fixtures/dime-process.js'
@@ -134,4 +135,16 @@ test('serving /config beyond loopback without a token is refused', async t => {
   const result = await dime('edge', '--trust', join(dir, 'publisher.pub'), '--swarm-key', join(dir, 'swarm.key'), '--data-dir', dir, '--serve', '0.0.0.0:8088')
   t.is(result.code, 2)
   t.regex(result.stderr, /--serve 0\.0\.0\.0:8088 is not a loopback address: .* give --token-file/)
+})
+
+test('a publisher without election whose mesh port is taken exits non-zero with the cause', async t => {
+  const dir = await tempDir(t)
+  await dime('keygen', '--out', dir)
+  const holder = createServer()
+  await new Promise<void>(resolve => holder.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { holder.close() })
+  const port = (holder.address() as AddressInfo).port
+  const result = await dime('publisher', '--fragments', dir, '--key', join(dir, 'publisher.key'), '--swarm-key', join(dir, 'swarm.key'), '--listen', `/ip4/127.0.0.1/tcp/${port}`)
+  t.is(result.code, 1)
+  t.regex(result.stderr, new RegExp(`dime: error: could not become the publisher: cannot listen on /ip4/127\\.0\\.0\\.1/tcp/${port}: listen EADDRINUSE`))
 })

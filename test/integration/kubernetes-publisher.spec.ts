@@ -1,4 +1,5 @@
 import test, { type ExecutionContext } from 'ava'
+import { createServer, type AddressInfo } from 'node:net'
 import { ANNOTATIONS } from '../../cluster-publisher/kubernetes/service-routes.js'
 import { INGRESS_CONTROLLER } from '../../cluster-publisher/kubernetes/ingress-routes.js'
 import { GATEWAY_CONTROLLER } from '../../cluster-publisher/kubernetes/gateway-routes.js'
@@ -347,4 +348,36 @@ test('two replicas: only the Lease holder publishes and carries the leader label
   t.true((edge.status().version ?? 0) > leaderVersion, 'versions went forward across the handover')
   const lease = api.get('leases', NAMESPACE, 'dime-publisher') as unknown as { spec: { holderIdentity: string, leaseTransitions: number } }
   t.is(lease.spec.holderIdentity, 'publisher-b')
+})
+
+/** A loopback port another listener holds until the test ends. */
+async function takenPort (t: ExecutionContext): Promise<number> {
+  const holder = createServer()
+  await new Promise<void>(resolve => holder.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { holder.close() })
+  return (holder.address() as AddressInfo).port
+}
+
+test('two replicas: one whose mesh cannot start gives the Lease up and says why; the other takes over and publishes', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  api.apply('configmaps', fragmentConfigMap('whoami', { 'routes.yaml': routeFragment('whoami', 'whoami.example.com') }))
+  const port = await takenPort(t)
+  const broken = await startKubePublisher(t, keys, api, { podName: 'publisher-a', leaderElect: true, listen: `/ip4/127.0.0.1/tcp/${port}` })
+  const cause = await waitFor('the broken replica says why it does not publish', () => broken.status().leadFailure ?? undefined, SETTLE_MS)
+  t.is(cause, `could not become the publisher: cannot listen on /ip4/127.0.0.1/tcp/${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}`)
+  t.false(broken.status().leader)
+  const readyz = await fetch(`${broken.adminUrl() ?? ''}/readyz`)
+  t.is(readyz.status, 503)
+  t.is(((await readyz.json()) as { reason: string }).reason, cause, '/readyz names the cause')
+
+  const healthy = await startKubePublisher(t, keys, api, { podName: 'publisher-b', leaderElect: true })
+  await waitFor('the healthy replica takes over and publishes', () => healthy.status().leader && healthy.status().version !== null ? true : undefined, SETTLE_MS)
+  const holder = (): string | undefined => (api.get('leases', NAMESPACE, 'dime-publisher') as unknown as { spec: { holderIdentity?: string } }).spec.holderIdentity
+  t.is(holder(), 'publisher-b')
+  // The broken replica campaigns again after its pause (2 s at first) and finds the Lease held.
+  await new Promise(resolve => setTimeout(resolve, 3000))
+  t.is(holder(), 'publisher-b')
+  t.false(broken.status().leader)
+  t.true(healthy.status().leader)
 })
