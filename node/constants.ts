@@ -39,6 +39,11 @@ export function reportProtocol (mesh: string): string {
   return `/dime/${mesh}/report/1.0.0`
 }
 
+/** A node asks each peer it connects to where the mesh's other members listen. */
+export function peerExchangeProtocol (mesh: string): string {
+  return `/dime/${mesh}/peers/1.0.0`
+}
+
 export function syncProtocol (mesh: string): string {
   return `/dime/${mesh}/sync/1.0.0`
 }
@@ -89,6 +94,8 @@ export const BOOTSTRAP_PING_INTERVAL_MS = 10_000
 export const BOOTSTRAP_PING_TIMEOUT_MS = 3_000
 /** How many connections a node keeps by dialling known peers (bootstrap peers come on top). */
 export const TARGET_PEERS = 6
+/** The most peers one answer to a peer exchange lists. */
+export const EXCHANGED_PEERS = 32
 /** How often a node checks its connections against that target. */
 export const PEER_CHECK_INTERVAL_MS = 2_000
 

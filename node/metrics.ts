@@ -7,6 +7,7 @@ export interface MeshMetrics {
   readonly beacons: Counter<'outcome'>
   readonly bodyBytes: Counter<'form'>
   readonly dials: Counter<'target' | 'outcome'>
+  readonly peerExchanges: Counter<'outcome'>
 }
 
 /** A registry per program instance (tests run several in one process), with the counters both sides share. */
@@ -37,7 +38,13 @@ export function createMeshMetrics (): MeshMetrics {
     labelNames: ['target', 'outcome'] as const,
     registers: [registry]
   })
-  return { registry, envelopeOffers, beacons, bodyBytes, dials }
+  const peerExchanges = new Counter({
+    name: 'dime_peer_exchanges_total',
+    help: 'Peer lists asked of newly connected peers, by outcome (learned, refused: malformed, failed: no answer)',
+    labelNames: ['outcome'] as const,
+    registers: [registry]
+  })
+  return { registry, envelopeOffers, beacons, bodyBytes, dials, peerExchanges }
 }
 
 export function offerCounter (metrics: MeshMetrics): (outcome: OfferOutcome) => void {

@@ -156,6 +156,11 @@ export class NamespaceMesh {
     for (const node of nodes) ip('-n', this.hub, 'link', 'set', node.hostLink, 'master', apart ? 'br1' : 'br0')
   }
 
+  /** Cuts the path between two nodes only (each drops what it would send the other), or heals it. */
+  cutBetween (a: NodeSpec, b: NodeSpec, cut: boolean): void {
+    for (const [from, to] of [[a, b], [b, a]] as const) ip('-n', from.namespace, 'route', cut ? 'add' : 'del', 'blackhole', `${to.address}/32`)
+  }
+
   /** Takes a node's link to the bridge down (cut) or up (heal). */
   link (node: NodeSpec, up: boolean): void {
     ip('-n', this.hub, 'link', 'set', node.hostLink, up ? 'up' : 'down')

@@ -25,6 +25,7 @@ import { beaconHandler } from './beacon-handler.js'
 import { envelopeSync, type EnvelopeSync, type SyncResult } from './envelope-sync.js'
 import { meshScoreParams } from './gossip-tuning.js'
 import { memoryPeerBookStore, PeerBook, type PeerBookStore } from './peer-book.js'
+import { peerExchange } from './peer-exchange.js'
 import { peerKeeper } from './peer-keeper.js'
 import { statusHandler } from './status-handler.js'
 import type { PeerAnnouncement } from '../peer-announcement.js'
@@ -199,6 +200,12 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         countTransfer: (form, bytes) => { init.metrics?.bodyBytes.inc({ form }, bytes) },
         hops,
         ...(timing.syncIntervalMs !== undefined ? { intervalMs: timing.syncIntervalMs } : {})
+      }),
+      peers: peerExchange({
+        mesh: init.latest.mesh,
+        book,
+        log,
+        countExchange: outcome => { init.metrics?.peerExchanges.inc({ outcome }) }
       }),
       keeper: peerKeeper({
         bootstrap: init.bootstrap ?? [],

@@ -2,6 +2,7 @@ import test, { type ExecutionContext } from 'ava'
 import { NamespaceMesh, namespacesUnavailable } from '../../simulations/netns.js'
 import { tempDir } from '../fixtures/temp-dir.js'
 import { waitFor } from '../../simulations/wait-for.js'
+import { ANNOUNCE_INTERVAL_MS } from '../../node/constants.js'
 
 const unavailable = namespacesUnavailable()
 /** Generous: real processes on a machine that may be busy. */
@@ -81,6 +82,21 @@ if (unavailable !== undefined) {
     await allServe(mesh, mesh.edgeNodes, newest, 'every edge, the flapper too, serves the newest')
     t.log(`converged ${Date.now() - healedAt} ms after the last heal`)
     t.pass()
+  })
+
+  test.serial('processes: an edge cut off from the publisher right after the edges start gets the next version through the other edges', async t => {
+    const { mesh, first } = await started(t, 3)
+    const cut = mesh.edgeNodes[0]!
+    mesh.cutBetween(mesh.publisher, cut, true)
+    await mesh.writeFragment('second')
+    const second = await newerPublished(mesh, first)
+    const publishedAt = Date.now()
+    await allServe(mesh, mesh.edgeNodes.slice(1), second, 'the edges the publisher reaches serve the new version')
+    await allServe(mesh, [cut], second, 'the cut edge serves it too, through the other edges')
+    const tookMs = Date.now() - publishedAt
+    t.log(`the cut edge served the new version ${tookMs} ms after it was published`)
+    // Through edges it knew from the start, not after its next announcement to the mesh (every 15 s or more).
+    t.true(tookMs < ANNOUNCE_INTERVAL_MS, `took ${tookMs} ms`)
   })
 
   test.serial('processes: edges that join after the last publish converge by sync', async t => {

@@ -1,0 +1,136 @@
+import { serviceCapabilities, type Connection, type IdentifyResult, type Libp2pEvents, type PeerId, type Startable, type Stream, type TypedEventTarget } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import { lpStream } from '@libp2p/utils'
+import { canonicalBytes } from '../canonical-json.js'
+import { EXCHANGED_PEERS, peerExchangeProtocol, SYNC_TIMEOUT_MS } from '../constants.js'
+import type { Logger } from '../logger.js'
+import { isObject } from '../signed-frame.js'
+import type { PeerBook } from './peer-book.js'
+
+const MAX_ADDRESSES = 8
+const MAX_FIELD_LENGTH = 256
+/** Room for EXCHANGED_PEERS peers of MAX_ADDRESSES addresses each, and more than an honest answer needs. */
+const MAX_ANSWER_BYTES = 64 * 1024
+
+/** An answer to a peer exchange that is not a list of peers. */
+export class InvalidPeerListError extends Error {
+  override readonly name: string = 'InvalidPeerListError'
+}
+
+export interface PeerExchangeInit {
+  mesh: string
+  book: PeerBook
+  log: Logger
+  /** Told of every exchange this node asked for: learned (a valid list, even empty), refused (malformed) or failed (no answer). */
+  countExchange?: (outcome: 'learned' | 'refused' | 'failed') => void
+  timeoutMs?: number
+}
+
+export interface PeerExchangeComponents {
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  events: TypedEventTarget<Libp2pEvents>
+}
+
+interface ExchangedPeer { id: string, addresses: string[] }
+
+/**
+ * Tells a node where the mesh's other members listen as soon as it connects,
+ * so edges that start together know each other within seconds, not after
+ * their next gossiped announcement. On every identified peer that speaks the
+ * protocol, this node asks; the peer answers with the peers it knows of
+ * (connected ones first), which go into the peer book the keeper dials from.
+ * A node of an earlier release does not list the protocol and is not asked.
+ */
+class PeerExchange implements Startable {
+  readonly [Symbol.toStringTag] = 'dime-peer-exchange'
+  readonly [serviceCapabilities] = ['dime/peer-exchange']
+  private readonly protocol: string
+  private readonly log: Logger
+  private readonly timeoutMs: number
+  private readonly countExchange: (outcome: 'learned' | 'refused' | 'failed') => void
+
+  constructor (private readonly components: PeerExchangeComponents, private readonly init: PeerExchangeInit) {
+    this.protocol = peerExchangeProtocol(init.mesh)
+    this.log = init.log.child({ component: 'peer-exchange' })
+    this.timeoutMs = init.timeoutMs ?? SYNC_TIMEOUT_MS
+    this.countExchange = init.countExchange ?? (() => {})
+    this.onIdentify = this.onIdentify.bind(this)
+  }
+
+  async start (): Promise<void> {
+    await this.components.registrar.handle(this.protocol, async (stream, connection) => { await this.answer(stream, connection) })
+    this.components.events.addEventListener('peer:identify', this.onIdentify)
+  }
+
+  async stop (): Promise<void> {
+    this.components.events.removeEventListener('peer:identify', this.onIdentify)
+    await this.components.registrar.unhandle(this.protocol)
+  }
+
+  private onIdentify (event: CustomEvent<IdentifyResult>): void {
+    if (!event.detail.protocols.includes(this.protocol)) return
+    const peer = event.detail.peerId
+    this.ask(peer).then(() => { this.countExchange('learned') }, (err: unknown) => {
+      this.countExchange(err instanceof InvalidPeerListError ? 'refused' : 'failed')
+      this.log.debug({ peer: peer.toString(), err: (err as Error).message }, 'peer exchange failed')
+    })
+  }
+
+  private async ask (peer: PeerId): Promise<void> {
+    const signal = AbortSignal.timeout(this.timeoutMs)
+    const stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
+    try {
+      const answer = (await lpStream(stream, { maxDataLength: MAX_ANSWER_BYTES }).read({ signal })).subarray()
+      await stream.close({ signal })
+      for (const known of decodePeerList(answer)) this.init.book.learn(known.id, known.addresses)
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+  }
+
+  private async answer (stream: Stream, connection: Connection): Promise<void> {
+    const signal = AbortSignal.timeout(this.timeoutMs)
+    try {
+      const asker = connection.remotePeer.toString()
+      const connected = new Set(this.components.connectionManager.getConnections().map(c => c.remotePeer.toString()))
+      const peers = this.init.book.list()
+        .filter(peer => peer.id !== asker)
+        .sort((a, b) => Number(connected.has(b.id)) - Number(connected.has(a.id)) || b.lastSeen - a.lastSeen)
+        .slice(0, EXCHANGED_PEERS)
+        .map(({ id, addresses }) => ({ id, addresses }))
+      await lpStream(stream).write(canonicalBytes({ peers }), { signal })
+      await stream.close({ signal })
+    } catch (err) {
+      stream.abort(err as Error)
+    }
+  }
+}
+
+/** The peers of an answer; throws InvalidPeerListError unless it is exactly a bounded list of them. */
+export function decodePeerList (bytes: Uint8Array): ExchangedPeer[] {
+  let value: unknown
+  try {
+    value = JSON.parse(Buffer.from(bytes).toString('utf8'))
+  } catch {
+    throw new InvalidPeerListError('peer list is not JSON')
+  }
+  if (!isObject(value) || !Array.isArray(value.peers) || value.peers.length > EXCHANGED_PEERS || !value.peers.every(isExchangedPeer)) {
+    throw new InvalidPeerListError(`peer list is not a list of at most ${EXCHANGED_PEERS} peers with at most ${MAX_ADDRESSES} addresses each`)
+  }
+  return value.peers
+}
+
+function isExchangedPeer (value: unknown): value is ExchangedPeer {
+  return isObject(value) && isShortString(value.id) &&
+    Array.isArray(value.addresses) && value.addresses.length <= MAX_ADDRESSES && value.addresses.every(isShortString)
+}
+
+function isShortString (value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_FIELD_LENGTH
+}
+
+export function peerExchange (init: PeerExchangeInit): (components: PeerExchangeComponents) => Startable {
+  return (components) => new PeerExchange(components, init)
+}
