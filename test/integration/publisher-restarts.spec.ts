@@ -73,7 +73,7 @@ test('restarted with its state while no edge can reach it, a publisher keeps a b
   t.is(second.status().fragments.find(f => f.source === 'bravo.yaml')?.status, 'kept-last-good')
   partition.heal()
   for (const edge of edges) await waitFor('the edges take it after the heal', async () => await routers(edge) === 'alpha,bravo,charlie' ? true : undefined)
-  t.pass()
+  t.deepEqual(await Promise.all(edges.map(routers)), edges.map(() => 'alpha,bravo,charlie'))
 })
 
 test('a publisher whose clock is an hour behind still issues versions above the mesh\'s newest', async t => {
