@@ -1,5 +1,3 @@
-import type { ConnectionGater } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
 import type { FastifyInstance } from 'fastify'
 import type { Server } from 'node:http'
 import { mkdir } from 'node:fs/promises'
@@ -8,13 +6,10 @@ import { STALE_AFTER_MS } from '../node/constants.js'
 import { trustPolicy } from '../node/envelope.js'
 import { Freshness } from '../node/freshness.js'
 import { DISK_ORIGIN, LatestEnvelope } from '../node/latest-envelope.js'
-import type { ServerTls } from '../node/http/doors.js'
-import type { Logger } from '../node/logger.js'
-import type { MeshNode, MeshTiming, TopicHandler } from '../node/mesh/mesh-node.js'
+import type { MeshNode } from '../node/mesh/mesh-node.js'
 import type { EdgeMesh } from './edge-mesh.js'
 import type { EdgeMetrics } from './edge-metrics.js'
 import type { PeerAnnouncement } from '../node/peer-announcement.js'
-import type { SecretsPrivateKey } from '../node/sealed-secret.js'
 import type { TrustedKey } from '../node/signing-keys.js'
 import { listenFirst } from './first-server.js'
 import { plainServedConfig, unsealedServedConfig, type ServedConfig } from './served-config.js'
@@ -23,35 +18,9 @@ import { fileEnvelopeStore } from '../node/file-envelope-store.js'
 
 export const ENVELOPE_FILE = 'envelope.bin'
 
-export interface EdgeOptions {
-  mesh: string
-  trust: TrustedKey[]
-  bootstrap: Multiaddr[]
-  swarmKey: Uint8Array
-  listen: string[]
-  dataDir: string
-  serve: { host: string, port: number }
-  log: Logger
-  /** Other edges allowed to connect; trusted publishers are always allowed. Anyone with the swarm key when absent. */
-  allowPeers?: string[]
-  staleAfterMs?: number
-  timing?: MeshTiming & { announceIntervalMs?: number, announceJitterMs?: number }
-  connectionGater?: ConnectionGater
-  /** When set, /config requires `Authorization: Bearer <token>` (Traefik's HTTP provider can send it). */
-  token?: string
-  /** Serve /config over HTTPS with this certificate. */
-  tls?: ServerTls
-  /** Opens the secrets sealed into the config (`--secrets-key`); without it they are left out of what Traefik gets. */
-  secretsKey?: SecretsPrivateKey
-  /** Where clients reach this edge's Traefik, announced to the publishers for the Ingress and Gateway status. */
-  publicAddress?: string
-  /** Largest config accepted (`--max-config-mib`); 64 MiB when absent. */
-  maxBodyBytes?: number
-  /** Ask for deltas against the config held (on when absent; the benchmarks compare). */
-  deltas?: boolean
-  /** Further gossip topics to join (the benchmarks measure raw gossipsub delivery on one). */
-  topics?: TopicHandler[]
-}
+import type { EdgeOptions } from './edge-options.js'
+
+export type { EdgeOptions }
 
 export interface Edge {
   /** The edge's mesh node, made when it starts (reading it before throws). */
@@ -198,7 +167,10 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       await mesh?.node.stop()
       await latest.close()
       await server?.close()
-      await new Promise<void>(resolve => { httpServer === undefined ? resolve() : httpServer.close(() => { resolve() }) })
+      await new Promise<void>(resolve => {
+        if (httpServer === undefined) resolve()
+        else httpServer.close(() => { resolve() })
+      })
     }
   }
 }

@@ -6,7 +6,7 @@ import { createMeshNode, type MeshNode } from '../node/mesh/mesh-node.js'
 import type { MeshMetrics } from '../node/metrics.js'
 import type { PeerAnnouncement } from '../node/peer-announcement.js'
 import type { TrustedKey } from '../node/signing-keys.js'
-import type { EdgeOptions } from './create-edge.js'
+import type { EdgeOptions } from './edge-options.js'
 import { filePeerBookStore } from './file-peer-book-store.js'
 import { loadOrCreatePeerKey } from './peer-identity.js'
 import { StatusAnnouncer } from './status-announcer.js'
@@ -67,7 +67,12 @@ export async function edgeMesh (components: EdgeMeshComponents, options: EdgeOpt
     timing,
     log
   })
-  const announcer = new StatusAnnouncer({ announcement, publish: node.publish, report: async data => await node.report(publisherPeerIds, data), knownPeers: node.knownPeers }, {
+  const announcer = new StatusAnnouncer({
+    announcement,
+    publish: async (topic, data) => await node.publish(topic, data),
+    report: async data => await node.report(publisherPeerIds, data),
+    knownPeers: () => node.knownPeers()
+  }, {
     mesh: options.mesh,
     log,
     ...(timing.announceIntervalMs !== undefined ? { intervalMs: timing.announceIntervalMs } : {}),

@@ -1,40 +1,8 @@
-import type { V1ObjectMeta, V1Service } from '@kubernetes/client-node'
+import type { V1Service } from '@kubernetes/client-node'
 import type { JsonObject } from '../json.js'
 import { backendService, hostMatcher } from './backend-services.js'
-import { INGRESS_CONTROLLER } from './ingress-routes.js'
-import type { Condition, RouteParentStatus } from './object-status.js'
+import { GATEWAY_CONTROLLER, type BackendRef, type Gateway, type GatewayClass, type HeaderFilter, type HTTPRoute, type ParentRef, type RouteFilter, type RouteMatch } from './gateway-api.js'
 import { certificateFrom, SECRET_NAME, type ServiceRoute } from './service-routes.js'
-
-/** The GatewayClass controllerName the publisher takes Gateways for: the same controller as the Ingress class. */
-export const GATEWAY_CONTROLLER = INGRESS_CONTROLLER
-
-// The parts of the Gateway API (gateway.networking.k8s.io/v1) read here; the client ships no types for it.
-export interface GatewayClass { metadata?: V1ObjectMeta, spec?: { controllerName?: string }, status?: { conditions?: Condition[] } }
-interface ObjectRef { name: string, namespace?: string, kind?: string, group?: string }
-export interface Listener {
-  name: string
-  hostname?: string
-  port: number
-  protocol: string
-  tls?: { mode?: string, certificateRefs?: ObjectRef[] }
-  allowedRoutes?: { namespaces?: { from?: string } }
-}
-export interface Gateway { metadata?: V1ObjectMeta, spec?: { gatewayClassName?: string, listeners?: Listener[] }, status?: { conditions?: Condition[] } }
-interface ValueMatch { type?: string, name: string, value: string }
-interface RouteMatch { path?: { type?: string, value?: string }, headers?: ValueMatch[], queryParams?: ValueMatch[], method?: string }
-interface HeaderFilter { set?: Array<{ name: string, value: string }>, add?: Array<{ name: string, value: string }>, remove?: string[] }
-interface PathModifier { type: string, replaceFullPath?: string, replacePrefixMatch?: string }
-interface RouteFilter {
-  type: string
-  requestHeaderModifier?: HeaderFilter
-  responseHeaderModifier?: HeaderFilter
-  requestRedirect?: { scheme?: string, hostname?: string, port?: number, statusCode?: number, path?: PathModifier }
-  urlRewrite?: { hostname?: string, path?: PathModifier }
-}
-interface BackendRef extends ObjectRef { port?: number, weight?: number }
-interface RouteRule { matches?: RouteMatch[], filters?: RouteFilter[], backendRefs?: BackendRef[] }
-export type ParentRef = ObjectRef & { sectionName?: string }
-export interface HTTPRoute { metadata?: V1ObjectMeta, spec?: { parentRefs?: ParentRef[], hostnames?: string[], rules?: RouteRule[] }, status?: { parents?: RouteParentStatus[] } }
 
 /** What an HTTPRoute is translated against: the cluster as the informers hold it. */
 export interface GatewayContext {
@@ -187,11 +155,12 @@ function matchRule (match: RouteMatch): string {
   if (pathType === 'PathPrefix') parts.push(`PathPrefix(\`${path}\`)`)
   else if (pathType === 'Exact') parts.push(`Path(\`${path}\`)`)
   else if (pathType === 'RegularExpression') parts.push(`PathRegexp(\`${path}\`)`)
-  else return `!path type ${pathType} is not supported`
+  // The cluster may hold a type newer than the types this was built with.
+  else return `!path type ${pathType as string} is not supported`
   for (const [kind, list] of [['Header', match.headers ?? []], ['Query', match.queryParams ?? []]] as const) {
     for (const { type = 'Exact', name, value } of list) {
       if (!HEADER_NAME.test(name) || !RULE_VALUE.test(value)) return `!${kind.toLowerCase()} "${name}: ${value}" cannot go into a Traefik rule`
-      if (type !== 'Exact' && type !== 'RegularExpression') return `!${kind.toLowerCase()} match type ${type} is not supported`
+      if (type !== 'Exact' && type !== 'RegularExpression') return `!${kind.toLowerCase()} match type ${type as string} is not supported`
       parts.push(`${kind}${type === 'RegularExpression' ? 'Regexp' : ''}(\`${name}\`, \`${value}\`)`)
     }
   }
@@ -250,10 +219,10 @@ function filterMiddlewares (base: string, filters: RouteFilter[], match: RouteMa
 
 /** Set and add become the header's value (Traefik replaces), remove an empty one (Traefik deletes). */
 function headerChanges (filter: HeaderFilter): JsonObject {
-  return Object.fromEntries([
-    ...(filter.set ?? []).map(({ name, value }) => [name, value]),
-    ...(filter.add ?? []).map(({ name, value }) => [name, value]),
-    ...(filter.remove ?? []).map(name => [name, ''])
+  return Object.fromEntries<string>([
+    ...(filter.set ?? []).map(({ name, value }) => [name, value] as const),
+    ...(filter.add ?? []).map(({ name, value }) => [name, value] as const),
+    ...(filter.remove ?? []).map(name => [name, ''] as const)
   ])
 }
 

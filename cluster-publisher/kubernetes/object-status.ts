@@ -1,17 +1,7 @@
-import type { V1IngressLoadBalancerIngress, V1ObjectMeta } from '@kubernetes/client-node'
+import type { V1IngressLoadBalancerIngress } from '@kubernetes/client-node'
 import { isIP } from 'node:net'
 import type { RouteStatusView } from '../route-status.js'
-import { GATEWAY_CONTROLLER, type Gateway, type GatewayClass, type HTTPRoute, type ParentRef } from './gateway-routes.js'
-
-/** A Kubernetes condition (metav1.Condition), as the Gateway API's statuses carry them. */
-export interface Condition {
-  type: string
-  status: 'True' | 'False'
-  reason: string
-  message: string
-  observedGeneration?: number
-  lastTransitionTime: string
-}
+import { GATEWAY_CONTROLLER, type Condition, type Gateway, type GatewayClass, type HTTPRoute, type ParentRef } from './gateway-api.js'
 
 /**
  * Where the fragment of an object stands: served (accepted, or at its last
@@ -36,7 +26,7 @@ export function ingressStatus (standing: Standing, addresses: string[]): { loadB
 }
 
 /** Conditions, keeping each one's lastTransitionTime while its status stays the same. */
-function conditions (metadata: V1ObjectMeta | undefined, previous: Condition[] | undefined, now: string, wanted: Array<Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>>): Condition[] {
+function conditions (metadata: { generation?: number } | undefined, previous: Condition[] | undefined, now: string, wanted: Array<Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>>): Condition[] {
   return wanted.map(condition => {
     const before = previous?.find(c => c.type === condition.type)
     return {
@@ -75,8 +65,6 @@ export function gatewayStatus (gateway: Gateway, certificates: Standing, address
     ])
   }
 }
-
-export interface RouteParentStatus { parentRef: ParentRef, controllerName: string, conditions: Condition[] }
 
 /**
  * An HTTPRoute's `status.parents`: for each of its parents that is an

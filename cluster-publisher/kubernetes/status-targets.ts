@@ -1,7 +1,8 @@
 import type { CustomObjectsApi, NetworkingV1Api, V1Ingress } from '@kubernetes/client-node'
 import type { RouteStatusView } from '../route-status.js'
 import type { KubernetesSource } from '../sources/kubernetes-source.js'
-import { gatewaySource, httpRouteSource, type Gateway, type GatewayClass, type HTTPRoute } from './gateway-routes.js'
+import type { Gateway, GatewayClass, HTTPRoute } from './gateway-api.js'
+import { gatewaySource, httpRouteSource } from './gateway-routes.js'
 import { ingressSource } from './ingress-routes.js'
 import { gatewayClassStatus, gatewayStatus, httpRouteStatus, ingressStatus, standingOf } from './object-status.js'
 import type { StatusTarget } from './status-writer.js'
@@ -49,7 +50,7 @@ function customTarget (kind: string, object: GatewayClass | Gateway | HTTPRoute,
     what: `${kind} ${namespace === undefined ? '' : `${namespace}/`}${name}`,
     current: object.status,
     desired,
-    write: async () => namespace === undefined
+    write: async (): Promise<unknown> => namespace === undefined
       ? await apis.custom.replaceClusterCustomObjectStatus({ group: GROUP, version: VERSION, plural, name, body })
       : await apis.custom.replaceNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural, name, body })
   }

@@ -3,7 +3,7 @@ import type { Freshness } from '../freshness.js'
 import { openBeacon, type HeadBeacon } from '../head-beacon.js'
 import type { HopTimer } from '../hop-timer.js'
 import { classifyError, type LatestEnvelope } from '../latest-envelope.js'
-import type { TopicHandler } from './mesh-node.js'
+import type { TopicHandler } from './topic-handler.js'
 
 /** Every way a beacon can end, as counted in metrics. */
 export type BeaconOutcome = 'accepted' | 'replayed' | 'too-large' | 'not-fetched' | 'invalid' | 'untrusted-key' | 'wrong-mesh' | 'bad-signature'

@@ -1,5 +1,5 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { gossipsub, TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { ConnectionGater, IdentifyResult, PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
@@ -7,15 +7,13 @@ import { noise } from '@libp2p/noise'
 import { ping, type Ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
-import { lpStream } from '@libp2p/utils'
 import { yamux } from '@libp2p/yamux'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { reportProtocol, STALE_AFTER_MS, TCP_CONNECT_TIMEOUT_MS } from '../constants.js'
-import { MAX_ANNOUNCEMENT_BYTES } from '../peer-announcement.js'
+import { beaconTopic, STALE_AFTER_MS, TCP_CONNECT_TIMEOUT_MS } from '../constants.js'
 import { Freshness } from '../freshness.js'
 import { HopTimer } from '../hop-timer.js'
-import { DISK_ORIGIN, type LatestEnvelope, type Verdict } from '../latest-envelope.js'
+import { DISK_ORIGIN, type LatestEnvelope } from '../latest-envelope.js'
 import type { Logger } from '../logger.js'
 import { MeshListenError } from '../errors.js'
 import type { MeshMetrics } from '../metrics.js'
@@ -23,23 +21,15 @@ import './bounded-pnet-cipher.js'
 import { allowListGater } from './admission.js'
 import { beaconHandler } from './beacon-handler.js'
 import { envelopeSync, type EnvelopeSync, type SyncResult } from './envelope-sync.js'
+import { gossipTopics } from './gossip-topics.js'
 import { meshScoreParams } from './gossip-tuning.js'
 import { memoryPeerBookStore, PeerBook, type PeerBookStore } from './peer-book.js'
 import { peerExchange } from './peer-exchange.js'
 import { peerKeeper } from './peer-keeper.js'
 import { statusHandler } from './status-handler.js'
+import { statusReports, type StatusReports } from './status-reports.js'
+import type { TopicHandler } from './topic-handler.js'
 import type { PeerAnnouncement } from '../peer-announcement.js'
-
-/** A gossip topic besides the config's: its validator decides delivery, forwarding and scoring. */
-export interface TopicHandler {
-  readonly topic: string
-  /**
-   * `from` is the authenticated author (gossipsub signs messages with peer
-   * keys); `via` is the peer that forwarded it. The message is forwarded only
-   * once this resolves to accept.
-   */
-  validate(data: Uint8Array, from: string | undefined, via: string): Verdict | Promise<Verdict>
-}
 
 export interface MeshTiming {
   syncIntervalMs?: number
@@ -100,8 +90,6 @@ export interface MeshNode {
   stop(): Promise<void>
 }
 
-const REPORT_TIMEOUT_MS = 5_000
-
 /**
  * libp2p reports every address it could not listen on in one message, each
  * with a stack trace: keep the address and the first line of its reason.
@@ -111,17 +99,12 @@ function listenFailure (err: Error): Error {
   return reasons.length === 0 ? err : new MeshListenError(`cannot listen on ${reasons.join('; ')}`, { cause: err })
 }
 
-const VALIDATOR_RESULT: Record<Verdict, TopicValidatorResult> = {
-  accept: TopicValidatorResult.Accept,
-  ignore: TopicValidatorResult.Ignore,
-  reject: TopicValidatorResult.Reject
-}
-
 // A type alias, not an interface: libp2p's ServiceMap needs an index signature.
 type Services = {
   pubsub: GossipSub
   sync: EnvelopeSync
   ping: Ping
+  reports: StatusReports
 }
 
 /**
@@ -137,7 +120,6 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const privateKey = init.privateKey ?? await generateKeyPair('Ed25519')
   const book = new PeerBook(peerIdFromPrivateKey(privateKey).toString(), init.peerBookStore ?? memoryPeerBookStore(), log)
   await book.load()
-  let libp2p: Libp2p<Services> | undefined
   const hops = new HopTimer(log)
   init.latest.onAccepted((envelope, origin) => { if (origin !== DISK_ORIGIN) hops.mark(envelope.head.version, 'served') })
   const status = statusHandler({
@@ -147,20 +129,10 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       init.onAnnouncement?.(announcement)
     }
   })
-  const handlers: TopicHandler[] = [
-    beaconHandler({
-      latest: init.latest,
-      freshness: init.freshness ?? new Freshness(Date.now(), STALE_AFTER_MS),
-      pull: async (version, via, carried) => await libp2p?.services.sync.pull(version, peerIdFromString(via), carried),
-      countBeacon: outcome => { init.metrics?.beacons.inc({ outcome }) },
-      hops
-    }),
-    status,
-    ...(init.topics ?? [])
-  ]
+  const topicNames = [beaconTopic(init.latest.mesh), status.topic, ...(init.topics ?? []).map(handler => handler.topic)]
   const timing = init.timing ?? {}
 
-  libp2p = await createLibp2p({
+  const libp2p: Libp2p<Services> = await createLibp2p({
     start: false,
     privateKey,
     addresses: { listen: init.listen },
@@ -190,7 +162,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         // IDONTWANT only for messages over gossipsub's default 512 bytes: beacons that
         // carry a body. Below that, sending it to every mesh peer costs as much as
         // the duplicates it spares (an idle beacon is about 450 bytes).
-        scoreParams: meshScoreParams(handlers.map(handler => handler.topic))
+        scoreParams: meshScoreParams(topicNames)
       }),
       sync: envelopeSync({
         latest: init.latest,
@@ -201,6 +173,20 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         hops,
         ...(timing.syncIntervalMs !== undefined ? { intervalMs: timing.syncIntervalMs } : {})
       }),
+      reports: statusReports({ mesh: init.latest.mesh, status, log }),
+      topics: (components) => gossipTopics({
+        handlers: [
+          beaconHandler({
+            latest: init.latest,
+            freshness: init.freshness ?? new Freshness(Date.now(), STALE_AFTER_MS),
+            pull: async (version, via, carried) => { await components.sync.pull(version, peerIdFromString(via), carried) },
+            countBeacon: outcome => { init.metrics?.beacons.inc({ outcome }) },
+            hops
+          }),
+          status,
+          ...(init.topics ?? [])
+        ]
+      })(components),
       peers: peerExchange({
         mesh: init.latest.mesh,
         book,
@@ -217,11 +203,6 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       })
     }
   })
-  for (const handler of handlers) {
-    libp2p.services.pubsub.topicValidators.set(handler.topic, async (via, message) => VALIDATOR_RESULT[
-      await handler.validate(message.data, message.type === 'signed' ? message.from.toString() : undefined, via.toString())])
-  }
-
   const publish = async (topic: string, data: Uint8Array): Promise<number> =>
     (await libp2p.services.pubsub.publish(topic, data)).recipients.length
 
@@ -232,15 +213,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     knownPeers: () => book.list().length,
     publish,
     carried: async () => await libp2p.services.sync.carried(),
-    async report (peerIds, announcement) {
-      const connected = new Set(libp2p.getPeers().map(String))
-      const sent = await Promise.allSettled(peerIds.filter(id => connected.has(id)).map(async id => {
-        const stream = await libp2p.dialProtocol(peerIdFromString(id), reportProtocol(init.latest.mesh), { signal: AbortSignal.timeout(REPORT_TIMEOUT_MS) })
-        await lpStream(stream).write(announcement)
-        await stream.close()
-      }))
-      return sent.filter(result => result.status === 'fulfilled').length
-    },
+    report: async (peerIds, announcement) => await libp2p.services.reports.send(peerIds, announcement),
     learnPeer: (peerId, addresses) => { book.learn(peerId, addresses) },
     syncWith: async (peerId) => await libp2p.services.sync.syncWith(peerIdFromString(peerId)),
     async syncWithPeers () {
@@ -262,23 +235,9 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       } catch (err) {
         throw listenFailure(err as Error)
       }
-      // A report is checked as a gossiped announcement is, its author being the peer at the other end.
-      await libp2p.handle(reportProtocol(init.latest.mesh), async (stream, connection) => {
-        try {
-          const from = connection.remotePeer.toString()
-          status.validate((await lpStream(stream, { maxDataLength: MAX_ANNOUNCEMENT_BYTES }).read({ signal: AbortSignal.timeout(REPORT_TIMEOUT_MS) })).subarray(), from, from)
-          await stream.close()
-        } catch (err) {
-          log.debug({ peer: connection.remotePeer.toString(), err: (err as Error).message }, 'status report dropped')
-          stream.abort(err as Error)
-        }
-      })
-      for (const handler of handlers) libp2p.services.pubsub.subscribe(handler.topic)
       log.info({ peerId: libp2p.peerId.toString(), addresses: libp2p.getMultiaddrs().map(String) }, 'mesh node listening')
     },
     async stop () {
-      // Handlers outlive a stop: a node started again (a leader that lost and won back the lease) must register anew.
-      await libp2p.unhandle(reportProtocol(init.latest.mesh))
       await libp2p.stop()
       await book.flush()
     }

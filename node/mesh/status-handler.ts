@@ -1,6 +1,6 @@
 import { statusTopic } from '../constants.js'
 import { decodeAnnouncement, type PeerAnnouncement } from '../peer-announcement.js'
-import type { TopicHandler } from './mesh-node.js'
+import type { TopicHandler } from './topic-handler.js'
 
 export interface StatusHandlerInit {
   mesh: string

@@ -2,7 +2,8 @@ import test from 'ava'
 import type { V1Service } from '@kubernetes/client-node'
 import fc from 'fast-check'
 import { createFragmentValidator } from '../../cluster-publisher/fragment-schema.js'
-import { certificatesFromGateway, GATEWAY_CONTROLLER, routeFromHTTPRoute, type Gateway, type GatewayContext, type HTTPRoute } from '../../cluster-publisher/kubernetes/gateway-routes.js'
+import { GATEWAY_CONTROLLER, type Gateway, type HTTPRoute } from '../../cluster-publisher/kubernetes/gateway-api.js'
+import { certificatesFromGateway, routeFromHTTPRoute, type GatewayContext } from '../../cluster-publisher/kubernetes/gateway-routes.js'
 import { routeFromIngress } from '../../cluster-publisher/kubernetes/ingress-routes.js'
 import type { ServiceRoute } from '../../cluster-publisher/kubernetes/service-routes.js'
 import { loadTraefikSchema } from '../../cluster-publisher/traefik-schema.js'
@@ -14,6 +15,8 @@ function lbService (name: string, addresses = ['192.168.50.10']): V1Service {
 }
 
 const edgeGateway: Gateway = {
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'Gateway',
   metadata: { name: 'edges', namespace: 'apps' },
   spec: {
     gatewayClassName: 'dime-edge',
@@ -27,13 +30,13 @@ const edgeGateway: Gateway = {
 function context (...services: V1Service[]): GatewayContext {
   return {
     gateway: (namespace, name) => namespace === 'apps' && name === 'edges' ? edgeGateway : undefined,
-    classes: [{ metadata: { name: 'dime-edge' }, spec: { controllerName: GATEWAY_CONTROLLER } }],
+    classes: [{ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'dime-edge' }, spec: { controllerName: GATEWAY_CONTROLLER } }],
     serviceNamed: name => services.find(service => service.metadata?.name === name)
   }
 }
 
 function httpRoute (spec: HTTPRoute['spec']): HTTPRoute {
-  return { metadata: { name: 'shop', namespace: 'apps' }, spec: { parentRefs: [{ name: 'edges', sectionName: 'web' }], ...spec } }
+  return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'shop', namespace: 'apps' }, spec: { parentRefs: [{ name: 'edges', sectionName: 'web' }], ...spec } }
 }
 
 interface Routes { http: { routers: Record<string, { rule: string, service: string, middlewares?: string[], tls?: object }>, services: Record<string, { loadBalancer?: { servers: Array<{ url: string }> }, weighted?: { services: Array<{ name: string, weight: number }> } }>, middlewares?: Record<string, Record<string, unknown>> } }
@@ -125,6 +128,7 @@ test('property: an Ingress and the HTTPRoute that says the same give the same ro
       spec: { ingressClassName: 'dime-edge', rules: rules.map(rule => ({ host: rule.host, http: { paths: rule.paths.map(p => ({ path: p.value, pathType: p.exact ? 'Exact' : 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } })) } })) }
     }, services.serviceNamed)
     const routes = rules.map((rule, i) => routeFromHTTPRoute({
+      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute',
       metadata: { name: `shop-${i}`, namespace: 'apps' },
       spec: { parentRefs: [{ name: 'edges', sectionName: 'web' }], hostnames: [rule.host], rules: [{ matches: rule.paths.map(p => ({ path: { type: p.exact ? 'Exact' : 'PathPrefix', value: p.value } })), backendRefs: [{ name: 'web', port: 80 }] }] }
     }, services))
@@ -171,7 +175,7 @@ test('property: every HTTPRoute taken gives routers to services it defines, with
 })
 
 test('a route on several plain listeners gets one router taking the hostnames of them all', t => {
-  const twoListeners: Gateway = { metadata: { name: 'edges', namespace: 'apps' }, spec: { gatewayClassName: 'dime-edge', listeners: [{ name: 'a', port: 80, protocol: 'HTTP', hostname: 'a.example.com' }, { name: 'b', port: 8080, protocol: 'HTTP', hostname: 'b.example.com' }] } }
+  const twoListeners: Gateway = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'edges', namespace: 'apps' }, spec: { gatewayClassName: 'dime-edge', listeners: [{ name: 'a', port: 80, protocol: 'HTTP', hostname: 'a.example.com' }, { name: 'b', port: 8080, protocol: 'HTTP', hostname: 'b.example.com' }] } }
   const routes = content(routeFromHTTPRoute(httpRoute({
     parentRefs: [{ name: 'edges', sectionName: 'a' }, { name: 'edges', sectionName: 'b' }],
     hostnames: ['a.example.com', 'b.example.com'],

@@ -9,7 +9,8 @@ import { createFragmentValidator } from '../../cluster-publisher/fragment-schema
 import { LEADER_LABEL } from '../../cluster-publisher/kubernetes/leader-label.js'
 import { ANNOTATIONS, routeFromService } from '../../cluster-publisher/kubernetes/service-routes.js'
 import { isEdgeIngress, routeFromIngress } from '../../cluster-publisher/kubernetes/ingress-routes.js'
-import { certificatesFromGateway, routeFromHTTPRoute, type Gateway, type GatewayClass, type HTTPRoute } from '../../cluster-publisher/kubernetes/gateway-routes.js'
+import type { Gateway, GatewayClass, HTTPRoute } from '../../cluster-publisher/kubernetes/gateway-api.js'
+import { certificatesFromGateway, routeFromHTTPRoute } from '../../cluster-publisher/kubernetes/gateway-routes.js'
 import { resolveSecretReferences } from '../../cluster-publisher/secret-references.js'
 import type { V1Ingress, V1IngressClass, V1Service } from '@kubernetes/client-node'
 import { loadTraefikSchema } from '../../cluster-publisher/traefik-schema.js'
@@ -66,7 +67,7 @@ test('the monitoring kustomization lists its manifests and generates the dashboa
   const files = yamlFiles(join(MANIFESTS, 'monitoring')).map(path => relative(join(MANIFESTS, 'monitoring'), path)).filter(path => path !== 'kustomization.yaml').sort()
   t.deepEqual(listed('monitoring/kustomization.yaml'), files)
   const kustomization = manifests.find(manifest => manifest.file === 'monitoring/kustomization.yaml')?.object as { configMapGenerator?: Array<{ files: string[] }> } | undefined
-  for (const file of kustomization?.configMapGenerator?.flatMap(generator => generator.files) ?? []) t.notThrows(() => JSON.parse(readFileSync(join(MANIFESTS, 'monitoring', file), 'utf8')), file)
+  for (const file of kustomization?.configMapGenerator?.flatMap(generator => generator.files) ?? []) t.notThrows(() => { JSON.parse(readFileSync(join(MANIFESTS, 'monitoring', file), 'utf8')) }, file)
 })
 
 test('every route fragment in the manifests is valid Traefik configuration', t => {
@@ -115,7 +116,7 @@ test('every Ingress in the manifests is the edges\' and makes routes that are va
   const classes = kubernetesObjects.filter(({ object }) => object.kind === 'IngressClass').map(({ object }) => object as unknown as V1IngressClass)
   const ingresses = kubernetesObjects.filter(({ object }) => object.kind === 'Ingress')
   t.true(ingresses.length >= 1)
-  const withAddress = (object: Manifest['object']): V1Service => ({ ...object, status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } }) as unknown as V1Service
+  const withAddress = (object: Manifest['object']): V1Service => ({ ...object, status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } })
   for (const { file, object } of ingresses) {
     const ingress = object as unknown as V1Ingress
     t.true(isEdgeIngress(ingress, classes), `${file}: ${ingress.spec?.ingressClassName ?? '(no class)'}`)
@@ -141,7 +142,7 @@ test('every HTTPRoute in the manifests is on an edge Gateway and makes routes th
   t.true(routes.length >= 1)
   const serviceNamed = (name: string): V1Service | undefined => {
     const found = objects('Service').find(o => o.metadata?.name === name)
-    return found === undefined ? undefined : ({ ...found, status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } }) as unknown as V1Service
+    return found === undefined ? undefined : { ...found, status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } }
   }
   const fragments = [
     ...routes.map(route => routeFromHTTPRoute(route, { gateway: (namespace, name) => gateways.find(g => g.metadata?.namespace === namespace && g.metadata.name === name), classes, serviceNamed })?.fragment),

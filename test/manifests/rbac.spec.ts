@@ -7,7 +7,7 @@ import type { ApiCall } from '../../simulations/fake-kube-api.js'
 import { fakeKubeApi, fragmentConfigMap, loadBalancerService, NAMESPACE, startKubePublisher } from '../fixtures/kube.js'
 import { meshKeys, routeFragment, startEdge } from '../fixtures/mesh.js'
 import { INGRESS_CONTROLLER } from '../../cluster-publisher/kubernetes/ingress-routes.js'
-import { GATEWAY_CONTROLLER } from '../../cluster-publisher/kubernetes/gateway-routes.js'
+import { GATEWAY_CONTROLLER } from '../../cluster-publisher/kubernetes/gateway-api.js'
 import { waitFor } from '../../simulations/wait-for.js'
 
 interface Rule { apiGroups: string[], resources: string[], verbs: string[], resourceNames?: string[] }

@@ -1,0 +1,40 @@
+import type { ConnectionGater } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { ServerTls } from '../node/http/doors.js'
+import type { Logger } from '../node/logger.js'
+import type { MeshTiming } from '../node/mesh/mesh-node.js'
+import type { TopicHandler } from '../node/mesh/topic-handler.js'
+import type { SecretsPrivateKey } from '../node/sealed-secret.js'
+import type { TrustedKey } from '../node/signing-keys.js'
+
+/** What `dime edge` is told: its flags, as the wiring and the edge's mesh read them. */
+export interface EdgeOptions {
+  mesh: string
+  trust: TrustedKey[]
+  bootstrap: Multiaddr[]
+  swarmKey: Uint8Array
+  listen: string[]
+  dataDir: string
+  serve: { host: string, port: number }
+  log: Logger
+  /** Other edges allowed to connect; trusted publishers are always allowed. Anyone with the swarm key when absent. */
+  allowPeers?: string[]
+  staleAfterMs?: number
+  timing?: MeshTiming & { announceIntervalMs?: number, announceJitterMs?: number }
+  connectionGater?: ConnectionGater
+  /** When set, /config requires `Authorization: Bearer <token>` (Traefik's HTTP provider can send it). */
+  token?: string
+  /** Serve /config over HTTPS with this certificate. */
+  tls?: ServerTls
+  /** Opens the secrets sealed into the config (`--secrets-key`); without it they are left out of what Traefik gets. */
+  secretsKey?: SecretsPrivateKey
+  /** Where clients reach this edge's Traefik, announced to the publishers for the Ingress and Gateway status. */
+  publicAddress?: string
+  /** Largest config accepted (`--max-config-mib`); 64 MiB when absent. */
+  maxBodyBytes?: number
+  /** Ask for deltas against the config held (on when absent; the benchmarks compare). */
+  deltas?: boolean
+  /** Further gossip topics to join (the benchmarks measure raw gossipsub delivery on one). */
+  topics?: TopicHandler[]
+}
+
