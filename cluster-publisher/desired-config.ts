@@ -130,7 +130,7 @@ export function brokenFragments (fragments: readonly Fragment[], validate: Fragm
 /** How many routers (HTTP, TCP and UDP) a config has. */
 export function countRouters (config: JsonObject): number {
   return ['http', 'tcp', 'udp'].reduce((sum, section) => {
-    const routers = isJsonObject(config[section]) ? (config[section] as JsonObject).routers : undefined
+    const routers = isJsonObject(config[section]) ? config[section].routers : undefined
     return sum + (isJsonObject(routers) ? Object.keys(routers).length : 0)
   }, 0)
 }

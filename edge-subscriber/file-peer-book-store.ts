@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import writeFileAtomic from 'write-file-atomic'
 import type { KnownPeer, PeerBookStore } from '../node/mesh/peer-book.js'
+import { isObject } from '../node/signed-frame.js'
 
 /** Known peers as JSON in the data directory, replaced atomically. */
 export function filePeerBookStore (path: string): PeerBookStore {
@@ -15,8 +16,8 @@ export function filePeerBookStore (path: string): PeerBookStore {
       }
       const peers: unknown = JSON.parse(text)
       if (!Array.isArray(peers)) throw new Error(`${path} does not hold a list of peers`)
-      return peers.filter((peer): peer is KnownPeer =>
-        typeof peer?.id === 'string' && Array.isArray(peer.addresses) && typeof peer.lastSeen === 'number')
+      return peers.filter((peer: unknown): peer is KnownPeer =>
+        isObject(peer) && typeof peer.id === 'string' && Array.isArray(peer.addresses) && typeof peer.lastSeen === 'number')
     },
     async save (peers) {
       await writeFileAtomic(path, `${JSON.stringify(peers, null, 2)}\n`, { fsync: true, mode: 0o600 })

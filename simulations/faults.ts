@@ -241,7 +241,7 @@ export async function runFaultSequences (options: FaultRunOptions): Promise<Faul
   const details = await fc.check(property, { seed: options.seed, numRuns: options.runs, endOnFailure: false, interruptAfterTimeLimit: 20 * 60_000 })
   const report: FaultRunReport = { seed: options.seed, runs: options.runs, sequences, steps }
   if (details.failed) {
-    const counterexample = details.counterexample?.[0] as Command[] | undefined
+    const counterexample = details.counterexample?.[0]
     report.failure = {
       seed: details.seed,
       path: details.counterexample === null ? '' : details.counterexamplePath ?? '',

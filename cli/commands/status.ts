@@ -16,7 +16,7 @@ function formatStatus (status: Record<string, unknown>): string {
   const lines: string[] = []
   for (const [key, value] of Object.entries(status)) {
     if (!Array.isArray(value)) {
-      lines.push(`${key}: ${value === null ? '-' : String(value)}`)
+      lines.push(`${key}: ${cell(value)}`)
     } else if (value.length === 0) {
       lines.push(`${key}: (none)`)
     } else if (value.every(item => typeof item === 'object' && item !== null)) {
@@ -33,5 +33,11 @@ function table (rows: Array<Record<string, unknown>>): string[] {
   const columns = [...new Set(rows.flatMap(row => Object.keys(row)))]
   return alignColumns(
     columns.map(column => column.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase()),
-    rows.map(row => columns.map(column => row[column] === undefined || row[column] === null ? '-' : String(row[column]))))
+    rows.map(row => columns.map(column => cell(row[column]))))
+}
+
+/** One value as text: '-' for none, an object (a pin) as JSON rather than "[object Object]". */
+function cell (value: unknown): string {
+  if (value === undefined || value === null) return '-'
+  return typeof value === 'string' ? value : JSON.stringify(value)
 }

@@ -134,7 +134,7 @@ export class LeaderElector {
     const spec = lease.spec ?? {}
     // Only used to notice that the Lease changed; the client may hand renewTime over as a Date or a string.
     const renewed: unknown = spec.renewTime
-    const record = `${spec.holderIdentity ?? ''}|${renewed instanceof Date ? renewed.toISOString() : String(renewed ?? '')}`
+    const record = `${spec.holderIdentity ?? ''}|${renewed instanceof Date ? renewed.toISOString() : typeof renewed === 'string' ? renewed : ''}`
     if (record !== this.observed) {
       this.observed = record
       this.observedAt = now

@@ -15,12 +15,12 @@ export interface ServerTls {
 export function createHttpServer (tls: ServerTls | undefined, listening?: Server): FastifyInstance {
   if (listening !== undefined) return takingOver(listening)
   // Fastify's types split on the https option; both are the same instance to the routes.
-  return (tls === undefined ? Fastify({ logger: false }) : Fastify({ logger: false, https: { cert: tls.cert, key: tls.key } })) as unknown as FastifyInstance
+  return tls === undefined ? Fastify({ logger: false }) : Fastify({ logger: false, https: { cert: tls.cert, key: tls.key } })
 }
 
 function takingOver (listening: Server): FastifyInstance {
   let handler: RequestListener | undefined
-  const app = Fastify({ logger: false, serverFactory: fastifyHandler => { handler = fastifyHandler as RequestListener; return listening } }) as unknown as FastifyInstance
+  const app = Fastify({ logger: false, serverFactory: fastifyHandler => { handler = fastifyHandler; return listening } }) as unknown as FastifyInstance
   app.addHook('onReady', async () => {
     if (handler === undefined) throw new TypeError('fastify made no request handler')
     listening.removeAllListeners('request')

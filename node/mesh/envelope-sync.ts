@@ -99,7 +99,6 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     const current = this.latest.current()
     if (current !== undefined) this.cache.advance(current)
     this.latest.onAccepted(envelope => { this.cache.advance(envelope) })
-    this.onIdentify = this.onIdentify.bind(this)
   }
 
   async start (): Promise<void> {
@@ -266,7 +265,7 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     }
   }
 
-  private onIdentify (event: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void {
+  private readonly onIdentify = (event: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
     if (event.detail.protocols.includes(this.protocol)) {
       this.syncQuietly(event.detail.peerId)
     }

@@ -55,7 +55,6 @@ class PeerExchange implements Startable {
     this.log = init.log.child({ component: 'peer-exchange' })
     this.timeoutMs = init.timeoutMs ?? SYNC_TIMEOUT_MS
     this.countExchange = init.countExchange ?? (() => {})
-    this.onIdentify = this.onIdentify.bind(this)
   }
 
   async start (): Promise<void> {
@@ -68,7 +67,7 @@ class PeerExchange implements Startable {
     await this.components.registrar.unhandle(this.protocol)
   }
 
-  private onIdentify (event: CustomEvent<IdentifyResult>): void {
+  private readonly onIdentify = (event: CustomEvent<IdentifyResult>): void => {
     if (!event.detail.protocols.includes(this.protocol)) return
     const peer = event.detail.peerId
     this.ask(peer).then(() => { this.countExchange('learned') }, (err: unknown) => {

@@ -73,8 +73,6 @@ class PeerKeeper implements Startable {
       ...init,
       log: init.log.child({ component: 'peers' })
     }
-    this.onIdentify = this.onIdentify.bind(this)
-    this.check = this.check.bind(this)
   }
 
   start (): void {
@@ -96,12 +94,12 @@ class PeerKeeper implements Startable {
     await Promise.allSettled(this.loops)
   }
 
-  private onIdentify (event: CustomEvent<IdentifyResult>): void {
+  private readonly onIdentify = (event: CustomEvent<IdentifyResult>): void => {
     this.init.book.learn(event.detail.peerId.toString(), event.detail.listenAddrs.map(String))
   }
 
   /** Dials known peers, with per-peer backoff, until the target is met. */
-  private check (): void {
+  private readonly check = (): void => {
     if (this.controller.signal.aborted) return
     const connected = new Set(this.components.connectionManager.getConnections().map(c => c.remotePeer.toString()))
     const wanted = this.init.targetPeers - connected.size - this.dialing.size

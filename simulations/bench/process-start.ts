@@ -26,7 +26,10 @@ async function repeat (runs: number, once: () => Promise<number>): Promise<Sprea
 async function exitTime (what: string, start: () => ChildProcess): Promise<number> {
   const started = performance.now()
   await new Promise<void>((resolve, reject) => {
-    start().once('exit', code => { code === 0 ? resolve() : reject(new Error(`${what} exited ${code}`)) })
+    start().once('exit', code => {
+      if (code === 0) resolve()
+      else reject(new Error(`${what} exited ${String(code)}`))
+    })
   })
   return performance.now() - started
 }

@@ -3,11 +3,12 @@ import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { createFragmentValidator } from '../../cluster-publisher/fragment-schema.js'
 import { loadTraefikSchema } from '../../cluster-publisher/traefik-schema.js'
+import type { JsonObject } from '../../cluster-publisher/json.js'
 
 const validate = createFragmentValidator(loadTraefikSchema())
 
 test("Traefik's own reference dynamic configuration is valid", t => {
-  const reference = parse(readFileSync(new URL('../../reference/traefik-dynamic-configuration-reference.yaml', import.meta.url), 'utf8'))
+  const reference = parse(readFileSync(new URL('../../reference/traefik-dynamic-configuration-reference.yaml', import.meta.url), 'utf8')) as JsonObject
   t.is(validate(reference), undefined)
 })
 

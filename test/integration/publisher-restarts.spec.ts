@@ -46,7 +46,7 @@ test('restarted with no state while no edge can reach it, a publisher with a bro
   await waitFor('the publisher holding its build', () => /waiting for the mesh's newest config/.test(second.status().lastError ?? '') ? true : undefined)
   await new Promise(resolve => setTimeout(resolve, 4000))
   t.is(second.status().version, null, 'nothing was signed while cut off')
-  t.false((await (await fetch(`${second.adminUrl() ?? ''}/readyz`)).ok), 'not ready while holding')
+  t.false((await fetch(`${second.adminUrl() ?? ''}/readyz`)).ok, 'not ready while holding')
 
   partition.heal()
   await waitFor('bravo reported as kept', () => second.status().fragments.find(f => f.source === 'bravo.yaml')?.status === 'kept-last-good' ? true : undefined)
