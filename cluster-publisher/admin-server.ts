@@ -15,9 +15,9 @@ export interface AdminServerDeps {
   history: Pick<VersionHistory, 'list' | 'diff'>
   pins: { pin: (version: number) => Promise<Pin>, unpin: () => Promise<boolean> }
   /** When set, everything but /healthz and /readyz (the probes) needs `Authorization: Bearer <token>`. */
-  token?: string
+  token?: string | undefined
   /** Serve HTTPS with this certificate (`--tls-cert`, `--tls-key`). */
-  tls?: ServerTls
+  tls?: ServerTls | undefined
 }
 
 const OPEN_ROUTES = new Set(['/healthz', '/readyz'])

@@ -7,7 +7,7 @@ import type { JsonObject } from './json.js'
 
 export interface ConfigPublisherInit {
   signingKey: SigningKey
-  now?: () => number
+  now?: (() => number) | undefined
 }
 
 export interface ConfigPublisherComponents {

@@ -45,33 +45,33 @@ export interface PublisherOptions {
   source: FragmentSource
   signingKey: SigningKey
   /** Earlier keys whose envelopes still count when learning the mesh's highest version (during a rotation). */
-  trust?: TrustedKey[]
+  trust?: TrustedKey[] | undefined
   swarmKey: Uint8Array
   listen: string[]
-  bootstrap?: Multiaddr[]
-  admin?: { host: string, port: number, token?: string, tls?: ServerTls }
+  bootstrap?: Multiaddr[] | undefined
+  admin?: { host: string, port: number, token?: string | undefined, tls?: ServerTls | undefined } | undefined
   log: Logger
-  reporters?: FragmentReporter[]
+  reporters?: FragmentReporter[] | undefined
   /**
    * Where the newest config is kept across restarts and leader changes (a file,
    * a ConfigMap). Without it, a publisher that restarts with a broken fragment
    * waits for an edge to tell it the newest config before it publishes.
    */
-  stateStore?: EnvelopeStore
-  leadership?: Leadership
+  stateStore?: EnvelopeStore | undefined
+  leadership?: Leadership | undefined
   /** Writes where routes are served back to their objects while leading (the Kubernetes wiring: Ingress status). */
-  routeStatus?: RouteStatusWriter
+  routeStatus?: RouteStatusWriter | undefined
   /** Called once the mesh is up after winning leadership, and before it stops after losing it (the Kubernetes wiring labels the pod). */
-  onLeadershipChange?: (leading: boolean) => Promise<void>
+  onLeadershipChange?: ((leading: boolean) => Promise<void>) | undefined
   /** Largest config to sign (`--max-config-mib`); 64 MiB when absent. */
-  maxBodyBytes?: number
+  maxBodyBytes?: number | undefined
   /** Publish a config with no routers even when the published one has some. */
-  allowEmpty?: boolean
-  now?: () => number
-  timing?: MeshTiming & { beaconIntervalMs?: number, missingAfterMs?: number }
-  connectionGater?: ConnectionGater
+  allowEmpty?: boolean | undefined
+  now?: (() => number) | undefined
+  timing?: MeshTiming & { beaconIntervalMs?: number | undefined, missingAfterMs?: number | undefined } | undefined
+  connectionGater?: ConnectionGater | undefined
   /** Metrics to add to (the Kubernetes parts register theirs on it first); a new set when absent. */
-  metrics?: MeshMetrics
+  metrics?: MeshMetrics | undefined
 }
 
 export interface Publisher {
@@ -109,7 +109,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     trust: trustPolicy(options.mesh, [options.signingKey, ...options.trust ?? []]),
     store: state ?? memoryEnvelopeStore(),
     log,
-    ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+    maxBodyBytes: options.maxBodyBytes,
     countOffer: offerCounter(metrics)
   })
   const rollout = new Rollout(options.timing?.missingAfterMs ?? MISSING_AFTER_INTERVALS * ANNOUNCE_INTERVAL_MS)
@@ -135,23 +135,23 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     },
     metrics,
     makeDeltas: true,
-    ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
-    ...(options.timing !== undefined ? { timing: options.timing } : {}),
+    connectionGater: options.connectionGater,
+    timing: options.timing,
     log
   })
   const beacons = new HeadAnnouncer({ latest, mesh }, {
     signingKey: options.signingKey,
     log,
     now,
-    ...(options.timing?.beaconIntervalMs !== undefined ? { intervalMs: options.timing.beaconIntervalMs } : {})
+    intervalMs: options.timing?.beaconIntervalMs
   })
   const signer = new ConfigPublisher({ latest, announce: async () => await beacons.announce() }, { signingKey: options.signingKey, now })
-  const controller = new PublisherController({ source, latest, signer, mesh, ...(state !== undefined ? { state } : {}) }, {
+  const controller = new PublisherController({ source, latest, signer, mesh, state }, {
     validate: createFragmentValidator(loadTraefikSchema()),
     log,
     registry: metrics.registry,
     reporters: [logReporter(log), ...options.reporters ?? []],
-    ...(options.allowEmpty !== undefined ? { allowEmpty: options.allowEmpty } : {})
+    allowEmpty: options.allowEmpty
   })
   lastGoodContent = () => controller.lastGoodContent()
   pinned = () => controller.pinned()
@@ -270,8 +270,8 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
           notReadyReason,
           history,
           pins: { pin: async version => await publisher.pin(version), unpin: async () => await publisher.unpin() },
-          ...(options.admin.token !== undefined ? { token: options.admin.token } : {}),
-          ...(options.admin.tls !== undefined ? { tls: options.admin.tls } : {})
+          token: options.admin.token,
+          tls: options.admin.tls
         })
         adminUrl = await admin.listen({ host: options.admin.host, port: options.admin.port })
         log.info({ url: adminUrl }, 'admin endpoint listening')

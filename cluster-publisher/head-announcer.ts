@@ -7,8 +7,8 @@ import type { SigningKey } from '../node/signing-keys.js'
 export interface HeadAnnouncerInit {
   signingKey: SigningKey
   log: Logger
-  intervalMs?: number
-  now?: () => number
+  intervalMs?: number | undefined
+  now?: (() => number) | undefined
 }
 
 export interface HeadAnnouncerComponents {

@@ -19,7 +19,7 @@ export interface LeadershipTransitionsInit {
   /** Stops publishing: runs when leadership is lost, at stop, and to undo a `lead` that failed halfway. */
   follow: () => Promise<void>
   /** Told once a change has taken effect: after `lead` succeeded, or as `follow` begins. */
-  onChange?: (leading: boolean) => void
+  onChange?: ((leading: boolean) => void) | undefined
   /**
    * A win whose `lead` failed, already undone: this replica must not hold
    * leadership while publishing nothing (release the Lease, or exit).

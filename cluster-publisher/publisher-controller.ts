@@ -29,16 +29,16 @@ export interface PublisherControllerComponents {
    * The durable state the latest envelope is stored in (survives restarts, shared by the replicas),
    * with each fragment's last good content beside the envelope. Absent: the envelope is in memory only.
    */
-  state?: Pick<PublisherState, 'loadLastGood' | 'loadPin' | 'rewrite'>
+  state?: Pick<PublisherState, 'loadLastGood' | 'loadPin' | 'rewrite'> | undefined
 }
 
 export interface PublisherControllerInit {
   validate: FragmentValidator
   log: Logger
   registry: Registry
-  reporters?: FragmentReporter[]
+  reporters?: FragmentReporter[] | undefined
   /** Publish a config with no routers even when the published one has some. */
-  allowEmpty?: boolean
+  allowEmpty?: boolean | undefined
 }
 
 /** How one sync ended. */

@@ -1,4 +1,5 @@
 import { backoffDelay } from '../node/backoff.js'
+import { withDefaults, type Filled } from '../node/defaults.js'
 import type { Logger } from '../node/logger.js'
 import { COALESCE_DELAY_MS, COALESCE_MAX_WAIT_MS, RETRY_MAX_MS, RETRY_MIN_MS } from './constants.js'
 
@@ -6,10 +7,10 @@ export interface ReconcilerInit {
   /** Recomputes everything from what is observed now; throws on a transient failure. */
   reconcile: () => Promise<void>
   log: Logger
-  delayMs?: number
-  maxWaitMs?: number
-  retryMinMs?: number
-  retryMaxMs?: number
+  delayMs?: number | undefined
+  maxWaitMs?: number | undefined
+  retryMinMs?: number | undefined
+  retryMaxMs?: number | undefined
 }
 
 /**
@@ -19,7 +20,7 @@ export interface ReconcilerInit {
  * `maxWaitMs` at most); a failed run is retried with exponential backoff.
  */
 export class Reconciler {
-  private readonly init: Required<ReconcilerInit>
+  private readonly init: Filled<ReconcilerInit>
   private dirtySince: number | undefined
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
@@ -27,13 +28,7 @@ export class Reconciler {
   private stopped = true
 
   constructor (init: ReconcilerInit) {
-    this.init = {
-      delayMs: COALESCE_DELAY_MS,
-      maxWaitMs: COALESCE_MAX_WAIT_MS,
-      retryMinMs: RETRY_MIN_MS,
-      retryMaxMs: RETRY_MAX_MS,
-      ...init
-    }
+    this.init = withDefaults({ delayMs: COALESCE_DELAY_MS, maxWaitMs: COALESCE_MAX_WAIT_MS, retryMinMs: RETRY_MIN_MS, retryMaxMs: RETRY_MAX_MS }, init)
   }
 
   start (): void {

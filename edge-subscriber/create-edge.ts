@@ -53,7 +53,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     trust: trustPolicy(options.mesh, options.trust),
     store: fileEnvelopeStore(join(options.dataDir, ENVELOPE_FILE)),
     log,
-    ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+    maxBodyBytes: options.maxBodyBytes,
     countOffer: outcome => { metrics?.envelopeOffers.inc({ outcome }) }
   })
 
@@ -144,7 +144,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     async start () {
       const notRestored = await latest.restore()
       if (notRestored !== undefined) log.warn({ reason: notRestored }, 'no persisted config to serve; answering 503 until one is verified')
-      const doors = { ...(options.token !== undefined ? { token: options.token } : {}), ...(options.tls !== undefined ? { tls: options.tls } : {}) }
+      const doors = { token: options.token, tls: options.tls }
       const first = await listenFirst({ ...options.serve, current: () => served, ...doors })
       httpServer = first.server
       serveUrl = first.url

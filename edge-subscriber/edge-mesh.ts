@@ -58,12 +58,12 @@ export async function edgeMesh (components: EdgeMeshComponents, options: EdgeOpt
     bootstrap: options.bootstrap,
     privateKey: await loadOrCreatePeerKey(join(options.dataDir, PEER_KEY_FILE)),
     peerBookStore: filePeerBookStore(join(options.dataDir, PEERS_FILE)),
-    ...(allowed !== undefined ? { allowPeers: allowed } : {}),
-    ...(options.connectionGater !== undefined ? { connectionGater: options.connectionGater } : {}),
+    allowPeers: allowed,
+    connectionGater: options.connectionGater,
     freshness,
     metrics,
-    ...(options.deltas !== undefined ? { deltas: options.deltas } : {}),
-    ...(options.topics !== undefined ? { topics: options.topics } : {}),
+    deltas: options.deltas,
+    topics: options.topics,
     timing,
     log
   })
@@ -75,8 +75,8 @@ export async function edgeMesh (components: EdgeMeshComponents, options: EdgeOpt
   }, {
     mesh: options.mesh,
     log,
-    ...(timing.announceIntervalMs !== undefined ? { intervalMs: timing.announceIntervalMs } : {}),
-    ...(timing.announceJitterMs !== undefined ? { jitterMs: timing.announceJitterMs } : {})
+    intervalMs: timing.announceIntervalMs,
+    jitterMs: timing.announceJitterMs
   })
   return { node, announcer, admitTrusted }
 }

@@ -18,23 +18,23 @@ export interface EdgeOptions {
   serve: { host: string, port: number }
   log: Logger
   /** Other edges allowed to connect; trusted publishers are always allowed. Anyone with the swarm key when absent. */
-  allowPeers?: string[]
-  staleAfterMs?: number
-  timing?: MeshTiming & { announceIntervalMs?: number, announceJitterMs?: number }
-  connectionGater?: ConnectionGater
+  allowPeers?: string[] | undefined
+  staleAfterMs?: number | undefined
+  timing?: MeshTiming & { announceIntervalMs?: number, announceJitterMs?: number } | undefined
+  connectionGater?: ConnectionGater | undefined
   /** When set, /config requires `Authorization: Bearer <token>` (Traefik's HTTP provider can send it). */
-  token?: string
+  token?: string | undefined
   /** Serve /config over HTTPS with this certificate. */
-  tls?: ServerTls
+  tls?: ServerTls | undefined
   /** Opens the secrets sealed into the config (`--secrets-key`); without it they are left out of what Traefik gets. */
-  secretsKey?: SecretsPrivateKey
+  secretsKey?: SecretsPrivateKey | undefined
   /** Where clients reach this edge's Traefik, announced to the publishers for the Ingress and Gateway status. */
-  publicAddress?: string
+  publicAddress?: string | undefined
   /** Largest config accepted (`--max-config-mib`); 64 MiB when absent. */
-  maxBodyBytes?: number
+  maxBodyBytes?: number | undefined
   /** Ask for deltas against the config held (on when absent; the benchmarks compare). */
-  deltas?: boolean
+  deltas?: boolean | undefined
   /** Further gossip topics to join (the benchmarks measure raw gossipsub delivery on one). */
-  topics?: TopicHandler[]
+  topics?: TopicHandler[] | undefined
 }
 

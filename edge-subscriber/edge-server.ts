@@ -13,9 +13,9 @@ export interface EdgeServerDeps {
   current: () => ServedConfig | undefined
   status: () => EdgeStatus
   /** When set, /config answers only requests bearing `Authorization: Bearer <token>`. */
-  token?: string
+  token?: string | undefined
   /** Serve HTTPS with this certificate (`--tls-cert`, `--tls-key`). */
-  tls?: ServerTls
+  tls?: ServerTls | undefined
   /** Take over this server's requests once ready (the first server, listenFirst) instead of listening anew. */
   listening?: Server
 }

@@ -8,8 +8,8 @@ export interface FirstServerOptions {
   host: string
   port: number
   current: () => ServedConfig | undefined
-  token?: string
-  tls?: ServerTls
+  token?: string | undefined
+  tls?: ServerTls | undefined
 }
 
 /**

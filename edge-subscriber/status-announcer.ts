@@ -5,14 +5,14 @@ import type { Logger } from '../node/logger.js'
 export interface StatusAnnouncerInit {
   mesh: string
   log: Logger
-  intervalMs?: number
-  minGapMs?: number
+  intervalMs?: number | undefined
+  minGapMs?: number | undefined
   /**
    * After a change, wait a random time up to this long: a new version reaches
    * every edge at once, and their announcements should not all arrive together.
    */
-  jitterMs?: number
-  random?: () => number
+  jitterMs?: number | undefined
+  random?: (() => number) | undefined
 }
 
 export interface StatusAnnouncerComponents {

@@ -39,8 +39,8 @@ export interface LatestEnvelopeInit {
   store: EnvelopeStore
   log: Logger
   /** Larger configs are refused before their bodies are fetched (`--max-config-mib`). */
-  maxBodyBytes?: number
-  countOffer?: (outcome: OfferOutcome, origin: string) => void
+  maxBodyBytes?: number | undefined
+  countOffer?: ((outcome: OfferOutcome, origin: string) => void) | undefined
 }
 
 /**

@@ -52,7 +52,7 @@ export interface WorldInit {
   root: string
   recorder: Recorder
   /** The clock the publisher signs with (a replacement may run behind). */
-  now?: () => number
+  now?: (() => number) | undefined
 }
 
 /**
@@ -131,7 +131,7 @@ export class World {
       log: silentLogger(),
       timing: { ...this.timing, beaconIntervalMs: 500 },
       connectionGater: this.partition.gaterFor(() => self),
-      ...(now !== undefined ? { now } : {})
+      now
     })
     self = publisher.mesh.peerId
     this.publisher = publisher

@@ -82,7 +82,7 @@ Examples:
         swarmKey: readSwarmKey(flags.swarmKey),
         listen: await listenAddresses(flags.listen),
         ...(admin !== undefined
-          ? { admin: { ...admin, ...(flags.tokenFile !== undefined ? { token: readToken(flags.tokenFile) } : {}), ...(tls !== undefined ? { tls } : {}) } }
+          ? { admin: { ...admin, token: flags.tokenFile === undefined ? undefined : readToken(flags.tokenFile), tls } }
           : {}),
         allowEmpty: flags.allowEmpty === true,
         maxBodyBytes: maxConfigBytes(flags.maxConfigMib),
@@ -101,7 +101,7 @@ async function sourceParts (flags: PublisherFlags, log: Logger, registry: Regist
       import('../../cluster-publisher/sources/directory-source.js'), import('../../node/file-envelope-store.js')])
     return {
       source: directorySource({ directory: flags.fragments }),
-      ...(flags.dataDir !== undefined ? { stateStore: fileEnvelopeStore(await stateFile(flags.dataDir)) } : {})
+      stateStore: flags.dataDir === undefined ? undefined : fileEnvelopeStore(await stateFile(flags.dataDir))
     }
   }
   const [{ kubernetesParts }, { kubeConfigFor }] = await Promise.all([import('../../cluster-publisher/kubernetes/kubernetes-parts.js'), import('../kubernetes.js')])

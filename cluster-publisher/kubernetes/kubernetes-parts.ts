@@ -19,13 +19,13 @@ export interface KubernetesPartsInit {
   /** This replica: its Pod (from the downward API), for the Lease and the leader label. */
   pod: { namespace: string, name: string }
   /** Lease name; leader election is on when given. */
-  leaseName?: string
+  leaseName?: string | undefined
   log: Logger
   /** The edges' public secrets key and the mesh: private values from Secrets are sealed to it. */
-  sealTo?: { key: SecretsPublicKey, mesh: string }
+  sealTo?: { key: SecretsPublicKey, mesh: string } | undefined
   /** Where the API-failure counter is registered (the publisher's registry). */
-  registry?: Registry
-  timing?: { leaseDurationMs?: number, renewDeadlineMs?: number, retryPeriodMs?: number, retryMinMs?: number, statusResyncMs?: number }
+  registry?: Registry | undefined
+  timing?: { leaseDurationMs?: number, renewDeadlineMs?: number, retryPeriodMs?: number, retryMinMs?: number, statusResyncMs?: number } | undefined
 }
 
 /** Exactly the publisher options they fill in, so callers spread them into `createPublisher`. */
@@ -49,8 +49,8 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
     namespaces: init.namespaces,
     log: init.log,
     countFailure: (resource, count = 1) => { failures.inc({ resource }, count) },
-    ...(sealTo !== undefined ? { seal: async (plaintext: string) => await sealSecret(plaintext, sealTo.key, sealTo.mesh) } : {}),
-    ...(init.timing?.retryMinMs !== undefined ? { retryMinMs: init.timing.retryMinMs } : {})
+    seal: sealTo === undefined ? undefined : async (plaintext: string) => await sealSecret(plaintext, sealTo.key, sealTo.mesh),
+    retryMinMs: init.timing?.retryMinMs
   })
   const events = new EventRecorder(core, init.pod.name, init.log)
   const reporter: FragmentReporter = {
@@ -80,8 +80,8 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
   const routeStatus = new StatusWriter({
     targets: (view, now) => statusTargets(source, apis, view, now),
     log: init.log,
-    ...(init.timing?.statusResyncMs !== undefined ? { resyncMs: init.timing.statusResyncMs } : {}),
-    ...(init.timing?.retryMinMs !== undefined ? { retryMinMs: init.timing.retryMinMs } : {})
+    resyncMs: init.timing?.statusResyncMs,
+    retryMinMs: init.timing?.retryMinMs
   })
   if (init.leaseName === undefined) return { source, reporters: [reporter], stateStore, routeStatus }
   const leadership = new LeaderElector({ leases: init.kubeConfig.makeApiClient(CoordinationV1Api) }, {

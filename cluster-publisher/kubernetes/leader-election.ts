@@ -1,4 +1,5 @@
 import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node'
+import { withDefaults, type Filled } from '../../node/defaults.js'
 import type { Logger } from '../../node/logger.js'
 
 export interface LeaderElectionInit {
@@ -7,10 +8,10 @@ export interface LeaderElectionInit {
   /** This replica's name (the pod name): what the Lease says about who holds it. */
   identity: string
   log: Logger
-  leaseDurationMs?: number
-  renewDeadlineMs?: number
-  retryPeriodMs?: number
-  now?: () => number
+  leaseDurationMs?: number | undefined
+  renewDeadlineMs?: number | undefined
+  retryPeriodMs?: number | undefined
+  now?: (() => number) | undefined
 }
 
 export interface LeaderElectionComponents {
@@ -28,7 +29,7 @@ const DEFAULTS = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriod
  * leader that cannot renew within the renew deadline steps down.
  */
 export class LeaderElector {
-  private readonly init: Required<LeaderElectionInit>
+  private readonly init: Filled<LeaderElectionInit>
   private leading = false
   private lastRenewedAt = 0
   private observed = ''
@@ -40,7 +41,7 @@ export class LeaderElector {
   private readonly stopped: Array<() => void> = []
 
   constructor (private readonly components: LeaderElectionComponents, init: LeaderElectionInit) {
-    this.init = { ...DEFAULTS, now: Date.now, ...init }
+    this.init = withDefaults({ ...DEFAULTS, now: Date.now }, init)
   }
 
   onStartedLeading (listener: () => void): void { this.started.push(listener) }

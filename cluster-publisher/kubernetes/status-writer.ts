@@ -20,8 +20,8 @@ export interface StatusWriterInit {
   targets: (view: RouteStatusView, now: string) => StatusTarget[]
   log: Logger
   /** Rewrites what is due this often even when nothing pokes it (an edge gone silent pokes nothing). */
-  resyncMs?: number
-  retryMinMs?: number
+  resyncMs?: number | undefined
+  retryMinMs?: number | undefined
 }
 
 /**
@@ -42,7 +42,7 @@ export class StatusWriter implements RouteStatusWriter {
     this.reconciler = new Reconciler({
       reconcile: async () => { await this.reconcile() },
       log: init.log.child({ component: 'status' }),
-      ...(init.retryMinMs !== undefined ? { retryMinMs: init.retryMinMs } : {})
+      retryMinMs: init.retryMinMs
     })
   }
 

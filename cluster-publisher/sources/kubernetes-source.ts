@@ -14,12 +14,12 @@ export interface KubernetesSourceInit {
   kubeConfig: KubeConfig
   namespaces: string[]
   log: Logger
-  retryMinMs?: number
-  retryMaxMs?: number
+  retryMinMs?: number | undefined
+  retryMaxMs?: number | undefined
   /** Counts lists and watches that failed, by resource (0 when a watch begins, so every resource has a series). */
-  countFailure?: (resource: string, failures?: number) => void
+  countFailure?: ((resource: string, failures?: number) => void) | undefined
   /** Seals private values from Secrets to the edges' secrets key; without it, references to them are refused. */
-  seal?: Seal
+  seal?: Seal | undefined
 }
 
 /** The Kubernetes object a fragment came from, for Events. */

@@ -13,10 +13,10 @@ export interface BeaconHandlerInit {
   freshness: Freshness
   /** Fetches the body of an announced version: from what the beacon carried, else from the peer that forwarded it first. */
   pull: (version: number, via: string, carried: Uint8Array | undefined) => Promise<void>
-  countBeacon?: (outcome: BeaconOutcome) => void
+  countBeacon?: ((outcome: BeaconOutcome) => void) | undefined
   /** Times the stages of each new version's hop. */
-  hops?: HopTimer
-  now?: () => number
+  hops?: HopTimer | undefined
+  now?: (() => number) | undefined
 }
 
 /**

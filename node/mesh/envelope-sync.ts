@@ -20,15 +20,15 @@ export interface EnvelopeSyncInit {
   latest: LatestEnvelope
   log: Logger
   /** Ask for deltas against the version held (true unless a benchmark compares). */
-  deltas?: boolean
+  deltas?: boolean | undefined
   /** Make deltas against earlier versions (the publisher); other nodes relay the deltas they received. */
-  makeDeltas?: boolean
-  intervalMs?: number
-  timeoutMs?: number
+  makeDeltas?: boolean | undefined
+  intervalMs?: number | undefined
+  timeoutMs?: number | undefined
   /** Told of every body received: its form and its bytes on the wire. */
-  countTransfer?: (form: 'full' | 'delta', bytes: number) => void
+  countTransfer?: ((form: 'full' | 'delta', bytes: number) => void) | undefined
   /** Times the stages of each new version's hop. */
-  hops?: HopTimer
+  hops?: HopTimer | undefined
 }
 
 export interface EnvelopeSyncComponents {

@@ -32,35 +32,35 @@ import type { TopicHandler } from './topic-handler.js'
 import type { PeerAnnouncement } from '../peer-announcement.js'
 
 export interface MeshTiming {
-  syncIntervalMs?: number
-  peerCheckIntervalMs?: number
+  syncIntervalMs?: number | undefined
+  peerCheckIntervalMs?: number | undefined
 }
 
 export interface MeshNodeInit {
   latest: LatestEnvelope
   swarmKey: Uint8Array
   listen: string[]
-  bootstrap?: Multiaddr[]
+  bootstrap?: Multiaddr[] | undefined
   /** A stable identity; a random one is made when absent. */
-  privateKey?: PrivateKey
+  privateKey?: PrivateKey | undefined
   /** Where learned peers are kept across restarts; in memory when absent. */
-  peerBookStore?: PeerBookStore
+  peerBookStore?: PeerBookStore | undefined
   /** Only these peer ids may connect (`--allow-peer`); anyone with the swarm key when absent. */
-  allowPeers?: ReadonlySet<string>
+  allowPeers?: ReadonlySet<string> | undefined
   /** Further admission rules (the simulations cut links with one). */
-  connectionGater?: ConnectionGater
-  topics?: TopicHandler[]
+  connectionGater?: ConnectionGater | undefined
+  topics?: TopicHandler[] | undefined
   /** Told of each beacon whose version this node serves (an edge reports staleness from it). */
-  freshness?: Freshness
+  freshness?: Freshness | undefined
   /** Ask peers for deltas against the version held (on unless a benchmark compares). */
-  deltas?: boolean
+  deltas?: boolean | undefined
   /** Diff each new version against earlier ones (the publisher); other nodes relay the deltas they receive. */
-  makeDeltas?: boolean
+  makeDeltas?: boolean | undefined
   /** Where the mesh's counters go; a throwaway registry when absent. */
-  metrics?: MeshMetrics
+  metrics?: MeshMetrics | undefined
   /** Called with every verified status announcement (peers' addresses are learned from them first). */
-  onAnnouncement?: (announcement: PeerAnnouncement) => void
-  timing?: MeshTiming
+  onAnnouncement?: ((announcement: PeerAnnouncement) => void) | undefined
+  timing?: MeshTiming | undefined
   log: Logger
 }
 
@@ -167,11 +167,11 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       sync: envelopeSync({
         latest: init.latest,
         log,
-        ...(init.deltas !== undefined ? { deltas: init.deltas } : {}),
-        ...(init.makeDeltas !== undefined ? { makeDeltas: init.makeDeltas } : {}),
+        deltas: init.deltas,
+        makeDeltas: init.makeDeltas,
         countTransfer: (form, bytes) => { init.metrics?.bodyBytes.inc({ form }, bytes) },
         hops,
-        ...(timing.syncIntervalMs !== undefined ? { intervalMs: timing.syncIntervalMs } : {})
+        intervalMs: timing.syncIntervalMs
       }),
       reports: statusReports({ mesh: init.latest.mesh, status, log }),
       topics: (components) => gossipTopics({
@@ -199,7 +199,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         log,
         countDial: (target, outcome) => { init.metrics?.dials.inc({ target, outcome }) },
         ping: async (peer, signal) => await libp2p?.services.ping.ping(peer, { signal }),
-        ...(timing.peerCheckIntervalMs !== undefined ? { checkIntervalMs: timing.peerCheckIntervalMs } : {})
+        checkIntervalMs: timing.peerCheckIntervalMs
       })
     }
   })

@@ -22,8 +22,8 @@ export interface PeerExchangeInit {
   book: PeerBook
   log: Logger
   /** Told of every exchange this node asked for: learned (a valid list, even empty), refused (malformed) or failed (no answer). */
-  countExchange?: (outcome: 'learned' | 'refused' | 'failed') => void
-  timeoutMs?: number
+  countExchange?: ((outcome: 'learned' | 'refused' | 'failed') => void) | undefined
+  timeoutMs?: number | undefined
 }
 
 export interface PeerExchangeComponents {

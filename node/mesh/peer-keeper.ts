@@ -4,6 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { BOOTSTRAP_PING_INTERVAL_MS, BOOTSTRAP_PING_TIMEOUT_MS, BOOTSTRAP_REDIAL_MAX_MS, KNOWN_PEER_REDIAL_MAX_MS, PEER_CHECK_INTERVAL_MS, REDIAL_MIN_MS, TARGET_PEERS } from '../constants.js'
 import { backoffDelay } from '../backoff.js'
+import { withDefaults, type Filled } from '../defaults.js'
 import type { Logger } from '../logger.js'
 import type { PeerBook } from './peer-book.js'
 
@@ -13,17 +14,17 @@ export interface PeerKeeperInit {
   log: Logger
   /** Round trip to a connected peer; rejects when it does not answer (the node's ping service). */
   ping: (peer: PeerId, signal: AbortSignal) => Promise<unknown>
-  targetPeers?: number
-  minDelayMs?: number
+  targetPeers?: number | undefined
+  minDelayMs?: number | undefined
   /** Longest wait between two dials of a bootstrap address. */
-  bootstrapMaxDelayMs?: number
+  bootstrapMaxDelayMs?: number | undefined
   /** Longest wait between two dials of another known peer. */
-  knownPeerMaxDelayMs?: number
-  checkIntervalMs?: number
-  pingIntervalMs?: number
-  pingTimeoutMs?: number
+  knownPeerMaxDelayMs?: number | undefined
+  checkIntervalMs?: number | undefined
+  pingIntervalMs?: number | undefined
+  pingTimeoutMs?: number | undefined
   /** Told of every dial this keeper makes: to a bootstrap address or a known peer, and whether it connected. */
-  countDial?: (target: 'bootstrap' | 'known-peer', outcome: 'connected' | 'failed') => void
+  countDial?: ((target: 'bootstrap' | 'known-peer', outcome: 'connected' | 'failed') => void) | undefined
 }
 
 export interface PeerKeeperComponents {
@@ -53,7 +54,7 @@ interface Backoff { attempts: number, nextAttemptAt: number }
  */
 class PeerKeeper implements Startable {
   readonly [Symbol.toStringTag] = 'dime-peer-keeper'
-  private readonly init: Required<PeerKeeperInit>
+  private readonly init: Filled<PeerKeeperInit>
   private controller = new AbortController()
   private loops: Array<Promise<void>> = []
   private timer: NodeJS.Timeout | undefined
@@ -61,7 +62,7 @@ class PeerKeeper implements Startable {
   private readonly dialing = new Set<string>()
 
   constructor (private readonly components: PeerKeeperComponents, init: PeerKeeperInit) {
-    this.init = {
+    this.init = withDefaults({
       targetPeers: TARGET_PEERS,
       minDelayMs: REDIAL_MIN_MS,
       bootstrapMaxDelayMs: BOOTSTRAP_REDIAL_MAX_MS,
@@ -69,10 +70,8 @@ class PeerKeeper implements Startable {
       checkIntervalMs: PEER_CHECK_INTERVAL_MS,
       pingIntervalMs: BOOTSTRAP_PING_INTERVAL_MS,
       pingTimeoutMs: BOOTSTRAP_PING_TIMEOUT_MS,
-      countDial: () => {},
-      ...init,
-      log: init.log.child({ component: 'peers' })
-    }
+      countDial: () => {}
+    }, { ...init, log: init.log.child({ component: 'peers' }) })
   }
 
   start (): void {
