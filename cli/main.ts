@@ -10,6 +10,7 @@ import { keygenCommand } from './commands/keygen.js'
 import { publisherCommand } from './commands/publisher.js'
 import { sealCommand } from './commands/seal.js'
 import { statusCommand } from './commands/status.js'
+import { UsageError } from './usage-error.js'
 
 const { version } = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string }
 
@@ -36,5 +37,5 @@ try {
     process.exit(err.exitCode === 0 ? 0 : USAGE_EXIT_CODE)
   }
   process.stderr.write(`dime: error: ${(err as Error).message}\n`)
-  process.exit((err as Error).name === 'UsageError' ? USAGE_EXIT_CODE : 1)
+  process.exit(err instanceof UsageError ? USAGE_EXIT_CODE : 1)
 }

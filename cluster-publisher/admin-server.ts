@@ -28,7 +28,8 @@ const fragmentSchema = {
     source: { type: 'string' },
     status: { type: 'string' },
     problem: { type: 'string' },
-    reason: { type: 'string' }
+    reason: { type: 'string' },
+    code: { type: 'string' }
   }
 } as const
 

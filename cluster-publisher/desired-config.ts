@@ -1,4 +1,4 @@
-import { compareNames, type Fragment } from './fragment-files.js'
+import { compareNames, type Fragment, type RefusalCode } from './fragment-files.js'
 import type { FragmentValidator } from './fragment-schema.js'
 import { isJsonObject, type JsonObject } from './json.js'
 import { mergeFragment } from './merge.js'
@@ -18,6 +18,8 @@ export interface FragmentReport {
   readonly status: FragmentStatus
   readonly problem?: FragmentProblem
   readonly reason?: string
+  /** A route's refusal, as the Gateway API's conditions name it. */
+  readonly code?: RefusalCode | undefined
 }
 
 export interface DesiredConfig {
@@ -50,10 +52,10 @@ export function buildDesiredConfig (
 
   for (const fragment of [...fragments].sort((a, b) => compareNames(a.source, b.source))) {
     const previous = lastGood.get(fragment.source)
-    let problem: { problem: FragmentProblem, reason: string } | undefined
+    let problem: { problem: FragmentProblem, reason: string, code?: RefusalCode | undefined } | undefined
     const candidates: Candidate[] = []
     if ('error' in fragment) {
-      problem = { problem: 'unreadable', reason: fragment.error }
+      problem = { problem: 'unreadable', reason: fragment.error, code: fragment.code }
     } else {
       const schemaError = validate(fragment.content)
       if (schemaError === undefined) candidates.push({ content: fragment.content, isCurrent: true })

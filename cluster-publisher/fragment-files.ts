@@ -7,10 +7,16 @@ export type FragmentFile =
   | { readonly name: string, readonly text: string }
   | { readonly name: string, readonly error: string }
 
-/** One fragment of Traefik dynamic configuration, or why it could not be read. */
+/**
+ * Why a route's references cannot be routed, as the Gateway API names it in
+ * a route's ResolvedRefs condition (Accepted's UnsupportedValue otherwise).
+ */
+export type RefusalCode = 'BackendNotFound' | 'InvalidKind' | 'RefNotPermitted' | 'UnsupportedValue'
+
+/** One fragment of Traefik dynamic configuration, or why it could not be read (with its code, when it is a route's). */
 export type Fragment =
   | { readonly source: string, readonly content: JsonObject }
-  | { readonly source: string, readonly error: string }
+  | { readonly source: string, readonly error: string, readonly code?: RefusalCode | undefined }
 
 /** What a file contained that is deliberately not a fragment (another kind of manifest). */
 export interface SkippedObject {

@@ -1,37 +1,24 @@
 import { assertNewer } from './choose-newest.js'
 import { DEFAULT_MAX_BODY_BYTES } from './constants.js'
 import { openEnvelope, openHead, type Envelope, type EnvelopeHead, type TrustPolicy } from './envelope.js'
-import { TooLargeError } from './errors.js'
+import { RefusalError, TooLargeError, type RefusalOutcome, type Verdict } from './errors.js'
 import type { EnvelopeStore } from './envelope-store.js'
 import type { Logger } from './logger.js'
 
 /** The origin of an envelope restored from the store at start, as `onAccepted` reports it. */
 export const DISK_ORIGIN = 'disk'
 
-/** What gossipsub is told: accept and forward, ignore quietly, or reject and penalise. */
-export type Verdict = 'accept' | 'ignore' | 'reject'
+export type { Verdict }
 
 /** Every way an offered envelope can end, as counted in metrics. */
-export type OfferOutcome =
-  | 'accepted' | 'same-version' | 'older-version' | 'too-large'
-  | 'invalid' | 'untrusted-key' | 'wrong-mesh' | 'bad-signature'
-
-const OUTCOME_BY_ERROR: Record<string, { outcome: OfferOutcome, verdict: Verdict }> = {
-  SameVersionError: { outcome: 'same-version', verdict: 'ignore' },
-  RollbackError: { outcome: 'older-version', verdict: 'ignore' },
-  TooLargeError: { outcome: 'too-large', verdict: 'ignore' },
-  InvalidEnvelopeError: { outcome: 'invalid', verdict: 'reject' },
-  UntrustedKeyError: { outcome: 'untrusted-key', verdict: 'reject' },
-  WrongMeshError: { outcome: 'wrong-mesh', verdict: 'reject' },
-  BadSignatureError: { outcome: 'bad-signature', verdict: 'reject' }
-}
+export type OfferOutcome = 'accepted' | RefusalOutcome
 
 /**
  * How a verification error ends: what is counted, and what gossipsub is told.
  * Undefined for anything that is not a verification error (a bug: rethrow it).
  */
-export function classifyError (err: unknown): { outcome: OfferOutcome, verdict: Verdict } | undefined {
-  return OUTCOME_BY_ERROR[(err as Error).name]
+export function classifyError (err: unknown): { outcome: RefusalOutcome, verdict: Verdict } | undefined {
+  return err instanceof RefusalError ? { outcome: err.outcome, verdict: err.verdict } : undefined
 }
 
 export interface LatestEnvelopeInit {

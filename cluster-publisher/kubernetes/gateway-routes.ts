@@ -1,6 +1,7 @@
 import type { V1Service } from '@kubernetes/client-node'
 import type { JsonObject } from '../json.js'
-import { backendService, hostMatcher } from './backend-services.js'
+import type { RefusalCode } from '../fragment-files.js'
+import { backendService, hostMatcher, refusal, type Refusal } from './backend-services.js'
 import { GATEWAY_CONTROLLER, type BackendRef, type Gateway, type GatewayClass, type HeaderFilter, type HTTPRoute, type ParentRef, type RouteFilter, type RouteMatch } from './gateway-api.js'
 import { certificateFrom, SECRET_NAME, type ServiceRoute } from './service-routes.js'
 
@@ -57,7 +58,7 @@ export function routeFromHTTPRoute (route: HTTPRoute, context: GatewayContext): 
   const namespace = route.metadata?.namespace ?? 'default'
   const attachments = attach(route, namespace, context)
   if (attachments.length === 0) return undefined
-  const fail = (error: string): ServiceRoute => ({ fragment: { source, error } })
+  const fail = (error: string, code?: RefusalCode): ServiceRoute => ({ fragment: { source, error, code } })
   const listeners = hostRules(attachments)
   if (typeof listeners === 'string') return fail(listeners)
   const base = `httproute-${namespace}-${route.metadata?.name ?? ''}`
@@ -69,7 +70,7 @@ export function routeFromHTTPRoute (route: HTTPRoute, context: GatewayContext): 
   for (const [i, rule] of (route.spec?.rules ?? []).entries()) {
     const where = `spec.rules[${i}]`
     const service = ruleService(`${base}-${i}`, rule.backendRefs ?? [], context.serviceNamed)
-    if (typeof service === 'string') return fail(`${where}: ${service}`)
+    if ('refused' in service) return fail(`${where}: ${service.message}`, service.refused)
     if ('pending' in service) { pending.push(...service.pending); continue }
     Object.assign(services, service.services)
     // No matches, or an empty list, is the Gateway API's default: a PathPrefix of /.
@@ -172,17 +173,17 @@ function matchRule (match: RouteMatch): string {
 }
 
 /** A rule's backends as one Traefik service (weighted when several), the services it needs, pending, or why not. */
-function ruleService (base: string, refs: BackendRef[], serviceNamed: GatewayContext['serviceNamed']): { name: string, services: JsonObject } | { pending: string[] } | string {
-  if (refs.length === 0) return 'has no backendRefs'
+function ruleService (base: string, refs: BackendRef[], serviceNamed: GatewayContext['serviceNamed']): { name: string, services: JsonObject } | { pending: string[] } | Refusal {
+  if (refs.length === 0) return refusal('UnsupportedValue', 'has no backendRefs')
   const services: JsonObject = {}
   const weighted: Array<{ name: string, weight: number }> = []
   const pending: string[] = []
   for (const ref of refs) {
-    if ((ref.kind ?? 'Service') !== 'Service' || (ref.group ?? '') !== '') return `backend "${ref.name}": only Service backends can be routed to from the edges`
-    if (ref.namespace !== undefined) return `backend "${ref.name}": Services of other namespaces are not routed to (no ReferenceGrant support)`
-    if (ref.port === undefined) return `backend "${ref.name}": a port is required`
+    if ((ref.kind ?? 'Service') !== 'Service' || (ref.group ?? '') !== '') return refusal('InvalidKind', `backend "${ref.name}": only Service backends can be routed to from the edges`)
+    if (ref.namespace !== undefined) return refusal('RefNotPermitted', `backend "${ref.name}": Services of other namespaces are not routed to (no ReferenceGrant support)`)
+    if (ref.port === undefined) return refusal('UnsupportedValue', `backend "${ref.name}": a port is required`)
     const resolved = backendService(base, ref.name, { number: ref.port }, serviceNamed)
-    if (typeof resolved === 'string') return resolved
+    if ('refused' in resolved) return resolved
     if ('pending' in resolved) { pending.push(resolved.pending); continue }
     services[resolved.name] = resolved.service
     weighted.push({ name: resolved.name, weight: ref.weight ?? 1 })

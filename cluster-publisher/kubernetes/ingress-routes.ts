@@ -61,7 +61,7 @@ export function routeFromIngress (ingress: V1Ingress, serviceNamed: (name: strin
   const routeTo = (routerName: string, backend: V1IngressBackend, rule: string, host: string | undefined, priority?: number): string | undefined => {
     if (backend.service === undefined) return 'only Service backends can be routed to from the edges'
     const resolved = backendService(base, backend.service.name, backend.service.port ?? {}, serviceNamed)
-    if (typeof resolved === 'string') return resolved
+    if ('refused' in resolved) return resolved.message
     if ('pending' in resolved) { pending.push(resolved.pending); return undefined }
     services[resolved.name] = resolved.service
     routers[routerName] = {

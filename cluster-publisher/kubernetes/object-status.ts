@@ -1,5 +1,6 @@
 import type { V1IngressLoadBalancerIngress } from '@kubernetes/client-node'
 import { isIP } from 'node:net'
+import type { RefusalCode } from '../fragment-files.js'
 import type { RouteStatusView } from '../route-status.js'
 import { GATEWAY_CONTROLLER, type Condition, type Gateway, type GatewayClass, type HTTPRoute, type ParentRef } from './gateway-api.js'
 
@@ -8,7 +9,7 @@ import { GATEWAY_CONTROLLER, type Condition, type Gateway, type GatewayClass, ty
  * good content), pending (waiting for a Service's address), and what is
  * wrong with it now, if anything.
  */
-export interface Standing { served: boolean, pending: boolean, problem?: string }
+export interface Standing { served: boolean, pending: boolean, problem?: string, code?: RefusalCode | undefined }
 
 export function standingOf (source: string, view: RouteStatusView): Standing {
   const pending = view.pending.find(object => object.source === source)
@@ -17,7 +18,7 @@ export function standingOf (source: string, view: RouteStatusView): Standing {
   if (report === undefined) return { served: false, pending: false, problem: 'not routed' }
   if (report.status === 'accepted') return { served: true, pending: false }
   const problem = report.reason ?? 'broken'
-  return { served: report.status === 'kept-last-good', pending: false, problem: report.status === 'kept-last-good' ? `${problem} (its last good routes are still served)` : problem }
+  return { served: report.status === 'kept-last-good', pending: false, problem: report.status === 'kept-last-good' ? `${problem} (its last good routes are still served)` : problem, code: report.code }
 }
 
 /** An Ingress's `status.loadBalancer`: the edges' addresses while it is served, none otherwise. */
@@ -74,7 +75,7 @@ export function gatewayStatus (gateway: Gateway, certificates: Standing, address
  */
 export function httpRouteStatus (route: HTTPRoute, ourParents: ParentRef[], standing: Standing, now: string): object {
   const others = (route.status?.parents ?? []).filter(parent => parent.controllerName !== GATEWAY_CONTROLLER)
-  const reason = standing.problem === undefined ? undefined : refusal(standing.problem, standing.pending)
+  const reason = standing.problem === undefined ? undefined : standing.pending ? 'Pending' : standing.code ?? 'UnsupportedValue'
   const accepted = standing.served || reason !== 'UnsupportedValue'
     ? { status: 'True' as const, reason: 'Accepted', message: standing.served ? 'served by the cdn-on-a-dime edges' : 'taken; not served until its references resolve' }
     : { status: 'False' as const, reason: 'UnsupportedValue', message: standing.problem ?? '' }
@@ -90,13 +91,4 @@ export function httpRouteStatus (route: HTTPRoute, ourParents: ParentRef[], stan
     }
   })
   return { ...route.status, parents: [...others, ...ours] }
-}
-
-/** The Gateway API's reason for a route that could not be resolved. */
-function refusal (reason: string, pending: boolean): string {
-  if (pending) return 'Pending'
-  if (/does not exist|has no port/.test(reason)) return 'BackendNotFound'
-  if (/only Service backends/.test(reason)) return 'InvalidKind'
-  if (/other namespaces/.test(reason)) return 'RefNotPermitted'
-  return 'UnsupportedValue'
 }

@@ -11,6 +11,7 @@ import { fakeKubeApi, fragmentConfigMap, loadBalancerService, NAMESPACE, servedR
 import { meshKeys, routeFragment, startEdge, type MeshKeys } from '../fixtures/mesh.js'
 import { scrapeMetric } from '../../simulations/scrape.js'
 import { waitFor } from '../../simulations/wait-for.js'
+import { NotLeadingError } from '../../cluster-publisher/leadership-transitions.js'
 
 const SETTLE_MS = 60_000
 
@@ -321,7 +322,7 @@ test('a pin is an Event on the leader\'s Pod and survives a leader change, throu
   await waitFor('a Pinned Event on the leader\'s Pod', () => podEvent('Pinned', 'publisher-a') ? true : undefined, SETTLE_MS)
 
   const second = await startKubePublisher(t, keys, api, { podName: 'publisher-b', leaderElect: true })
-  await t.throwsAsync(second.pin(v1), { name: 'NotLeadingError' }, 'only the leader pins')
+  await t.throwsAsync(second.pin(v1), { instanceOf: NotLeadingError }, 'only the leader pins')
   await first.stop()
   await waitFor('the second replica leads, still pinned', () => second.status().leader && second.status().pinned?.version === v1 ? true : undefined, SETTLE_MS)
   t.true(await second.unpin())

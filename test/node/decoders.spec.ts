@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import { canonicalBytes } from '../../node/canonical-json.js'
 import { sealEnvelope, trustPolicy } from '../../node/envelope.js'
 import { openBeacon, sealBeacon } from '../../node/head-beacon.js'
-import { decodeAnnouncement, encodeAnnouncement, type PeerAnnouncement } from '../../node/peer-announcement.js'
+import { decodeAnnouncement, encodeAnnouncement, InvalidAnnouncementError, type PeerAnnouncement } from '../../node/peer-announcement.js'
 import { generateSigningKeyPem, parseSigningKey, parseTrustedKey } from '../../node/signing-keys.js'
 import { decodeCarriedTransfer, decodeSyncReply, decodeSyncRequest, encodeCarriedTransfer, encodeSyncReply, encodeSyncRequest } from '../../node/sync-messages.js'
 
@@ -69,9 +69,9 @@ test('status announcements: round trip, authorship checked, hostile bytes refuse
   t.deepEqual(decodeAnnouncement(bytes, 'peer-a'), announcement)
   const { publicAddress: _, ...withoutPublicAddress } = announcement
   t.deepEqual(decodeAnnouncement(encodeAnnouncement(withoutPublicAddress), 'peer-a'), withoutPublicAddress, 'an edge without --public-address')
-  t.is(t.throws(() => decodeAnnouncement(encodeAnnouncement({ ...announcement, publicAddress: 'not an address/' }), 'peer-a'))?.name, 'InvalidAnnouncementError')
-  t.is(t.throws(() => decodeAnnouncement(bytes, 'peer-b'))?.name, 'InvalidAnnouncementError')
-  t.is(t.throws(() => decodeAnnouncement(new Uint8Array(5000), 'peer-a'))?.name, 'InvalidAnnouncementError')
+  t.throws(() => decodeAnnouncement(encodeAnnouncement({ ...announcement, publicAddress: 'not an address/' }), 'peer-a'), { instanceOf: InvalidAnnouncementError })
+  t.throws(() => decodeAnnouncement(bytes, 'peer-b'), { instanceOf: InvalidAnnouncementError })
+  t.throws(() => decodeAnnouncement(new Uint8Array(5000), 'peer-a'), { instanceOf: InvalidAnnouncementError })
   fc.assert(fc.property(hostileBytes(bytes), mutated =>
     refusedCleanly(() => decodeAnnouncement(mutated, 'peer-a'), ['InvalidAnnouncementError'])), { numRuns: 1000 })
 })
