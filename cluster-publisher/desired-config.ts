@@ -55,7 +55,9 @@ export function buildDesiredConfig (
     let problem: { problem: FragmentProblem, reason: string, code?: RefusalCode | undefined } | undefined
     const candidates: Candidate[] = []
     if ('error' in fragment) {
-      problem = { problem: 'unreadable', reason: fragment.error, code: fragment.code }
+      // A report is data shown in /status: a code that does not apply is absent, not undefined.
+      const { error: reason, code } = fragment
+      problem = code === undefined ? { problem: 'unreadable', reason } : { problem: 'unreadable', reason, code }
     } else {
       const schemaError = validate(fragment.content)
       if (schemaError === undefined) candidates.push({ content: fragment.content, isCurrent: true })
