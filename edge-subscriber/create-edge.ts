@@ -11,14 +11,13 @@ import type { EdgeMesh } from './edge-mesh.js'
 import type { EdgeMetrics } from './edge-metrics.js'
 import type { PeerAnnouncement } from '../node/peer-announcement.js'
 import type { TrustedKey } from '../node/signing-keys.js'
+import type { EdgeOptions } from './edge-options.js'
 import { listenFirst } from './first-server.js'
-import { plainServedConfig, unsealedServedConfig, type ServedConfig } from './served-config.js'
-import type { EdgeStatus } from './edge-status.js'
+import { ServedState } from './served-state.js'
+import { announcementOf, edgeStatus, type EdgeStatus } from './edge-status.js'
 import { fileEnvelopeStore } from '../node/file-envelope-store.js'
 
 export const ENVELOPE_FILE = 'envelope.bin'
-
-import type { EdgeOptions } from './edge-options.js'
 
 export type { EdgeOptions }
 
@@ -58,25 +57,10 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
   })
 
   let mesh: EdgeMesh | undefined
-  let receivedAt: string | null = null
-  let served: ServedConfig | undefined
-  const serve = (view: ServedConfig): void => {
-    if (served !== undefined && served.head.version > view.head.version) return
-    served = view
-    if (view.unopened.length > 0) {
-      log.warn({ version: view.head.version, unopened: view.unopened, reason: options.secretsKey === undefined ? 'no --secrets-key' : 'sealed for another secrets key' },
-        'sealed values left out of the served config (certificates, users)')
-    }
-  }
-  latest.onAccepted(envelope => {
-    const plain = plainServedConfig(envelope)
-    if (plain !== undefined) serve(plain)
-    else unsealedServedConfig(envelope, options.secretsKey).then(serve, (err: unknown) => { log.error({ version: envelope.head.version, err: (err as Error).message }, 'could not prepare the config to serve') })
-  })
+  const served = new ServedState({ secretsKey: options.secretsKey, log })
   latest.onAccepted((envelope, origin) => {
-    const restored = origin === DISK_ORIGIN
-    receivedAt = restored ? null : new Date().toISOString()
-    if (!restored) {
+    void served.accepted(envelope, origin)
+    if (origin !== DISK_ORIGIN) {
       freshness.heard(Date.now())
       // Across two clocks: a publisher's clock ahead of this one reads as no delay at all.
       metrics?.propagation.observe(Math.max(0, Date.now() - Date.parse(envelope.head.issuedAt)) / 1000)
@@ -84,48 +68,11 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     log.info({ version: envelope.head.version, sha256: envelope.head.bodySha256, origin }, 'serving config')
     mesh?.announcer.poke()
   })
-
-  function status (): EdgeStatus {
-    const head = latest.current()?.head
-    const now = Date.now()
-    const age = freshness.ageMs(now)
-    return {
-      mesh: options.mesh,
-      peerId: mesh?.node.peerId ?? '',
-      version: head?.version ?? null,
-      configSha256: head?.bodySha256 ?? null,
-      issuedAt: head?.issuedAt ?? null,
-      receivedAt,
-      keyId: head?.keyId ?? null,
-      keyTrusted: latest.currentKeyTrusted() ?? null,
-      trustedKeyIds: latest.trustedKeyIds(),
-      lastNewsAgeSeconds: age === undefined ? null : Math.round(age / 1000),
-      stale: freshness.isStale(now),
-      sealedUnopened: served?.unopened ?? [],
-      peers: mesh?.node.peers() ?? [],
-      listen: mesh?.node.addresses() ?? [],
-      publicAddress: options.publicAddress ?? null
-    }
-  }
-
-  function announcement (): PeerAnnouncement {
-    const current = status()
-    return {
-      peerId: current.peerId,
-      version: current.version,
-      bodySha256: current.configSha256,
-      receivedAt: current.receivedAt,
-      stale: current.stale,
-      addresses: current.listen,
-      peers: current.peers.length,
-      ...(options.publicAddress !== undefined ? { publicAddress: options.publicAddress } : {}),
-      announcedAt: new Date().toISOString()
-    }
-  }
+  const status = (): EdgeStatus => edgeStatus({ mesh: options.mesh, latest, served, freshness, node: mesh?.node, publicAddress: options.publicAddress }, Date.now())
+  const announcement = (): PeerAnnouncement => announcementOf(status(), Date.now())
 
   let server: FastifyInstance | undefined
-  let httpServer: Server | undefined
-  let serveUrl: string | undefined
+  let listening: { server: Server, url: string } | undefined
   return {
     get mesh () {
       if (mesh === undefined) throw new TypeError('the edge joins the mesh when it starts')
@@ -133,7 +80,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     },
     peerId: () => mesh?.node.peerId,
     latest,
-    serveUrl: () => serveUrl,
+    serveUrl: () => listening?.url,
     status,
     setTrust (keys) {
       latest.setTrust(trustPolicy(options.mesh, keys))
@@ -145,15 +92,13 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       const notRestored = await latest.restore()
       if (notRestored !== undefined) log.warn({ reason: notRestored }, 'no persisted config to serve; answering 503 until one is verified')
       const doors = { token: options.token, tls: options.tls }
-      const first = await listenFirst({ ...options.serve, current: () => served, ...doors })
-      httpServer = first.server
-      serveUrl = first.url
-      log.info({ url: `${serveUrl}/config` }, 'serving Traefik config')
+      listening = await listenFirst({ ...options.serve, current: () => served.current(), ...doors })
+      log.info({ url: `${listening.url}/config` }, 'serving Traefik config')
       const { createEdgeMetrics } = await import('./edge-metrics.js')
-      metrics = createEdgeMetrics({ latest, freshness, unopened: () => served?.unopened.length ?? 0 })
+      metrics = createEdgeMetrics({ latest, freshness, unopened: () => served.unopened().length })
       // Loaded only now, like the mesh below: fastify takes the server over once ready.
       const { buildEdgeServer } = await import('./edge-server.js')
-      server = await buildEdgeServer({ registry: metrics.registry, current: () => served, status, listening: first.server, ...doors })
+      server = await buildEdgeServer({ registry: metrics.registry, current: () => served.current(), status, listening: listening.server, ...doors })
       await server.ready()
       // Loaded only now: /config answers before libp2p and gossipsub are even read from disk.
       const { edgeMesh } = await import('./edge-mesh.js')
@@ -168,8 +113,8 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       await latest.close()
       await server?.close()
       await new Promise<void>(resolve => {
-        if (httpServer === undefined) resolve()
-        else httpServer.close(() => { resolve() })
+        if (listening === undefined) resolve()
+        else listening.server.close(() => { resolve() })
       })
     }
   }

@@ -1,3 +1,9 @@
+import type { Freshness } from '../node/freshness.js'
+import type { LatestEnvelope } from '../node/latest-envelope.js'
+import type { MeshNode } from '../node/mesh/mesh-node.js'
+import type { PeerAnnouncement } from '../node/peer-announcement.js'
+import type { ServedState } from './served-state.js'
+
 export interface EdgeStatus {
   mesh: string
   peerId: string
@@ -20,4 +26,53 @@ export interface EdgeStatus {
   listen: string[]
   /** Where clients reach this edge's Traefik (`--public-address`); null when not given. */
   publicAddress: string | null
+}
+
+export interface EdgeStatusParts {
+  mesh: string
+  latest: Pick<LatestEnvelope, 'current' | 'currentKeyTrusted' | 'trustedKeyIds'>
+  served: Pick<ServedState, 'lastReceivedAt' | 'unopened'>
+  freshness: Pick<Freshness, 'ageMs' | 'isStale'>
+  /** The edge's mesh node, once it has joined. */
+  node: Pick<MeshNode, 'peerId' | 'peers' | 'addresses'> | undefined
+  publicAddress: string | undefined
+}
+
+/** What the edge says of itself on /status, at `now`. */
+export function edgeStatus (parts: EdgeStatusParts, now: number): EdgeStatus {
+  const head = parts.latest.current()?.head
+  const age = parts.freshness.ageMs(now)
+  return {
+    mesh: parts.mesh,
+    peerId: parts.node?.peerId ?? '',
+    version: head?.version ?? null,
+    configSha256: head?.bodySha256 ?? null,
+    issuedAt: head?.issuedAt ?? null,
+    receivedAt: parts.served.lastReceivedAt(),
+    keyId: head?.keyId ?? null,
+    keyTrusted: parts.latest.currentKeyTrusted() ?? null,
+    trustedKeyIds: parts.latest.trustedKeyIds(),
+    lastNewsAgeSeconds: age === undefined ? null : Math.round(age / 1000),
+    stale: parts.freshness.isStale(now),
+    sealedUnopened: parts.served.unopened(),
+    peers: parts.node?.peers() ?? [],
+    listen: parts.node?.addresses() ?? [],
+    publicAddress: parts.publicAddress ?? null
+  }
+}
+
+/** What the edge tells the mesh of itself: its status, as an announcement made at `now`. */
+export function announcementOf (status: EdgeStatus, now: number): PeerAnnouncement {
+  return {
+    peerId: status.peerId,
+    version: status.version,
+    bodySha256: status.configSha256,
+    receivedAt: status.receivedAt,
+    stale: status.stale,
+    addresses: status.listen,
+    peers: status.peers.length,
+    // An absent public address stays absent on the wire.
+    ...(status.publicAddress !== null ? { publicAddress: status.publicAddress } : {}),
+    announcedAt: new Date(now).toISOString()
+  }
 }
