@@ -56,6 +56,7 @@ const statusResponse = {
         properties: {
           peerId: { type: 'string' },
           version: { type: ['integer', 'null'] },
+          state: { type: 'string' },
           upToDate: { type: 'boolean' },
           stale: { type: 'boolean' },
           propagationMs: { type: ['integer', 'null'] },

@@ -22,9 +22,10 @@ import { backoffDelay } from '../node/backoff.js'
 import { PublisherController, type FragmentReporter } from './publisher-controller.js'
 import { publisherState, type Pin } from './publisher-state.js'
 import type { JsonObject } from './json.js'
-import type { PublisherStatus } from './publisher-status.js'
+import { notReadyReason, publisherStatus, type PublisherStatus, type PublisherStatusParts } from './publisher-status.js'
+import { logReporter } from './log-reporter.js'
 import { Reconciler } from './reconciler.js'
-import { Rollout, type EdgeRollout } from './rollout.js'
+import { EDGE_STATES, Fleet } from './fleet.js'
 import type { RouteStatusView, RouteStatusWriter } from './route-status.js'
 import { VersionHistory } from './version-history.js'
 import type { FragmentSource } from './sources/fragment-source.js'
@@ -91,7 +92,7 @@ export interface Publisher {
 
 /**
  * Wires the publisher: source → reconciler (parse, validate, merge) → signer
- * → mesh, plus beacons, rollout tracking, reporting and the admin endpoint.
+ * → mesh, plus beacons, the fleet's reports, reporting and the admin endpoint.
  * With leadership, only the leader runs the mesh and publishes; the others
  * keep their caches warm. Only this file knows all the parts.
  */
@@ -112,15 +113,15 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     maxBodyBytes: options.maxBodyBytes,
     countOffer: offerCounter(metrics)
   })
-  const rollout = new Rollout(options.timing?.missingAfterMs ?? MISSING_AFTER_INTERVALS * ANNOUNCE_INTERVAL_MS)
+  const fleet = new Fleet(options.timing?.missingAfterMs ?? MISSING_AFTER_INTERVALS * ANNOUNCE_INTERVAL_MS)
   new Gauge({
     name: 'dime_publisher_edges',
     help: 'Edges heard from, by state: up-to-date (serving the newest version), behind, stale (no news from a publisher for --stale-after), missing (silent here)',
     labelNames: ['state'] as const,
     registers: [metrics.registry],
     collect () {
-      const edges = rollout.view(latest.current()?.head.version ?? null, now())
-      for (const state of EDGE_STATES) this.set({ state }, edges.filter(edge => edgeState(edge) === state).length)
+      const edges = fleet.view(latest.current()?.head.version ?? null, now())
+      for (const state of EDGE_STATES) this.set({ state }, edges.filter(edge => edge.state === state).length)
     }
   })
   const mesh = await createMeshNode({
@@ -130,7 +131,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     bootstrap: options.bootstrap ?? [],
     privateKey: await peerKeyFromSigningKey(options.signingKey),
     onAnnouncement: announcement => {
-      rollout.heard(announcement, now())
+      fleet.heard(announcement, now())
       options.routeStatus?.poke()
     },
     metrics,
@@ -162,7 +163,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       if (outcome === 'published') {
         const envelope = latest.current()
         if (envelope !== undefined) {
-          rollout.published(envelope.head.version, envelope.head.issuedAt)
+          fleet.published(envelope.head.version, envelope.head.issuedAt)
           history.record(envelope.head, envelope.body, controller.lastGoodContent())
         }
       }
@@ -210,39 +211,12 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
 
   function routeStatusView (): RouteStatusView {
     const { fragments, pending } = controller.view()
-    return { addresses: rollout.publicAddresses(now()), fragments, pending }
+    return { addresses: fleet.publicAddresses(now()), fragments, pending }
   }
 
-  function status (): PublisherStatus {
-    const head = latest.current()?.head
-    const { fragments, skipped, pending, lastError } = controller.view()
-    return {
-      mesh: options.mesh,
-      peerId: mesh.peerId,
-      keyId: options.signingKey.keyId,
-      leader: leadership.leading(),
-      version: head?.version ?? null,
-      configSha256: head?.bodySha256 ?? null,
-      issuedAt: head?.issuedAt ?? null,
-      fragments,
-      skipped,
-      pending,
-      peers: leadership.leading() ? mesh.peers() : [],
-      edges: rollout.view(head?.version ?? null, now()),
-      pinned: controller.pinned() ?? null,
-      leadFailure: leadership.failure()?.message ?? null,
-      lastError
-    }
-  }
-
-  function notReadyReason (): string | undefined {
-    const { published, lastError } = controller.view()
-    const failure = leadership.failure()
-    if (failure !== undefined) return failure.message
-    if (!source.synced()) return lastError ?? 'fragment source not synced yet'
-    if (leadership.leading() && !published) return lastError ?? 'no config published yet'
-    return undefined
-  }
+  const statusParts: PublisherStatusParts = { mesh: options.mesh, keyId: options.signingKey.keyId, node: mesh, leadership, latest, controller, fleet, source }
+  const status = (): PublisherStatus => publisherStatus(statusParts, now())
+  const notReady = (): string | undefined => notReadyReason(statusParts)
 
   const publisher: Publisher = {
     mesh,
@@ -267,7 +241,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
         admin = await buildAdminServer({
           registry: metrics.registry,
           status,
-          notReadyReason,
+          notReadyReason: notReady,
           history,
           pins: { pin: async version => await publisher.pin(version), unpin: async () => await publisher.unpin() },
           token: options.admin.token,
@@ -296,34 +270,4 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     }
   }
   return publisher
-}
-
-const EDGE_STATES = ['up-to-date', 'behind', 'stale', 'missing'] as const
-
-/** An edge's one state for the metric: the worst that applies. */
-function edgeState (edge: EdgeRollout): typeof EDGE_STATES[number] {
-  if (edge.missing) return 'missing'
-  if (edge.stale) return 'stale'
-  return edge.upToDate ? 'up-to-date' : 'behind'
-}
-
-/** Logs each fragment whose status or reason changed, once, and each route that became pending. */
-function logReporter (log: Logger): FragmentReporter {
-  return {
-    fragmentChanged (report) {
-      if (report.status === 'accepted') {
-        log.info({ fragment: report.source }, 'fragment accepted again')
-      } else {
-        log.warn({ fragment: report.source, status: report.status, problem: report.problem, reason: report.reason },
-          report.status === 'kept-last-good' ? 'fragment broken; keeping its last good content' : 'fragment left out')
-      }
-    },
-    routePending (pending) {
-      log.info({ service: pending.source, reason: pending.reason }, 'route pending')
-    },
-    pinChanged (pin) {
-      if (pin === undefined) log.info('unpinned: the config is built from the fragments again')
-      else log.warn({ pinnedTo: pin.version }, 'pinned: the config of that version is published, whatever the fragments say, until dime unpin')
-    }
-  }
 }

@@ -1,7 +1,12 @@
 import type { FragmentReport } from './desired-config.js'
 import type { SkippedObject } from './fragment-files.js'
 import type { Pin } from './publisher-state.js'
-import type { EdgeRollout } from './rollout.js'
+import type { LatestEnvelope } from '../node/latest-envelope.js'
+import type { MeshNode } from '../node/mesh/mesh-node.js'
+import type { EdgeReport, Fleet } from './fleet.js'
+import type { LeadershipTransitions } from './leadership-transitions.js'
+import type { PublisherController } from './publisher-controller.js'
+import type { FragmentSource } from './sources/fragment-source.js'
 
 export interface PublisherStatus {
   mesh: string
@@ -17,10 +22,55 @@ export interface PublisherStatus {
   /** Annotated Services waiting for something (an address) before they are routed. */
   pending: SkippedObject[]
   peers: string[]
-  edges: EdgeRollout[]
+  edges: EdgeReport[]
   /** The version the mesh is pinned to (`dime pin`), if it is. */
   pinned: Pin | null
   /** Why this replica's last attempt to become the publisher failed (its mesh did not start, …), until one succeeds. */
   leadFailure: string | null
   lastError: string | null
+}
+
+export interface PublisherStatusParts {
+  mesh: string
+  keyId: string
+  node: Pick<MeshNode, 'peerId' | 'peers'>
+  leadership: Pick<LeadershipTransitions, 'leading' | 'failure'>
+  latest: Pick<LatestEnvelope, 'current'>
+  controller: Pick<PublisherController, 'view' | 'pinned'>
+  fleet: Pick<Fleet, 'view'>
+  source: Pick<FragmentSource, 'synced'>
+}
+
+/** What the publisher says of itself on /status, at `now`. */
+export function publisherStatus (parts: PublisherStatusParts, now: number): PublisherStatus {
+  const head = parts.latest.current()?.head
+  const { fragments, skipped, pending, lastError } = parts.controller.view()
+  const leading = parts.leadership.leading()
+  return {
+    mesh: parts.mesh,
+    peerId: parts.node.peerId,
+    keyId: parts.keyId,
+    leader: leading,
+    version: head?.version ?? null,
+    configSha256: head?.bodySha256 ?? null,
+    issuedAt: head?.issuedAt ?? null,
+    fragments,
+    skipped,
+    pending,
+    peers: leading ? parts.node.peers() : [],
+    edges: parts.fleet.view(head?.version ?? null, now),
+    pinned: parts.controller.pinned() ?? null,
+    leadFailure: parts.leadership.failure()?.message ?? null,
+    lastError
+  }
+}
+
+/** Why /readyz answers 503, or undefined when ready: a failed win first, then the fragments, then the first publish. */
+export function notReadyReason (parts: Pick<PublisherStatusParts, 'leadership' | 'controller' | 'source'>): string | undefined {
+  const { published, lastError } = parts.controller.view()
+  const failure = parts.leadership.failure()
+  if (failure !== undefined) return failure.message
+  if (!parts.source.synced()) return lastError ?? 'fragment source not synced yet'
+  if (parts.leadership.leading() && !published) return lastError ?? 'no config published yet'
+  return undefined
 }

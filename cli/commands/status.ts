@@ -36,8 +36,9 @@ function table (rows: Array<Record<string, unknown>>): string[] {
     rows.map(row => columns.map(column => cell(row[column]))))
 }
 
-/** One value as text: '-' for none, an object (a pin) as JSON rather than "[object Object]". */
+/** One value as text: '-' for none, a list comma-separated, an object (a pin) as JSON rather than "[object Object]". */
 function cell (value: unknown): string {
   if (value === undefined || value === null) return '-'
+  if (Array.isArray(value)) return value.map(cell).join(', ')
   return typeof value === 'string' ? value : JSON.stringify(value)
 }

@@ -64,7 +64,6 @@ function el (tag, attributes, ...children) {
   return node
 }
 
-const edgeState = edge => edge.missing ? 'missing' : edge.stale ? 'stale' : edge.upToDate ? 'up to date' : 'behind'
 const badge = text => el('span', { class: 'badge ' + text.replace(/ /g, '-') }, text)
 const duration = ms => ms === null ? '\\u2013' : ms < 1000 ? ms + ' ms' : (ms / 1000).toFixed(1) + ' s'
 const ago = s => s < 60 ? s + ' s ago' : s < 3600 ? Math.floor(s / 60) + ' min ago' : Math.floor(s / 3600) + ' h ago'
@@ -88,8 +87,8 @@ function renderSummary (status) {
   $('pinned').hidden = status.pinned === null
   if (status.pinned !== null) $('pinned-text').textContent = 'Pinned to version ' + status.pinned.version + ' since ' + when(status.pinned.since) + ': fragment edits are not published until unpinned.'
   $('unpin').disabled = !status.leader
-  const counts = { all: status.edges.length, 'up to date': 0, behind: 0, stale: 0, missing: 0 }
-  for (const edge of status.edges) counts[edgeState(edge)]++
+  const counts = { all: status.edges.length, 'up-to-date': 0, behind: 0, stale: 0, missing: 0 }
+  for (const edge of status.edges) counts[edge.state]++
   for (const button of document.querySelectorAll('button.count')) {
     button.querySelector('b').textContent = counts[button.dataset.state]
     button.classList.toggle('selected', $('edge-state').value === button.dataset.state)
@@ -113,7 +112,7 @@ function renderEdges () {
   if (status === null) return
   const words = $('edge-filter').value.trim().toLowerCase().split(/\\s+/).filter(word => word !== '')
   const only = $('edge-state').value
-  const rows = status.edges.map(edge => ({ ...edge, state: edgeState(edge) }))
+  const rows = status.edges
     .filter(edge => only === 'all' || edge.state === only)
     .filter(edge => {
       const text = [edge.peerId, edge.state, 'v' + edge.version, edge.publicAddress ?? '', ...edge.meshAddresses].join(' ').toLowerCase()
@@ -224,7 +223,7 @@ const BODY = `
       <div class="card"><span class="muted">Version</span><b id="version">–</b></div>
       <div class="card"><span class="muted">SHA-256</span><b id="sha" class="mono"></b></div>
       <div class="card"><span class="muted">Issued</span><b id="issued">–</b></div>
-      ${countButton('all', 'Edges')}${countButton('up to date', 'Up to date')}${countButton('behind', 'Behind')}${countButton('stale', 'Stale')}${countButton('missing', 'Missing')}
+      ${countButton('all', 'Edges')}${countButton('up-to-date', 'Up to date')}${countButton('behind', 'Behind')}${countButton('stale', 'Stale')}${countButton('missing', 'Missing')}
     </div>
     <p id="last-error" class="stale"></p>
   </section>
@@ -233,7 +232,7 @@ const BODY = `
     <div class="controls">
       <input id="edge-filter" type="search" placeholder="Filter: peer, address, version, state" aria-label="Filter edges">
       <select id="edge-state" aria-label="Show edges">
-        <option value="all">All</option><option value="up to date">Up to date</option><option value="behind">Behind</option>
+        <option value="all">All</option><option value="up-to-date">Up to date</option><option value="behind">Behind</option>
         <option value="stale">Stale</option><option value="missing">Missing</option>
       </select>
     </div>

@@ -1,9 +1,14 @@
 import type { PeerAnnouncement } from '../node/peer-announcement.js'
 
 /** One edge as the publisher last heard of it. */
-export interface EdgeRollout {
+/** An edge's one state, the worst that applies: what the fleet page, `dime status` and the metric show. */
+export const EDGE_STATES = ['up-to-date', 'behind', 'stale', 'missing'] as const
+export type EdgeState = typeof EDGE_STATES[number]
+
+export interface EdgeReport {
   peerId: string
   version: number | null
+  state: EdgeState
   upToDate: boolean
   stale: boolean
   /** How long the version it serves took to reach it: its accept time minus the issue time (two clocks). */
@@ -27,7 +32,7 @@ interface Heard {
 const ISSUE_TIMES_KEPT = 32
 
 /** What every edge says it serves, and how each version spread: the data behind `/status` and `dime status`. */
-export class Rollout {
+export class Fleet {
   private readonly edges = new Map<string, Heard>()
   private readonly issuedAt = new Map<number, number>()
 
@@ -42,19 +47,22 @@ export class Rollout {
     this.edges.set(announcement.peerId, { announcement, at: now })
   }
 
-  view (currentVersion: number | null, now: number): EdgeRollout[] {
+  view (currentVersion: number | null, now: number): EdgeReport[] {
     return [...this.edges.values()]
-      .map(({ announcement, at }) => {
+      .map(({ announcement, at }): EdgeReport => {
         const issued = announcement.version === null ? undefined : this.issuedAt.get(announcement.version)
         const received = announcement.receivedAt === null ? undefined : Date.parse(announcement.receivedAt)
+        const upToDate = currentVersion !== null && announcement.version === currentVersion
+        const missing = now - at > this.missingAfterMs
         return {
           peerId: announcement.peerId,
           version: announcement.version,
-          upToDate: currentVersion !== null && announcement.version === currentVersion,
+          state: missing ? 'missing' : announcement.stale ? 'stale' : upToDate ? 'up-to-date' : 'behind',
+          upToDate,
           stale: announcement.stale,
           propagationMs: issued !== undefined && received !== undefined ? Math.max(0, received - issued) : null,
           lastSeenSecondsAgo: Math.round((now - at) / 1000),
-          missing: now - at > this.missingAfterMs,
+          missing,
           publicAddress: announcement.publicAddress ?? null,
           meshAddresses: announcement.addresses,
           peers: announcement.peers ?? null

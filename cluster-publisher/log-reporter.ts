@@ -1,0 +1,23 @@
+import type { Logger } from '../node/logger.js'
+import type { FragmentReporter } from './publisher-controller.js'
+
+/** Logs each fragment whose status or reason changed, once, and each route that became pending. */
+export function logReporter (log: Logger): FragmentReporter {
+  return {
+    fragmentChanged (report) {
+      if (report.status === 'accepted') {
+        log.info({ fragment: report.source }, 'fragment accepted again')
+      } else {
+        log.warn({ fragment: report.source, status: report.status, problem: report.problem, reason: report.reason },
+          report.status === 'kept-last-good' ? 'fragment broken; keeping its last good content' : 'fragment left out')
+      }
+    },
+    routePending (pending) {
+      log.info({ service: pending.source, reason: pending.reason }, 'route pending')
+    },
+    pinChanged (pin) {
+      if (pin === undefined) log.info('unpinned: the config is built from the fragments again')
+      else log.warn({ pinnedTo: pin.version }, 'pinned: the config of that version is published, whatever the fragments say, until dime unpin')
+    }
+  }
+}
