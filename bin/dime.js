@@ -8,7 +8,8 @@
 // MALLOC_ARENA_MAX=2: glibc gives each thread that allocates (libuv's pool,
 //   V8's workers) its own arena, each keeping what it once held: 8 arenas held
 //   about 19 MB in the publisher.
-// The Containerfile and cli/processes.ts (spawnNodeAsDime) run it the same way.
+// This line is the one place they are written: the Containerfile runs this file
+// as it is, and cli/processes.ts (spawnNodeAsDime) reads the line.
 // It runs the bundle that `npm ci` built into dist/ (npm's prepare step runs
 // `npm run build`): no transpiler at run time. Stack traces point at the TypeScript.
 process.setSourceMapsEnabled(true)

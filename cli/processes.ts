@@ -1,5 +1,7 @@
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { createServer } from 'node:net'
+import { readFileSync } from 'node:fs'
+import { packageFile } from '../node/package-files.js'
 
 /** A TCP port free on loopback right now (for processes that must be told their port). */
 export async function freePort (): Promise<number> {
@@ -33,9 +35,19 @@ export function commandExists (command: string): boolean {
   }
 }
 
-/** How bin/dime.js's shebang and the Containerfile run node (see bin/dime.js): its flags, and what it adds to the environment. */
-const DIME_NODE_FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=50']
-const DIME_NODE_ENV = { MALLOC_ARENA_MAX: '2' }
+/**
+ * How bin/dime.js's first line runs node (`#!/usr/bin/env -S NAME=VALUE… node
+ * FLAG…`, explained there): the one place these are written.
+ */
+export function dimeNodeInvocation (shebang = readFileSync(packageFile('bin/dime.js'), 'utf8').split('\n', 1)[0] ?? ''): { flags: string[], env: Record<string, string> } {
+  const words = shebang.replace(/^#!\/usr\/bin\/env -S /, '').split(/\s+/).filter(Boolean)
+  const node = words.indexOf('node')
+  if (node < 0) throw new TypeError(`bin/dime.js's first line does not run node: ${shebang}`)
+  return {
+    env: Object.fromEntries(words.slice(0, node).map(word => word.split('=', 2) as [string, string])),
+    flags: words.slice(node + 1)
+  }
+}
 
 /**
  * Runs `node NODE_ARGS` (a script and its arguments, flags before them) as
@@ -44,5 +56,6 @@ const DIME_NODE_ENV = { MALLOC_ARENA_MAX: '2' }
  * to this process's environment.
  */
 export function spawnNodeAsDime (nodeArgs: string[], options: SpawnOptions = {}): ChildProcess {
-  return spawn(process.execPath, [...DIME_NODE_FLAGS, ...nodeArgs], { ...options, env: { ...process.env, ...DIME_NODE_ENV, ...options.env } })
+  const { flags, env } = dimeNodeInvocation()
+  return spawn(process.execPath, [...flags, ...nodeArgs], { ...options, env: { ...process.env, ...env, ...options.env } })
 }

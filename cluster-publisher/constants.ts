@@ -1,3 +1,6 @@
+/** Where the publisher, its Secret and its fragments live unless told otherwise (as the manifests install them). */
+export const DEFAULT_NAMESPACE = 'traefik'
+
 /** The label that marks a ConfigMap as a route fragment, as in the proof of concept. */
 export const FRAGMENT_LABEL = 'traefik-config-fragment'
 export const FRAGMENT_FILE_PATTERN = /^[^.].*\.(ya?ml|json)$/i

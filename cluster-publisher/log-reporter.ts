@@ -1,5 +1,6 @@
 import type { Logger } from '../node/logger.js'
 import type { FragmentReporter } from './publisher-controller.js'
+import { describePin, UNPINNED } from './publisher-state.js'
 
 /** Logs each fragment whose status or reason changed, once, and each route that became pending. */
 export function logReporter (log: Logger): FragmentReporter {
@@ -16,8 +17,8 @@ export function logReporter (log: Logger): FragmentReporter {
       log.info({ service: pending.source, reason: pending.reason }, 'route pending')
     },
     pinChanged (pin) {
-      if (pin === undefined) log.info('unpinned: the config is built from the fragments again')
-      else log.warn({ pinnedTo: pin.version }, 'pinned: the config of that version is published, whatever the fragments say, until dime unpin')
+      if (pin === undefined) log.info(UNPINNED)
+      else log.warn({ pinnedTo: pin.version }, describePin(pin))
     }
   }
 }

@@ -13,6 +13,12 @@ export interface Pin {
   since: string
 }
 
+/** A pin and its end as everything that reports them says them: the CLI, the log, the Kubernetes Events. */
+export function describePin (pin: Pin): string {
+  return `pinned to version ${pin.version} since ${pin.since}: its config is published, whatever the fragments say, until dime unpin`
+}
+export const UNPINNED = 'unpinned: the config is built from the fragments again'
+
 /** The publisher's durable state: the newest envelope, each fragment's last good content as it went into it, and the pin. */
 export interface PublisherState extends EnvelopeStore {
   /** Each fragment's last good content as saved with the stored envelope; undefined when none was saved (older state, or unreadable). */

@@ -19,6 +19,8 @@ export interface HistoryEntry {
   fragmentsChanged: string[]
   /** What changed in Traefik's terms since the version before, by kind of object; kinds without changes left out. */
   changes: Record<string, Changes>
+  /** The changes in one line, as `dime history` and the fleet page show them: `http.routers +1 ~2 -1, …` ('-' for none). */
+  summary: string
   /** Whether the body is still held, so this version can be diffed. */
   bodyHeld: boolean
 }
@@ -68,7 +70,10 @@ export class VersionHistory {
 
   /** Newest first. */
   list (): HistoryEntry[] {
-    return this.held.map((held, i) => ({ ...held.head, changes: this.changesAt(i), bodyHeld: held.body !== undefined })).reverse()
+    return this.held.map((held, i) => {
+      const changes = this.changesAt(i)
+      return { ...held.head, changes, summary: summarizeChanges(changes), bodyHeld: held.body !== undefined }
+    }).reverse()
   }
 
   /** What changed from one held version to another, in Traefik's terms. */
@@ -168,4 +173,11 @@ function namedChanges (before: Map<string, string>, after: Map<string, string>):
     removed: [...before.keys()].filter(name => !after.has(name)).sort(),
     changed: [...after.keys()].filter(name => before.has(name) && before.get(name) !== after.get(name)).sort()
   }
+}
+
+/** `http.routers +1 ~2 -1, …`: how many objects of each kind were added, changed and removed; '-' for none. */
+export function summarizeChanges (changes: Record<string, Changes>): string {
+  const parts = Object.entries(changes).map(([kind, { added, removed, changed }]) =>
+    `${kind} ${[added.length > 0 ? `+${added.length}` : '', changed.length > 0 ? `~${changed.length}` : '', removed.length > 0 ? `-${removed.length}` : ''].filter(Boolean).join(' ')}`)
+  return parts.join(', ') || '-'
 }

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander'
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MESH } from '../../node/constants.js'
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MESH, STALE_AFTER_MS } from '../../node/constants.js'
 import { isPublicAddress } from '../../node/host-names.js'
 import { collect, isLoopback, listOf, maxConfigBytes, parseBootstrap, parseHostPort, parsePeerId, positiveSeconds, readSecretsKey, readServerTls, readSwarmKey, readToken, readTrustedKeys } from '../inputs.js'
 import { runUntilSignal } from '../run-until-signal.js'
@@ -43,7 +43,7 @@ export function edgeCommand (program: Command): void {
     .addOption(new Option('--tls-cert <file>', 'serve /config over HTTPS with this certificate (PEM), with --tls-key').env('DIME_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'the key of --tls-cert (PEM)').env('DIME_TLS_KEY'))
     .addOption(new Option('--public-address <ip-or-name>', 'where clients reach this edge\'s Traefik: the publisher writes it into the status of the Ingresses and Gateways the edges serve, for ExternalDNS').env('DIME_PUBLIC_ADDRESS'))
-    .addOption(new Option('--stale-after <seconds>', 'report stale after this long without news from a publisher (the config is served regardless)').default('60').env('DIME_STALE_AFTER'))
+    .addOption(new Option('--stale-after <seconds>', 'report stale after this long without news from a publisher (the config is served regardless)').default(String(STALE_AFTER_MS / 1000)).env('DIME_STALE_AFTER'))
     .addHelpText('after', `
 Traefik's static configuration:
   providers:

@@ -31,15 +31,8 @@ export function diffCommand (program: Command): void {
 
 function formatHistory (versions: HistoryEntry[]): string {
   if (versions.length === 0) return 'no version published by this publisher since it started\n'
-  const rows = versions.map(entry => [String(entry.version), entry.issuedAt, entry.sha256.slice(0, 12), entry.fragmentsChanged.join(', ') || '-', summary(entry.changes)])
+  const rows = versions.map(entry => [String(entry.version), entry.issuedAt, entry.sha256.slice(0, 12), entry.fragmentsChanged.join(', ') || '-', entry.summary])
   return `${alignColumns(['VERSION', 'ISSUED AT', 'SHA256', 'FRAGMENTS CHANGED', 'CHANGES'], rows).join('\n')}\n`
-}
-
-/** `http.routers +1 ~2 -1, …`. */
-function summary (changes: Record<string, Changes>): string {
-  const parts = Object.entries(changes).map(([kind, { added, removed, changed }]) =>
-    `${kind} ${[added.length > 0 ? `+${added.length}` : '', changed.length > 0 ? `~${changed.length}` : '', removed.length > 0 ? `-${removed.length}` : ''].filter(Boolean).join(' ')}`)
-  return parts.join(', ') || '-'
 }
 
 /** One line per object added (+), changed (~) or removed (-), by kind. */

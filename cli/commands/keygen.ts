@@ -6,6 +6,7 @@ import { generateSecretsKeyPem } from '../../node/sealed-secret.js'
 import { generateSigningKeyPem, parseTrustedKey } from '../../node/signing-keys.js'
 import { generateSwarmKey } from '../../node/swarm-key.js'
 import { UsageError } from '../usage-error.js'
+import { DEFAULT_NAMESPACE } from '../../cluster-publisher/constants.js'
 
 export const KEY_FILES = {
   privateKey: 'publisher.key',
@@ -24,7 +25,7 @@ export function keygenCommand (program: Command): void {
     .option('--out <dir>', 'directory to write the key files into (created if missing)')
     .option('--force', 'overwrite existing files', false)
     .option('--kubernetes-secret <name>', 'print a Secret manifest holding the new keys, for the publisher\'s Deployment')
-    .option('--namespace <ns>', 'namespace of that Secret', 'traefik')
+    .option('--namespace <ns>', 'namespace of that Secret', DEFAULT_NAMESPACE)
     .addHelpText('after', `
 Writes (with --out):
   publisher.key  Ed25519 private key, PKCS#8 PEM, mode 0600 (publisher only; keep it in a Secret)

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import type { Pin } from '../../cluster-publisher/publisher-state.js'
+import { describePin, UNPINNED, type Pin } from '../../cluster-publisher/publisher-state.js'
 import { adminOptions, postAdminJson, type AdminFlags } from '../admin-client.js'
 import { UsageError } from '../usage-error.js'
 
@@ -10,7 +10,7 @@ export function pinCommand (program: Command): void {
     .action(async (version: string, flags: AdminFlags) => {
       if (!/^[1-9]\d*$/.test(version)) throw new UsageError(`<version> "${version}" is not a version number (dime history lists them)`)
       const { pinned } = await postAdminJson(flags, '/pin', { version: Number(version) }) as { pinned: Pin }
-      process.stdout.write(`pinned to version ${pinned.version} since ${pinned.since}: its config is published, whatever the fragments say, until dime unpin\n`)
+      process.stdout.write(`${describePin(pinned)}\n`)
     })
 }
 
@@ -19,6 +19,6 @@ export function unpinCommand (program: Command): void {
     .description('Lift the pin: the publisher builds the config from the fragments again'))
     .action(async (flags: AdminFlags) => {
       const { unpinned } = await postAdminJson(flags, '/unpin') as { unpinned: boolean }
-      process.stdout.write(unpinned ? 'unpinned: the config is built from the fragments again\n' : 'not pinned\n')
+      process.stdout.write(`${unpinned ? UNPINNED : 'not pinned'}\n`)
     })
 }

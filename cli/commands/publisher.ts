@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { PublisherOptions } from '../../cluster-publisher/create-publisher.js'
+import { DEFAULT_NAMESPACE } from '../../cluster-publisher/constants.js'
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MESH } from '../../node/constants.js'
 import type { Logger } from '../../node/logger.js'
 import type { Registry } from 'prom-client'
@@ -32,7 +33,6 @@ interface PublisherFlags {
   tlsKey?: string
 }
 
-export const DEFAULT_NAMESPACE = 'traefik'
 
 export function publisherCommand (program: Command): void {
   program.command('publisher')

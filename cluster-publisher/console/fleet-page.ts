@@ -144,13 +144,6 @@ function renderFragments (status) {
   $('pending').hidden = waiting.length === 0
 }
 
-// As dime history prints it: http.routers +1 ~2 -1.
-function changeSummary (changes) {
-  return Object.entries(changes).map(([kind, change]) =>
-    kind + ' ' + [['+', change.added], ['~', change.changed], ['-', change.removed]].filter(([, names]) => names.length > 0).map(([sign, names]) => sign + names.length).join(' ')
-  ).join(', ')
-}
-
 async function loadHistory () {
   const status = view.status
   if (status === null || view.historyOf === status.version) return
@@ -166,7 +159,7 @@ async function loadHistory () {
     el('td', {}, when(entry.issuedAt)),
     el('td', { class: 'mono wide', title: entry.sha256 }, entry.sha256.slice(0, 12)),
     el('td', { class: 'mono' }, entry.fragmentsChanged.join(', ')),
-    el('td', { class: 'mono' }, changeSummary(entry.changes)),
+    el('td', { class: 'mono' }, entry.summary),
     el('td', {}, el('button', { type: 'button', class: 'pin', disabled: !status.leader || !entry.bodyHeld, title: status.leader ? 'serve this version again, whatever the fragments do' : 'only the leader pins', onclick: () => pin(entry.version) }, 'Pin')))))
 }
 

@@ -3,6 +3,7 @@ import { Counter, type Registry } from 'prom-client'
 import type { Logger } from '../../node/logger.js'
 import { sealSecret, type SecretsPublicKey } from '../../node/sealed-secret.js'
 import type { PublisherOptions } from '../create-publisher.js'
+import { describePin, UNPINNED } from '../publisher-state.js'
 import type { FragmentReporter } from '../publisher-controller.js'
 import { KubernetesSource } from '../sources/kubernetes-source.js'
 import { configMapEnvelopeStore } from './config-map-envelope-store.js'
@@ -71,8 +72,8 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
     },
     pinChanged (pin) {
       const pod = { apiVersion: 'v1', kind: 'Pod', ...init.pod }
-      if (pin === undefined) events.record(pod, 'Normal', EVENT_REASONS.unpinned, 'unpinned: the config is built from the fragments again')
-      else events.record(pod, 'Warning', EVENT_REASONS.pinned, `pinned to version ${pin.version}: its config is published, whatever the fragments say, until dime unpin`)
+      if (pin === undefined) events.record(pod, 'Normal', EVENT_REASONS.unpinned, UNPINNED)
+      else events.record(pod, 'Warning', EVENT_REASONS.pinned, describePin(pin))
     }
   }
   const stateStore = configMapEnvelopeStore(core, { namespace: init.pod.namespace, name: STATE_CONFIG_MAP, log: init.log })

@@ -1,5 +1,6 @@
 import test from 'ava'
 import { createServer, type AddressInfo } from 'node:net'
+import { dimeNodeInvocation, spawnNodeAsDime } from '../../cli/processes.js'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { dime } from '../fixtures/dime-process.js'
@@ -147,4 +148,17 @@ test('a publisher without election whose mesh port is taken exits non-zero with 
   const result = await dime('publisher', '--fragments', dir, '--key', join(dir, 'publisher.key'), '--swarm-key', join(dir, 'swarm.key'), '--listen', `/ip4/127.0.0.1/tcp/${port}`)
   t.is(result.code, 1)
   t.regex(result.stderr, new RegExp(`dime: error: could not become the publisher: cannot listen on /ip4/127\\.0\\.0\\.1/tcp/${port}: listen EADDRINUSE`))
+})
+
+test('programs that start dime run node as bin/dime.js\'s first line does, read from that line', async t => {
+  const { flags, env } = dimeNodeInvocation()
+  t.true(flags.includes('--heap-growing-percent=50'))
+  t.is(env.MALLOC_ARENA_MAX, '2')
+  const script = 'process.stdout.write(JSON.stringify([process.execArgv, process.env.MALLOC_ARENA_MAX]))'
+  const child = spawnNodeAsDime(['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let output = ''
+  child.stdout?.on('data', chunk => { output += String(chunk) })
+  await new Promise(resolve => child.once('exit', resolve))
+  t.deepEqual(JSON.parse(output), [[...flags, '-e', script], '2'])
+  t.throws(() => dimeNodeInvocation('#!/bin/sh'), { instanceOf: TypeError })
 })
