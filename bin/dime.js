@@ -1,13 +1,13 @@
 #!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --heap-growing-percent=50
 // dime is long-running and mostly quiet, and should stay small on a small VM:
 // --max-semi-space-size=2: no large young generation (V8's default grows to
-//   16 MiB a half); about 20 MB less resident memory.
+//   16 MiB a half).
 // --heap-growing-percent=50: the old generation is collected once it grows by
 //   half, as V8 does on a machine with little memory; on a large one it lets it
-//   grow fourfold first (the publisher: 118 → 97 MiB after 20 edits).
+//   grow fourfold first.
 // MALLOC_ARENA_MAX=2: glibc gives each thread that allocates (libuv's pool,
-//   V8's workers) its own arena, each keeping what it once held: 8 arenas held
-//   about 19 MB in the publisher.
+//   V8's workers) its own arena, each keeping what it once held.
+// What each saves is in BENCHMARKS.md.
 // This line is the one place they are written: the Containerfile runs this file
 // as it is, and cli/processes.ts (spawnNodeAsDime) reads the line.
 // It runs the bundle that `npm ci` built into dist/ (npm's prepare step runs

@@ -27,9 +27,8 @@ export function writeAheadPath (path: string): string {
  * The envelope on disk, in two files, so that a crash leaves the old envelope
  * or the new one and never a mixture, and a version costs one flush before it
  * is served. It is first written over the write-ahead copy (PATH.next) in
- * place and fdatasync'd: no new file, no rename, no directory entry to flush
- * (five processes writing at once: 1.0 ms at p50 and 1.6 at p90, where a
- * temporary file renamed over PATH took 3.4 and 11). Then, off the hop's
+ * place and fdatasync'd: no new file, no rename, no directory entry to flush,
+ * a fraction of what renaming a temporary file over PATH costs. Then, off the hop's
  * path, PATH itself is replaced the atomic way (temporary file, fsync,
  * rename, directory fsync), for `dime inspect` and backups.
  *

@@ -68,8 +68,8 @@ for (const file of await readdir('dist', { recursive: true })) {
  * packages' code unmapped (a frame there shows its place in the bundle).
  * Node parses a chunk's whole map the first time a stack trace passes
  * through it (Node's streams read the stack of every write error): with
- * the packages' mappings, libp2p's and fastify's chunks took about 250 ms
- * of CPU and kept 26 MiB of heap (41 MiB of RSS) from then on.
+ * the packages' mappings, that cost every process a noticeable burst of CPU
+ * and held tens of MiB from then on (BENCHMARKS.md).
  */
 function ownCodeOnly (map) {
   const own = map.sources.map(source => !source.includes('node_modules/'))

@@ -25,8 +25,8 @@ export interface BeaconHandlerInit {
  * ignored. A beacon naming a newer version is held until its body is here
  * and verified, and only then forwarded: whoever hears it from this node can
  * fetch the body from this node. A small body is persisted and served by
- * then (one fdatasync, about a millisecond: waiting for the event loop's next
- * turn to write it after the beacon had gone cost more, BENCHMARKS.md).
+ * then (one fdatasync: waiting for the event loop's next turn to write it
+ * after the beacon had gone cost more, BENCHMARKS.md).
  */
 export function beaconHandler (init: BeaconHandlerInit): TopicHandler {
   const now = init.now ?? Date.now
