@@ -55,6 +55,8 @@ const statusResponse = {
         type: 'object',
         properties: {
           peerId: { type: 'string' },
+          name: { type: ['string', 'null'] },
+          labels: { type: 'object', additionalProperties: { type: 'string' } },
           version: { type: ['integer', 'null'] },
           state: { type: 'string' },
           upToDate: { type: 'boolean' },

@@ -1,3 +1,4 @@
+import type { Labels } from '../node/edge-labels.js'
 import type { PeerAnnouncement } from '../node/peer-announcement.js'
 
 /** One edge as the publisher last heard of it. */
@@ -7,6 +8,9 @@ export type EdgeState = typeof EDGE_STATES[number]
 
 export interface EdgeReport {
   peerId: string
+  /** What operators call it (`dime edge --name`); null when not given. */
+  name: string | null
+  labels: Labels
   version: number | null
   state: EdgeState
   upToDate: boolean
@@ -56,6 +60,8 @@ export class Fleet {
         const missing = now - at > this.missingAfterMs
         return {
           peerId: announcement.peerId,
+          name: announcement.name ?? null,
+          labels: announcement.labels ?? {},
           version: announcement.version,
           state: missing ? 'missing' : announcement.stale ? 'stale' : upToDate ? 'up-to-date' : 'behind',
           upToDate,

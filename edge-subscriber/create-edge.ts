@@ -68,7 +68,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     log.info({ version: envelope.head.version, sha256: envelope.head.bodySha256, origin }, 'serving config')
     mesh?.announcer.poke()
   })
-  const status = (): EdgeStatus => edgeStatus({ mesh: options.mesh, latest, served, freshness, node: mesh?.node, publicAddress: options.publicAddress }, Date.now())
+  const status = (): EdgeStatus => edgeStatus({ mesh: options.mesh, latest, served, freshness, node: mesh?.node, publicAddress: options.publicAddress, name: options.name, labels: options.labels }, Date.now())
   const announcement = (): PeerAnnouncement => announcementOf(status(), Date.now())
 
   let server: FastifyInstance | undefined

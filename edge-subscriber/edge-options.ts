@@ -1,5 +1,6 @@
 import type { ConnectionGater } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Labels } from '../node/edge-labels.js'
 import type { ServerTls } from '../node/http/doors.js'
 import type { Logger } from '../node/logger.js'
 import type { MeshTiming } from '../node/mesh/mesh-node.js'
@@ -28,6 +29,10 @@ export interface EdgeOptions {
   tls?: ServerTls | undefined
   /** Opens the secrets sealed into the config (`--secrets-key`); without it they are left out of what Traefik gets. */
   secretsKey?: SecretsPrivateKey | undefined
+  /** What operators call this edge (`--name`), shown instead of its peer id. */
+  name?: string | undefined
+  /** What rollout waves select this edge by (`--label KEY=VALUE`). */
+  labels?: Labels | undefined
   /** Where clients reach this edge's Traefik, announced to the publishers for the Ingress and Gateway status. */
   publicAddress?: string | undefined
   /** Largest config accepted (`--max-config-mib`); 64 MiB when absent. */

@@ -26,6 +26,8 @@ const statusResponse = {
   properties: {
     mesh: { type: 'string' },
     peerId: { type: 'string' },
+    name: nullableString,
+    labels: { type: 'object', additionalProperties: { type: 'string' } },
     version: { type: ['integer', 'null'] },
     configSha256: nullableString,
     issuedAt: nullableString,

@@ -1,3 +1,4 @@
+import type { Labels } from '../node/edge-labels.js'
 import type { Freshness } from '../node/freshness.js'
 import type { LatestEnvelope } from '../node/latest-envelope.js'
 import type { MeshNode } from '../node/mesh/mesh-node.js'
@@ -7,6 +8,9 @@ import type { ServedState } from './served-state.js'
 export interface EdgeStatus {
   mesh: string
   peerId: string
+  /** `--name`; null when not given. */
+  name: string | null
+  labels: Labels
   version: number | null
   configSha256: string | null
   issuedAt: string | null
@@ -36,6 +40,8 @@ export interface EdgeStatusParts {
   /** The edge's mesh node, once it has joined. */
   node: Pick<MeshNode, 'peerId' | 'peers' | 'addresses'> | undefined
   publicAddress: string | undefined
+  name: string | undefined
+  labels: Labels | undefined
 }
 
 /** What the edge says of itself on /status, at `now`. */
@@ -45,6 +51,8 @@ export function edgeStatus (parts: EdgeStatusParts, now: number): EdgeStatus {
   return {
     mesh: parts.mesh,
     peerId: parts.node?.peerId ?? '',
+    name: parts.name ?? null,
+    labels: parts.labels ?? {},
     version: head?.version ?? null,
     configSha256: head?.bodySha256 ?? null,
     issuedAt: head?.issuedAt ?? null,
@@ -71,8 +79,10 @@ export function announcementOf (status: EdgeStatus, now: number): PeerAnnounceme
     stale: status.stale,
     addresses: status.listen,
     peers: status.peers.length,
-    // An absent public address stays absent on the wire.
+    // What was not given stays absent on the wire (a publisher of an earlier release refuses a null).
     ...(status.publicAddress !== null ? { publicAddress: status.publicAddress } : {}),
+    ...(status.name !== null ? { name: status.name } : {}),
+    ...(Object.keys(status.labels).length > 0 ? { labels: status.labels } : {}),
     announcedAt: new Date(now).toISOString()
   }
 }

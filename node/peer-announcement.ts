@@ -1,4 +1,5 @@
 import { canonicalBytes } from './canonical-json.js'
+import { isLabels, isLabelValue, type Labels } from './edge-labels.js'
 import { isPublicAddress } from './host-names.js'
 import { isIsoTime, isObject } from './signed-frame.js'
 
@@ -16,6 +17,13 @@ export interface PeerAnnouncement {
   readonly peers?: number
   /** Where clients reach its Traefik (`--public-address`), for the Ingress and Gateway status DNS follows. */
   readonly publicAddress?: string
+  /**
+   * What operators call it (`--name`) and its labels (`--label`), for rollout
+   * waves and the fleet view. Optional, and absent when not given: a
+   * publisher of an earlier release ignores fields it does not know.
+   */
+  readonly name?: string
+  readonly labels?: Labels
   readonly announcedAt: string
 }
 
@@ -59,5 +67,7 @@ function isAnnouncement (value: unknown): value is PeerAnnouncement {
     value.addresses.every(address => typeof address === 'string' && address.length <= MAX_ADDRESS_LENGTH) &&
     (value.peers === undefined || (Number.isSafeInteger(value.peers) && (value.peers as number) >= 0)) &&
     (value.publicAddress === undefined || (typeof value.publicAddress === 'string' && isPublicAddress(value.publicAddress))) &&
+    (value.name === undefined || (typeof value.name === 'string' && value.name !== '' && isLabelValue(value.name))) &&
+    (value.labels === undefined || isLabels(value.labels)) &&
     isIsoTime(value.announcedAt)
 }

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander'
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MESH, STALE_AFTER_MS } from '../../node/constants.js'
+import { InvalidLabelError, isLabelValue, labelsFrom, type Labels } from '../../node/edge-labels.js'
 import { isPublicAddress } from '../../node/host-names.js'
 import { collect, isLoopback, listOf, maxConfigBytes, parseBootstrap, parseHostPort, parsePeerId, positiveSeconds, readSecretsKey, readServerTls, readSwarmKey, readToken, readTrustedKeys } from '../inputs.js'
 import { runUntilSignal } from '../run-until-signal.js'
@@ -22,6 +23,8 @@ interface EdgeFlags {
   tlsCert?: string
   tlsKey?: string
   publicAddress?: string
+  name?: string
+  label?: string[]
 }
 
 export const DEFAULT_SERVE = '127.0.0.1:8088'
@@ -43,6 +46,8 @@ export function edgeCommand (program: Command): void {
     .addOption(new Option('--tls-cert <file>', 'serve /config over HTTPS with this certificate (PEM), with --tls-key').env('DIME_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'the key of --tls-cert (PEM)').env('DIME_TLS_KEY'))
     .addOption(new Option('--public-address <ip-or-name>', 'where clients reach this edge\'s Traefik: the publisher writes it into the status of the Ingresses and Gateways the edges serve, for ExternalDNS').env('DIME_PUBLIC_ADDRESS'))
+    .addOption(new Option('--name <name>', 'what operators call this edge: shown instead of its peer id in dime status and the fleet page').env('DIME_NAME'))
+    .addOption(new Option('--label <key=value>', 'a label rollout waves select this edge by (tier=canary, region=eu), repeatable; DIME_LABELS takes several, comma-separated').argParser(collect).env('DIME_LABELS'))
     .addOption(new Option('--stale-after <seconds>', 'report stale after this long without news from a publisher (the config is served regardless)').default(String(STALE_AFTER_MS / 1000)).env('DIME_STALE_AFTER'))
     .addHelpText('after', `
 Traefik's static configuration:
@@ -72,6 +77,9 @@ Example:
       if (flags.publicAddress !== undefined && !isPublicAddress(flags.publicAddress)) {
         throw new UsageError(`--public-address "${flags.publicAddress}": expected an IP address or a DNS name`)
       }
+      if (flags.name !== undefined && (flags.name === '' || !isLabelValue(flags.name))) {
+        throw new UsageError(`--name "${flags.name}": expected letters, digits, '-', '_' and '.', at most 63, starting and ending with a letter or digit`)
+      }
       const edge = await createEdge({
         mesh: flags.mesh,
         trust: readTrustedKeys(listOf(flags.trust), { required: true }),
@@ -82,6 +90,8 @@ Example:
         secretsKey: flags.secretsKey === undefined ? undefined : readSecretsKey(flags.secretsKey),
         tls,
         publicAddress: flags.publicAddress,
+        name: flags.name,
+        labels: labelsFlag(listOf(flags.label)),
         bootstrap: await Promise.all(listOf(flags.bootstrap).map(async value => await parseBootstrap(value))),
         swarmKey: readSwarmKey(flags.swarmKey),
         listen: await listenAddresses(flags.listen),
@@ -92,4 +102,13 @@ Example:
       if (listOf(flags.bootstrap).length === 0) log.warn('no --bootstrap peers: this edge only hears from peers that dial it')
       await runUntilSignal(edge, log, () => { edge.setTrust(readTrustedKeys(listOf(flags.trust), { required: true })) })
     })
+}
+
+function labelsFlag (texts: string[]): Labels {
+  try {
+    return labelsFrom(texts)
+  } catch (err) {
+    if (err instanceof InvalidLabelError) throw new UsageError(`--label ${err.message}`)
+    throw err
+  }
 }

@@ -36,9 +36,10 @@ function table (rows: Array<Record<string, unknown>>): string[] {
     rows.map(row => columns.map(column => cell(row[column]))))
 }
 
-/** One value as text: '-' for none, a list comma-separated, an object (a pin) as JSON rather than "[object Object]". */
+/** One value as text: '-' for none, a list comma-separated, an object (a pin, labels) as KEY=VALUE pairs. */
 function cell (value: unknown): string {
   if (value === undefined || value === null) return '-'
   if (Array.isArray(value)) return value.map(cell).join(', ')
+  if (typeof value === 'object') return Object.entries(value).map(([key, item]) => `${key}=${cell(item)}`).join(', ') || '-'
   return typeof value === 'string' ? value : JSON.stringify(value)
 }

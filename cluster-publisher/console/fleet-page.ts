@@ -67,6 +67,7 @@ function el (tag, attributes, ...children) {
 const badge = text => el('span', { class: 'badge ' + text.replace(/ /g, '-') }, text)
 const duration = ms => ms === null ? '\\u2013' : ms < 1000 ? ms + ' ms' : (ms / 1000).toFixed(1) + ' s'
 const ago = s => s < 60 ? s + ' s ago' : s < 3600 ? Math.floor(s / 60) + ' min ago' : Math.floor(s / 3600) + ' h ago'
+const labelPairs = edge => Object.entries(edge.labels ?? {}).map(([key, value]) => key + '=' + value)
 const shortId = id => id.length > 16 ? id.slice(0, 6) + '\\u2026' + id.slice(-6) : id
 const when = iso => iso === null ? '\\u2013' : new Date(iso).toLocaleString()
 const compare = (a, b) => a === b ? 0 : a === null || a === undefined ? 1 : b === null || b === undefined ? -1 : a < b ? -1 : 1
@@ -97,7 +98,7 @@ function renderSummary (status) {
 }
 
 const EDGE_COLUMNS = [
-  ['peerId', 'Peer'], ['state', 'State'], ['version', 'Version'], ['propagationMs', 'Took to arrive'],
+  ['peerId', 'Edge'], ['labels', 'Labels'], ['state', 'State'], ['version', 'Version'], ['propagationMs', 'Took to arrive'],
   ['lastSeenSecondsAgo', 'Last heard'], ['publicAddress', 'Public address'], ['peers', 'Peers', 'wide'], ['meshAddresses', 'Mesh addresses', 'wide']
 ]
 
@@ -115,13 +116,15 @@ function renderEdges () {
   const rows = status.edges
     .filter(edge => only === 'all' || edge.state === only)
     .filter(edge => {
-      const text = [edge.peerId, edge.state, 'v' + edge.version, edge.publicAddress ?? '', ...edge.meshAddresses].join(' ').toLowerCase()
+      const text = [edge.peerId, edge.name ?? '', ...labelPairs(edge), edge.state, 'v' + edge.version, edge.publicAddress ?? '', ...edge.meshAddresses].join(' ').toLowerCase()
       return words.every(word => text.includes(word))
     })
   const { key, dir } = view.sort
-  rows.sort((a, b) => compare(a[key], b[key]) * dir || compare(a.peerId, b.peerId))
+  const sortValue = (edge, column) => column === 'peerId' ? edge.name ?? edge.peerId : column === 'labels' ? labelPairs(edge).join(' ') : edge[column]
+  rows.sort((a, b) => compare(sortValue(a, key), sortValue(b, key)) * dir || compare(a.peerId, b.peerId))
   $('edges-body').replaceChildren(...rows.map(edge => el('tr', { 'data-peer': edge.peerId },
-    el('td', { class: 'mono nowrap', title: edge.peerId }, shortId(edge.peerId)),
+    el('td', { class: 'mono nowrap', title: edge.peerId }, edge.name ?? shortId(edge.peerId)),
+    el('td', { class: 'mono' }, labelPairs(edge).join(' ')),
     el('td', {}, badge(edge.state)),
     el('td', {}, edge.version === null ? 'none' : 'v' + edge.version),
     el('td', {}, duration(edge.propagationMs)),

@@ -53,6 +53,7 @@ async function scratchEdge (t: ExecutionContext, mode: 'unit' | 'quadlet'): Prom
     dime_token: TOKEN,
     dime_secrets_key: await readFile(join(root, 'keys', 'secrets.key'), 'utf8'),
     dime_edge_public_address: PUBLIC_ADDRESS,
+    dime_edge_labels: { tier: 'canary', region: 'eu' },
     traefik_acme_dns_environment: { CF_DNS_API_TOKEN: DNS_SECRET },
     edge_systemd_mode: mode
   }))
@@ -124,7 +125,10 @@ ansibleTest(`dime edge starts from the rendered environment and answers only Tra
   await waitFor('the edge answers /healthz', async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined, 60_000, 50)
   t.is((await fetch(`${url}/config`)).status, 401)
   t.is((await fetch(`${url}/config`, { headers: { Authorization: `Bearer ${TOKEN}` } })).status, 503, 'authorised, and no config yet')
-  t.is(((await (await fetch(`${url}/status`)).json()) as { publicAddress: string | null }).publicAddress, PUBLIC_ADDRESS)
+  const status = await (await fetch(`${url}/status`)).json() as { publicAddress: string | null, name: string | null, labels: Record<string, string> }
+  t.is(status.publicAddress, PUBLIC_ADDRESS)
+  t.is(status.name, 'localhost', 'named after the inventory host')
+  t.deepEqual(status.labels, { tier: 'canary', region: 'eu' })
 })
 
 ansibleTest(`the units are valid: systemd-analyze verify for plain units, quadlet's own dry run where Podman has it${skipped}`, async t => {

@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { dimeNodeInvocation, spawnNodeAsDime } from '../../cli/processes.js'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { dime } from '../fixtures/dime-process.js'
+import { dime, type DimeResult } from '../fixtures/dime-process.js'
 import { parse } from 'yaml'
 import { tempDir } from '../fixtures/temp-dir.js'
 
@@ -161,4 +161,16 @@ test('programs that start dime run node as bin/dime.js\'s first line does, read 
   await new Promise(resolve => child.once('exit', resolve))
   t.deepEqual(JSON.parse(output), [[...flags, '-e', script], '2'])
   t.throws(() => dimeNodeInvocation('#!/bin/sh'), { instanceOf: TypeError })
+})
+
+test('a label that is not KEY=VALUE, a key given twice and a bad name are refused, naming the flag', async t => {
+  const dir = await tempDir(t)
+  await dime('keygen', '--out', dir)
+  const edge = async (...args: string[]): Promise<DimeResult> => await dime('edge', '--trust', join(dir, 'publisher.pub'), '--swarm-key', join(dir, 'swarm.key'), '--data-dir', dir, ...args)
+  const noEquals = await edge('--label', 'canary')
+  t.is(noEquals.code, 2)
+  t.regex(noEquals.stderr, /--label "canary": expected KEY=VALUE/)
+  t.regex((await edge('--label', 'tier=canary', '--label', 'tier=main')).stderr, /--label "tier=main": the key "tier" is given twice/)
+  t.regex((await edge('--label', 'tier=not canary')).stderr, /--label "tier=not canary": the value "not canary" is not a label value/)
+  t.regex((await edge('--name', 'my edge')).stderr, /--name "my edge": expected letters, digits/)
 })

@@ -17,9 +17,10 @@ test('dime status shows a publisher\'s fragments and the edges it hears from, as
   t.is(result.code, 0, result.stderr)
   t.regex(result.stdout, /^leader: true$/m)
   t.regex(result.stdout, /SOURCE\s+STATUS\n\s+whoami\.yaml\s+accepted/)
-  t.regex(result.stdout, /PEER ID\s+VERSION\s+STATE\s+UP TO DATE/)
+  t.regex(result.stdout, /PEER ID\s+NAME\s+LABELS\s+VERSION\s+STATE\s+UP TO DATE/)
   t.regex(result.stdout, /\s\d+\s+up-to-date\s+true\s/)
   t.regex(result.stdout, /pinned: -\n/)
+  t.regex(result.stdout, /NAME\s+LABELS/)
 })
 
 test('dime status against an address where nothing listens says so and exits 2', async t => {

@@ -12,6 +12,8 @@ function parts (overrides: Partial<EdgeStatusParts> = {}): EdgeStatusParts {
     freshness: { ageMs: () => undefined, isStale: () => false },
     node: undefined,
     publicAddress: undefined,
+    name: undefined,
+    labels: undefined,
     ...overrides
   }
 }

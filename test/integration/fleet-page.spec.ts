@@ -13,7 +13,7 @@ const LIMIT_MS = 60_000
 /** A publisher behind a token, beaconing only when it publishes, and two edges: `quiet` goes stale 3 s after the last news. */
 async function fleet (t: ExecutionContext): Promise<{ publisher: Publisher, fragments: string, quiet: Awaited<ReturnType<typeof startEdge>>, other: Awaited<ReturnType<typeof startEdge>>, url: string }> {
   const { keys, fragments, publisher } = await publisherWithRoute(t, 'whoami', { adminToken: TOKEN, beaconIntervalMs: 600_000 })
-  const quiet = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), staleAfterMs: 3000, publicAddress: '203.0.113.7' })
+  const quiet = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), staleAfterMs: 3000, publicAddress: '203.0.113.7', name: 'quiet-edge', labels: { tier: 'canary' } })
   const other = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
   await waitFor('both edges reported', () => publisher.status().edges.length === 2 ? true : undefined)
   return { publisher, fragments, quiet, other, url: publisher.adminUrl() ?? '' }
@@ -85,6 +85,11 @@ browserTest(`in Chromium, the fleet page refuses without the token, then follows
   await page.locator('#live.live').waitFor({ timeout: LIMIT_MS })
   await page.locator(`${row(quietPeer)} >> text=203.0.113.7`).waitFor({ timeout: LIMIT_MS })
   await page.locator(row(otherPeer)).waitFor({ timeout: LIMIT_MS })
+  t.is(await page.locator(`${row(quietPeer)} td`).first().textContent(), 'quiet-edge', 'its name instead of its peer id')
+  await page.fill('#edge-filter', 'tier=canary')
+  await waitFor('only the canary shown', async () => await page.locator('#edges-body tr').count() === 1 ? true : undefined)
+  t.is(await page.locator('#edges-body tr').getAttribute('data-peer'), quietPeer)
+  await page.fill('#edge-filter', '')
   t.is(await page.locator('#version').textContent(), `v${first}`)
   t.is(await page.locator('#fragments-body tr[data-source="whoami.yaml"] .badge').textContent(), 'accepted')
   await page.evaluate(() => { (globalThis as unknown as { notReloaded: boolean }).notReloaded = true })
@@ -101,10 +106,12 @@ browserTest(`in Chromium, the fleet page refuses without the token, then follows
   t.is(await page.locator('#edges-body tr').getAttribute('data-peer'), quietPeer)
   await page.fill('#edge-filter', '')
   const shownPeers = async (): Promise<string[]> => await page.locator('#edges-body tr').evaluateAll(rows => rows.map(row => row.getAttribute('data-peer') ?? ''))
-  await page.click('#edges-head >> text="Peer"')
-  await waitFor('sorted by peer, descending', async () => {
+  await page.click('#edges-head >> text="Edge"')
+  // By what the column shows: the name where given, else the peer id.
+  const descending = [['quiet-edge', quietPeer], [otherPeer, otherPeer]].sort(([a = ''], [b = '']) => a < b ? 1 : -1).map(([, peer]) => peer).join()
+  await waitFor('sorted by edge, descending', async () => {
     const shown = await shownPeers()
-    return shown.length === 2 && shown.join() === [quietPeer, otherPeer].sort().reverse().join() ? true : undefined
+    return shown.length === 2 && shown.join() === descending ? true : undefined
   })
 
   await page.click(`#history-body tr[data-version="${first}"] button.pin`)
