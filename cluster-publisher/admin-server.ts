@@ -66,7 +66,9 @@ const statusResponse = {
           missing: { type: 'boolean' },
           publicAddress: { type: ['string', 'null'] },
           meshAddresses: { type: 'array', items: { type: 'string' } },
-          peers: { type: ['integer', 'null'] }
+          peers: { type: ['integer', 'null'] },
+          fetchedVersion: { type: ['integer', 'null'] },
+          fetchedSecondsAgo: { type: ['integer', 'null'] }
         }
       }
     },

@@ -26,6 +26,9 @@ export interface EdgeReport {
   meshAddresses: string[]
   /** How many mesh peers it is connected to, if it said. */
   peers: number | null
+  /** The version its proxy (Traefik) last fetched from it, and how long ago by the edge's clock; null when it has not said. */
+  fetchedVersion: number | null
+  fetchedSecondsAgo: number | null
 }
 
 interface Heard {
@@ -71,7 +74,10 @@ export class Fleet {
           missing,
           publicAddress: announcement.publicAddress ?? null,
           meshAddresses: announcement.addresses,
-          peers: announcement.peers ?? null
+          peers: announcement.peers ?? null,
+          fetchedVersion: announcement.fetched?.version ?? null,
+          // Across two clocks: an edge's clock ahead of this one reads as just now.
+          fetchedSecondsAgo: announcement.fetched === undefined ? null : Math.max(0, Math.round((now - Date.parse(announcement.fetched.at)) / 1000))
         }
       })
       .sort((a, b) => a.peerId < b.peerId ? -1 : 1)

@@ -1,5 +1,20 @@
 import type { ServedConfig } from './served-config.js'
 
+/** A proxy got the config served: a 200, or a 304 for the config it already had. */
+export interface ConfigFetch {
+  readonly version: number
+  readonly at: string
+  /** The fetcher's address and User-Agent (Traefik's HTTP provider, normally). */
+  readonly from: string
+  readonly userAgent: string | null
+}
+
+/** The fetch an answer records, if it gave the proxy the config served; `now` and who asked as the server saw them. */
+export function fetchOf (answer: ConfigAnswer, served: ServedConfig | undefined, now: Date, from: string | undefined, userAgent: string | undefined): ConfigFetch | undefined {
+  if (served === undefined || answer.statusCode === 503) return undefined
+  return { version: served.head.version, at: now.toISOString(), from: from ?? 'unknown', userAgent: userAgent ?? null }
+}
+
 /** What `/config` answers, whichever server answers it (the first one at start, then fastify). */
 export interface ConfigAnswer {
   statusCode: 200 | 304 | 503

@@ -13,6 +13,7 @@ import type { PeerAnnouncement } from '../node/peer-announcement.js'
 import type { TrustedKey } from '../node/signing-keys.js'
 import type { EdgeOptions } from './edge-options.js'
 import { listenFirst } from './first-server.js'
+import type { ConfigFetch } from './config-answer.js'
 import { ServedState } from './served-state.js'
 import { announcementOf, edgeStatus, type EdgeStatus } from './edge-status.js'
 import { fileEnvelopeStore } from '../node/file-envelope-store.js'
@@ -68,6 +69,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     log.info({ version: envelope.head.version, sha256: envelope.head.bodySha256, origin }, 'serving config')
     mesh?.announcer.poke()
   })
+  const fetched = (fetch: ConfigFetch): void => { if (served.fetched(fetch)) mesh?.announcer.poke() }
   const status = (): EdgeStatus => edgeStatus({ mesh: options.mesh, latest, served, freshness, node: mesh?.node, publicAddress: options.publicAddress, name: options.name, labels: options.labels }, Date.now())
   const announcement = (): PeerAnnouncement => announcementOf(status(), Date.now())
 
@@ -92,13 +94,13 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       const notRestored = await latest.restore()
       if (notRestored !== undefined) log.warn({ reason: notRestored }, 'no persisted config to serve; answering 503 until one is verified')
       const doors = { token: options.token, tls: options.tls }
-      listening = await listenFirst({ ...options.serve, current: () => served.current(), ...doors })
+      listening = await listenFirst({ ...options.serve, current: () => served.current(), fetched, ...doors })
       log.info({ url: `${listening.url}/config` }, 'serving Traefik config')
       const { createEdgeMetrics } = await import('./edge-metrics.js')
       metrics = createEdgeMetrics({ latest, freshness, unopened: () => served.unopened().length })
       // Loaded only now, like the mesh below: fastify takes the server over once ready.
       const { buildEdgeServer } = await import('./edge-server.js')
-      server = await buildEdgeServer({ registry: metrics.registry, current: () => served.current(), status, listening: listening.server, ...doors })
+      server = await buildEdgeServer({ registry: metrics.registry, current: () => served.current(), fetched, status, listening: listening.server, ...doors })
       await server.ready()
       // Loaded only now: /config answers before libp2p and gossipsub are even read from disk.
       const { edgeMesh } = await import('./edge-mesh.js')

@@ -5,12 +5,14 @@ import { tokenAuth, createHttpServer, type ServerTls } from '../node/http/doors.
 import { healthRoutes } from '../node/http/health-routes.js'
 import type { EdgeStatus } from './edge-status.js'
 import type { ServedConfig } from './served-config.js'
-import { configAnswer } from './config-answer.js'
+import { configAnswer, fetchOf, type ConfigFetch } from './config-answer.js'
 
 export interface EdgeServerDeps {
   registry: Registry
   /** The verified config to serve, if any. */
   current: () => ServedConfig | undefined
+  /** Told of each fetch that gave the proxy the config served. */
+  fetched: (fetch: ConfigFetch) => void
   status: () => EdgeStatus
   /** When set, /config answers only requests bearing `Authorization: Bearer <token>`. */
   token?: string | undefined
@@ -40,7 +42,11 @@ const statusResponse = {
     trustedKeyIds: { type: 'array', items: { type: 'string' } },
     peers: { type: 'array', items: { type: 'string' } },
     listen: { type: 'array', items: { type: 'string' } },
-    publicAddress: nullableString
+    publicAddress: nullableString,
+    lastFetch: {
+      type: ['object', 'null'],
+      properties: { version: { type: 'integer' }, at: { type: 'string' }, from: { type: 'string' }, userAgent: nullableString }
+    }
   }
 } as const
 
@@ -60,6 +66,10 @@ export async function buildEdgeServer (deps: EdgeServerDeps): Promise<FastifyIns
 }
 
 async function serveConfig (deps: EdgeServerDeps, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const answer = configAnswer(deps.current(), request.headers['if-none-match'])
-  return await reply.code(answer.statusCode).headers(answer.headers).send(answer.body)
+  const served = deps.current()
+  const answer = configAnswer(served, request.headers['if-none-match'])
+  const sent = await reply.code(answer.statusCode).headers(answer.headers).send(answer.body)
+  const fetch = fetchOf(answer, served, new Date(), request.socket.remoteAddress, request.headers['user-agent'])
+  if (fetch !== undefined) deps.fetched(fetch)
+  return sent
 }

@@ -3,6 +3,7 @@ import type { Freshness } from '../node/freshness.js'
 import type { LatestEnvelope } from '../node/latest-envelope.js'
 import type { MeshNode } from '../node/mesh/mesh-node.js'
 import type { PeerAnnouncement } from '../node/peer-announcement.js'
+import type { ConfigFetch } from './config-answer.js'
 import type { ServedState } from './served-state.js'
 
 export interface EdgeStatus {
@@ -30,12 +31,14 @@ export interface EdgeStatus {
   listen: string[]
   /** Where clients reach this edge's Traefik (`--public-address`); null when not given. */
   publicAddress: string | null
+  /** The proxy's last fetch of /config that got the config served; null before any since start. */
+  lastFetch: ConfigFetch | null
 }
 
 export interface EdgeStatusParts {
   mesh: string
   latest: Pick<LatestEnvelope, 'current' | 'currentKeyTrusted' | 'trustedKeyIds'>
-  served: Pick<ServedState, 'lastReceivedAt' | 'unopened'>
+  served: Pick<ServedState, 'lastReceivedAt' | 'unopened' | 'lastFetch'>
   freshness: Pick<Freshness, 'ageMs' | 'isStale'>
   /** The edge's mesh node, once it has joined. */
   node: Pick<MeshNode, 'peerId' | 'peers' | 'addresses'> | undefined
@@ -65,7 +68,8 @@ export function edgeStatus (parts: EdgeStatusParts, now: number): EdgeStatus {
     sealedUnopened: parts.served.unopened(),
     peers: parts.node?.peers() ?? [],
     listen: parts.node?.addresses() ?? [],
-    publicAddress: parts.publicAddress ?? null
+    publicAddress: parts.publicAddress ?? null,
+    lastFetch: parts.served.lastFetch() ?? null
   }
 }
 
@@ -83,6 +87,7 @@ export function announcementOf (status: EdgeStatus, now: number): PeerAnnounceme
     ...(status.publicAddress !== null ? { publicAddress: status.publicAddress } : {}),
     ...(status.name !== null ? { name: status.name } : {}),
     ...(Object.keys(status.labels).length > 0 ? { labels: status.labels } : {}),
+    ...(status.lastFetch !== null ? { fetched: { version: status.lastFetch.version, at: status.lastFetch.at } } : {}),
     announcedAt: new Date(now).toISOString()
   }
 }

@@ -1,13 +1,15 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http'
 import type { ServerTls } from '../node/http/doors.js'
 import { TOKEN_CHALLENGE, TOKEN_REQUIRED, tokenMatcher } from '../node/http/token.js'
-import { configAnswer } from './config-answer.js'
+import { configAnswer, fetchOf, type ConfigFetch } from './config-answer.js'
 import type { ServedConfig } from './served-config.js'
 
 export interface FirstServerOptions {
   host: string
   port: number
   current: () => ServedConfig | undefined
+  /** Told of each fetch that gave the proxy the config served. */
+  fetched: (fetch: ConfigFetch) => void
   token?: string | undefined
   tls?: ServerTls | undefined
 }
@@ -40,8 +42,11 @@ function firstHandler (options: FirstServerOptions): RequestListener {
     } else if (!authorized(request.headers.authorization)) {
       response.writeHead(401, { 'www-authenticate': TOKEN_CHALLENGE, 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: TOKEN_REQUIRED }))
     } else {
-      const answer = configAnswer(options.current(), request.headers['if-none-match'])
+      const served = options.current()
+      const answer = configAnswer(served, request.headers['if-none-match'])
       response.writeHead(answer.statusCode, answer.headers).end(answer.body)
+      const fetch = fetchOf(answer, served, new Date(), request.socket.remoteAddress, request.headers['user-agent'])
+      if (fetch !== undefined) options.fetched(fetch)
     }
   }
 }

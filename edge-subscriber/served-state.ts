@@ -2,6 +2,7 @@ import { DISK_ORIGIN } from '../node/latest-envelope.js'
 import type { Envelope } from '../node/envelope.js'
 import type { Logger } from '../node/logger.js'
 import type { SecretsPrivateKey } from '../node/sealed-secret.js'
+import type { ConfigFetch } from './config-answer.js'
 import { plainServedConfig, unsealedServedConfig, type ServedConfig } from './served-config.js'
 
 export interface ServedStateInit {
@@ -22,6 +23,7 @@ export interface ServedStateInit {
 export class ServedState {
   private served: ServedConfig | undefined
   private receivedAt: string | null = null
+  private fetch: ConfigFetch | undefined
   private readonly now: () => number
   private readonly unseal: (envelope: Envelope, key: SecretsPrivateKey | undefined) => Promise<ServedConfig>
 
@@ -38,6 +40,18 @@ export class ServedState {
   /** When this process accepted the newest config from the mesh; null when it was restored from disk. */
   lastReceivedAt (): string | null {
     return this.receivedAt
+  }
+
+  /** The proxy's last fetch of the config served (Traefik polls every few seconds), if any since start. */
+  lastFetch (): ConfigFetch | undefined {
+    return this.fetch
+  }
+
+  /** Records a fetch; true when it is the first of its version (worth telling the publishers). */
+  fetched (fetch: ConfigFetch): boolean {
+    const first = this.fetch?.version !== fetch.version
+    this.fetch = fetch
+    return first
   }
 
   /** Sealed values left out of what is served. */

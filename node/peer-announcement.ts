@@ -24,6 +24,8 @@ export interface PeerAnnouncement {
    */
   readonly name?: string
   readonly labels?: Labels
+  /** The version its proxy last fetched, and when (by the edge's clock): the proxy took what the edge serves. */
+  readonly fetched?: { readonly version: number, readonly at: string }
   readonly announcedAt: string
 }
 
@@ -69,5 +71,6 @@ function isAnnouncement (value: unknown): value is PeerAnnouncement {
     (value.publicAddress === undefined || (typeof value.publicAddress === 'string' && isPublicAddress(value.publicAddress))) &&
     (value.name === undefined || (typeof value.name === 'string' && value.name !== '' && isLabelValue(value.name))) &&
     (value.labels === undefined || isLabels(value.labels)) &&
+    (value.fetched === undefined || (isObject(value.fetched) && Number.isSafeInteger(value.fetched.version) && (value.fetched.version as number) >= 1 && isIsoTime(value.fetched.at))) &&
     isIsoTime(value.announcedAt)
 }

@@ -98,7 +98,7 @@ function renderSummary (status) {
 }
 
 const EDGE_COLUMNS = [
-  ['peerId', 'Edge'], ['labels', 'Labels'], ['state', 'State'], ['version', 'Version'], ['propagationMs', 'Took to arrive'],
+  ['peerId', 'Edge'], ['labels', 'Labels'], ['state', 'State'], ['version', 'Version'], ['propagationMs', 'Took to arrive'], ['fetchedVersion', 'Traefik fetched'],
   ['lastSeenSecondsAgo', 'Last heard'], ['publicAddress', 'Public address'], ['peers', 'Peers', 'wide'], ['meshAddresses', 'Mesh addresses', 'wide']
 ]
 
@@ -128,6 +128,7 @@ function renderEdges () {
     el('td', {}, badge(edge.state)),
     el('td', {}, edge.version === null ? 'none' : 'v' + edge.version),
     el('td', {}, duration(edge.propagationMs)),
+    el('td', { class: 'nowrap' }, edge.fetchedVersion === null ? '\\u2013' : 'v' + edge.fetchedVersion + ', ' + ago(edge.fetchedSecondsAgo)),
     el('td', { class: 'nowrap' }, ago(edge.lastSeenSecondsAgo)),
     el('td', { class: 'mono' }, edge.publicAddress ?? '\\u2013'),
     el('td', { class: 'wide' }, edge.peers ?? '\\u2013'),

@@ -8,16 +8,17 @@ import { plainServedConfig, type ServedConfig } from '../../edge-subscriber/serv
 import { canonicalBytes } from '../../node/canonical-json.js'
 import { sealEnvelope } from '../../node/envelope.js'
 import { generateSigningKeyPem, parseSigningKey } from '../../node/signing-keys.js'
+import type { ConfigFetch } from '../../edge-subscriber/config-answer.js'
 
 const key = parseSigningKey(generateSigningKeyPem().privatePem, 'test')
 const envelope = sealEnvelope({ mesh: 'm', version: 42, issuedAt: new Date('2026-11-27T10:00:00Z'), body: canonicalBytes({ http: { routers: {} } }) }, key)
 const served = plainServedConfig(envelope)
 const status: EdgeStatus = {
-  mesh: 'm', peerId: 'p', name: null, labels: {}, version: null, configSha256: null, issuedAt: null, receivedAt: null, keyId: null, keyTrusted: null, trustedKeyIds: [], lastNewsAgeSeconds: null, stale: false, sealedUnopened: [], peers: [], listen: [], publicAddress: null
+  mesh: 'm', peerId: 'p', name: null, labels: {}, version: null, configSha256: null, issuedAt: null, receivedAt: null, keyId: null, keyTrusted: null, trustedKeyIds: [], lastNewsAgeSeconds: null, stale: false, sealedUnopened: [], peers: [], listen: [], publicAddress: null, lastFetch: null
 }
 
 async function server (current: ServedConfig | undefined): ReturnType<typeof buildEdgeServer> {
-  return await buildEdgeServer({ registry: new Registry(), current: () => current, status: () => status })
+  return await buildEdgeServer({ registry: new Registry(), current: () => current, fetched: () => {}, status: () => status })
 }
 
 test('before the first verified config, /config and /readyz answer 503, never an empty 200', async t => {
@@ -56,7 +57,7 @@ test('/metrics speaks the Prometheus text format', async t => {
 })
 
 test('with a token, /config answers only requests bearing it; health and status stay open', async t => {
-  const app = await buildEdgeServer({ registry: new Registry(), current: () => served, status: () => status, token: 's3cret-token' })
+  const app = await buildEdgeServer({ registry: new Registry(), current: () => served, fetched: () => {}, status: () => status, token: 's3cret-token' })
   const missing = await app.inject({ url: '/config' })
   t.is(missing.statusCode, 401)
   t.deepEqual(missing.headers['www-authenticate'], ['Bearer', 'Basic realm="dime", charset="UTF-8"'])
@@ -72,7 +73,9 @@ test('with a token, /config answers only requests bearing it; health and status 
 })
 
 test('the first server (Node\'s http alone) answers /config as fastify does, with the token; fastify then takes its requests over', async t => {
-  const { server: listening, url } = await listenFirst({ host: '127.0.0.1', port: 0, current: () => served, token: 's3cret-token' })
+  const fetches: ConfigFetch[] = []
+  const fetched = (fetch: ConfigFetch): void => { fetches.push(fetch) }
+  const { server: listening, url } = await listenFirst({ host: '127.0.0.1', port: 0, current: () => served, fetched, token: 's3cret-token' })
   t.teardown(async () => { await new Promise(resolve => listening.close(resolve)) })
   const bearer = { authorization: 'Bearer s3cret-token' }
   const first = await fetch(`${url}/config`, { headers: bearer })
@@ -87,8 +90,10 @@ test('the first server (Node\'s http alone) answers /config as fastify does, wit
   t.is((await fetch(`${url}/status`)).status, 503, 'the rest waits for fastify')
   t.is(await statusOfRawPath(url, '//['), 503, 'a path no URL parser takes is answered, not a crash')
   t.is((await fetch(`${url}/config`, { headers: bearer })).status, 200)
+  t.is(fetches.length, 4, 'each 200 and 304 is a fetch of the config served; a 401 is not')
+  t.like(fetches[0], { version: 42, from: '127.0.0.1', userAgent: 'node' })
 
-  const app = await buildEdgeServer({ registry: new Registry(), current: () => served, status: () => status, token: 's3cret-token', listening })
+  const app = await buildEdgeServer({ registry: new Registry(), current: () => served, fetched, status: () => status, token: 's3cret-token', listening })
   await app.ready()
   t.teardown(async () => { await app.close() })
   t.is((await fetch(`${url}/status`)).status, 200)
@@ -97,6 +102,8 @@ test('the first server (Node\'s http alone) answers /config as fastify does, wit
   t.deepEqual(dimeHeaders(later), dimeHeaders(first), 'the same headers from either server')
   t.deepEqual(Buffer.from(await later.arrayBuffer()), Buffer.from(envelope.body))
   t.is((await fetch(`${url}/config`)).status, 401)
+  t.is(fetches.length, 5)
+  t.like(fetches[4], { version: 42, from: '127.0.0.1' }, 'fastify records fetches as the first server does')
 })
 
 /** A GET of a path exactly as given (fetch would normalize it). */
@@ -108,7 +115,7 @@ async function statusOfRawPath (url: string, path: string): Promise<number | und
 }
 
 test('the first server answers 503 before the first verified config', async t => {
-  const { server: listening, url } = await listenFirst({ host: '127.0.0.1', port: 0, current: () => undefined })
+  const { server: listening, url } = await listenFirst({ host: '127.0.0.1', port: 0, current: () => undefined, fetched: () => { throw new Error('a 503 is no fetch') } })
   t.teardown(async () => { await new Promise(resolve => listening.close(resolve)) })
   const response = await fetch(`${url}/config`)
   t.is(response.status, 503)

@@ -8,7 +8,7 @@ function parts (overrides: Partial<EdgeStatusParts> = {}): EdgeStatusParts {
   return {
     mesh: 'test-mesh',
     latest: { current: () => undefined, currentKeyTrusted: () => undefined, trustedKeyIds: () => ['k1'] },
-    served: { lastReceivedAt: () => null, unopened: () => [] },
+    served: { lastReceivedAt: () => null, unopened: () => [], lastFetch: () => undefined },
     freshness: { ageMs: () => undefined, isStale: () => false },
     node: undefined,
     publicAddress: undefined,

@@ -140,3 +140,21 @@ test('bootstrap addresses may be /dns4 names and may end in /p2p/PEER-ID', async
   await waitFor('both edges serve', async () => await allServe([byName, byId], ['whoami']))
   t.true(byName.status().peers.includes(publisher.mesh.peerId), 'the edge given a /dns4 name is connected to the publisher')
 })
+
+test('the publisher learns which version each edge\'s proxy fetched: an edge nobody polls has not said, a polled one says so soon after a change', async t => {
+  const { keys, fragments, publisher } = await publisherWithRoute(t, 'a')
+  const polled = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
+  const unpolled = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
+  const poller = traefikPoller(`${polled.serveUrl() ?? ''}/config`)
+  t.teardown(poller.stop)
+  // Read through /status only: every GET of /config is a fetch.
+  const fetched = (edge: typeof polled): number | null | undefined => publisher.status().edges.find(report => report.peerId === edge.mesh.peerId)?.fetchedVersion
+  const first = await waitFor('a first version', () => publisher.status().version ?? undefined)
+  await waitFor('the first version reported fetched', () => fetched(polled) === first ? true : undefined)
+  await writeFragment(fragments, 'b.yaml', routeFragment('b', 'b.example.com'))
+  const second = await waitFor('a second version', () => (publisher.status().version ?? 0) > first ? publisher.status().version ?? undefined : undefined)
+  await waitFor('the new version reported fetched', () => fetched(polled) === second ? true : undefined)
+  t.is(polled.status().lastFetch?.version, second)
+  await waitFor('the unpolled edge serves it too', () => unpolled.status().version === second && fetched(unpolled) !== undefined ? true : undefined)
+  t.is(fetched(unpolled), null, 'an edge whose proxy never fetched says nothing of it')
+})
