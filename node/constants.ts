@@ -94,6 +94,13 @@ export const BOOTSTRAP_PING_INTERVAL_MS = 10_000
 export const BOOTSTRAP_PING_TIMEOUT_MS = 3_000
 /** How many connections a node keeps by dialling known peers (bootstrap peers come on top). */
 export const TARGET_PEERS = 6
+/**
+ * How long identify may take on a new connection. It runs once per
+ * connection and a failure is not retried: a connection whose identify timed
+ * out (libp2p's default is 5 s: a busy peer, a slow overlay link) stays open
+ * but never gossips, syncs or exchanges peers.
+ */
+export const IDENTIFY_TIMEOUT_MS = 30_000
 /** The most peers one answer to a peer exchange lists. */
 export const EXCHANGED_PEERS = 32
 /** How often a node checks its connections against that target. */

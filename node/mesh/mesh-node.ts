@@ -10,7 +10,7 @@ import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { beaconTopic, STALE_AFTER_MS, TCP_CONNECT_TIMEOUT_MS } from '../constants.js'
+import { beaconTopic, IDENTIFY_TIMEOUT_MS, STALE_AFTER_MS, TCP_CONNECT_TIMEOUT_MS } from '../constants.js'
 import { Freshness } from '../freshness.js'
 import { HopTimer } from '../hop-timer.js'
 import { DISK_ORIGIN, type LatestEnvelope } from '../latest-envelope.js'
@@ -153,7 +153,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     // connections, from the dialling end, hung up when they stop answering.
     connectionMonitor: { enabled: false },
     services: {
-      identify: identify(),
+      identify: identify({ timeout: IDENTIFY_TIMEOUT_MS }),
       ping: ping(),
       pubsub: gossipsub({
         // The publisher may be alone for a while; publishing then is not an error.

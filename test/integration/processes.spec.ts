@@ -34,12 +34,11 @@ test('real dime processes: killing the publisher changes nothing the edges serve
 
   const peers = async (): Promise<string[][]> => await Promise.all(urls.map(async url =>
     ((await (await fetch(url.replace(/\/config$/, '/status'))).json()) as { peers: string[] }).peers))
-  const connected = await peers()
+  // The edges also connect to each other (peer exchange): watch for the publisher's own peer id.
+  const publisherId = await logged(publisher, 'mesh node listening', 'peerId')
+  await waitFor('every edge connected to the publisher', async () => (await peers()).every(list => list.includes(publisherId)) ? true : undefined)
   publisher.kill('SIGKILL')
-  await waitFor('every edge sees the publisher gone', async () => {
-    const now = await peers()
-    return now.every((list, i) => list.length < (connected[i]?.length ?? 0)) ? true : undefined
-  })
+  await waitFor('every edge sees the publisher gone', async () => (await peers()).every(list => !list.includes(publisherId)) ? true : undefined)
   for (const url of urls) t.is(await body(url), served)
 
   const [first] = edges
