@@ -198,7 +198,6 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         book,
         log,
         countDial: (target, outcome) => { init.metrics?.dials.inc({ target, outcome }) },
-        ping: async (peer, signal) => await libp2p?.services.ping.ping(peer, { signal }),
         checkIntervalMs: timing.peerCheckIntervalMs
       })
     }

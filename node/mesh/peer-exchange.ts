@@ -1,4 +1,4 @@
-import { serviceCapabilities, type Connection, type IdentifyResult, type Libp2pEvents, type PeerId, type Startable, type Stream, type TypedEventTarget } from '@libp2p/interface'
+import { serviceCapabilities, serviceDependencies, type Connection, type IdentifyResult, type Libp2pEvents, type PeerId, type Startable, type Stream, type TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { lpStream } from '@libp2p/utils'
 import { canonicalBytes } from '../canonical-json.js'
@@ -45,6 +45,7 @@ interface ExchangedPeer { id: string, addresses: string[] }
 class PeerExchange implements Startable {
   readonly [Symbol.toStringTag] = 'dime-peer-exchange'
   readonly [serviceCapabilities] = ['dime/peer-exchange']
+  readonly [serviceDependencies] = ['@libp2p/identify']
   private readonly protocol: string
   private readonly log: Logger
   private readonly timeoutMs: number

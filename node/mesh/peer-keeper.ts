@@ -1,5 +1,6 @@
-import { setMaxListeners, type Connection, type IdentifyResult, type Libp2pEvents, type PeerId, type PeerStore, type Startable, type TypedEventTarget } from '@libp2p/interface'
+import { serviceDependencies, setMaxListeners, type Connection, type IdentifyResult, type Libp2pEvents, type PeerStore, type Startable, type TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { Ping } from '@libp2p/ping'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { BOOTSTRAP_PING_INTERVAL_MS, BOOTSTRAP_PING_TIMEOUT_MS, BOOTSTRAP_REDIAL_MAX_MS, KNOWN_PEER_REDIAL_MAX_MS, PEER_CHECK_INTERVAL_MS, REDIAL_MIN_MS, TARGET_PEERS } from '../constants.js'
@@ -12,8 +13,6 @@ export interface PeerKeeperInit {
   bootstrap: Multiaddr[]
   book: PeerBook
   log: Logger
-  /** Round trip to a connected peer; rejects when it does not answer (the node's ping service). */
-  ping: (peer: PeerId, signal: AbortSignal) => Promise<unknown>
   targetPeers?: number | undefined
   minDelayMs?: number | undefined
   /** Longest wait between two dials of a bootstrap address. */
@@ -28,6 +27,8 @@ export interface PeerKeeperInit {
 }
 
 export interface PeerKeeperComponents {
+  /** The node's ping service: a round trip to a connected peer, rejected when it does not answer. */
+  ping: Ping
   connectionManager: ConnectionManager
   events: TypedEventTarget<Libp2pEvents>
   peerStore: PeerStore
@@ -54,6 +55,7 @@ interface Backoff { attempts: number, nextAttemptAt: number }
  */
 class PeerKeeper implements Startable {
   readonly [Symbol.toStringTag] = 'dime-peer-keeper'
+  readonly [serviceDependencies] = ['@libp2p/ping', '@libp2p/identify']
   private readonly init: Filled<PeerKeeperInit>
   private controller = new AbortController()
   private loops: Array<Promise<void>> = []
@@ -164,7 +166,7 @@ class PeerKeeper implements Startable {
       await sleep(this.init.pingIntervalMs, gone.signal)
       if (gone.signal.aborted) break
       try {
-        await this.init.ping(connection.remotePeer, AbortSignal.timeout(this.init.pingTimeoutMs))
+        await this.components.ping.ping(connection.remotePeer, { signal: AbortSignal.timeout(this.init.pingTimeoutMs) })
       } catch (err) {
         if (gone.signal.aborted) break
         log.warn({ err: (err as Error).message }, 'bootstrap peer stopped answering pings; hanging up to redial')
