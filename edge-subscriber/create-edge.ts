@@ -20,7 +20,6 @@ import { fileEnvelopeStore } from '../node/file-envelope-store.js'
 
 export const ENVELOPE_FILE = 'envelope.bin'
 
-export type { EdgeOptions }
 
 export interface Edge {
   /** The edge's mesh node, made when it starts (reading it before throws). */
