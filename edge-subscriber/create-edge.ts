@@ -17,6 +17,8 @@ import type { ConfigFetch } from './config-answer.js'
 import { ServedState } from './served-state.js'
 import { announcementOf, edgeStatus, type EdgeStatus } from './edge-status.js'
 import { fileEnvelopeStore } from '../node/file-envelope-store.js'
+import { EdgeRollouts } from './edge-rollouts.js'
+import type { Envelope } from '../node/envelope.js'
 
 export const ENVELOPE_FILE = 'envelope.bin'
 
@@ -58,7 +60,17 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
 
   let mesh: EdgeMesh | undefined
   const served = new ServedState({ secretsKey: options.secretsKey, log })
-  latest.onAccepted((envelope, origin) => {
+  const rollouts = new EdgeRollouts({
+    dataDir: options.dataDir,
+    trust: latest.trustPolicy(),
+    log,
+    maxBodyBytes: options.maxBodyBytes,
+    countOffer: outcome => { metrics?.envelopeOffers.inc({ outcome }) },
+    releasedVersion: () => latest.highestVersion(),
+    servedBody: () => served.current()?.body
+  })
+  rollouts.onHealth(() => { mesh?.announcer.poke() })
+  const serve = (envelope: Envelope, origin: string): void => {
     void served.accepted(envelope, origin)
     if (origin !== DISK_ORIGIN) {
       freshness.heard(Date.now())
@@ -67,9 +79,11 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     }
     log.info({ version: envelope.head.version, sha256: envelope.head.bodySha256, origin }, 'serving config')
     mesh?.announcer.poke()
-  })
+  }
+  latest.onAccepted(serve)
+  rollouts.taken.onAccepted(serve)
   const fetched = (fetch: ConfigFetch): void => { if (served.fetched(fetch)) mesh?.announcer.poke() }
-  const status = (): EdgeStatus => edgeStatus({ mesh: options.mesh, latest, served, freshness, node: mesh?.node, publicAddress: options.publicAddress, name: options.name, labels: options.labels }, Date.now())
+  const status = (): EdgeStatus => edgeStatus({ mesh: options.mesh, latest, served, health: rollouts, freshness, node: mesh?.node, publicAddress: options.publicAddress, name: options.name, labels: options.labels }, Date.now())
   const announcement = (): PeerAnnouncement => announcementOf(status(), Date.now())
 
   let server: FastifyInstance | undefined
@@ -85,11 +99,13 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     status,
     setTrust (keys) {
       latest.setTrust(trustPolicy(options.mesh, keys))
+      rollouts.setTrust(trustPolicy(options.mesh, keys))
       mesh?.admitTrusted(keys)
       log.info({ trustedKeyIds: latest.trustedKeyIds() }, 'trusted keys reloaded')
       if (latest.currentKeyTrusted() === false) log.warn({ keyId: latest.current()?.head.keyId }, 'the served config is signed by a key no longer trusted; serving it until a trusted one arrives')
     },
     async start () {
+      await rollouts.restore()
       const notRestored = await latest.restore()
       if (notRestored !== undefined) log.warn({ reason: notRestored }, 'no persisted config to serve; answering 503 until one is verified')
       const doors = { token: options.token, tls: options.tls }
@@ -104,14 +120,16 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       // Loaded only now: /config answers before libp2p and gossipsub are even read from disk.
       const { edgeMesh } = await import('./edge-mesh.js')
       // The keys trusted now: a SIGHUP may have changed them since the edge was made.
-      mesh = await edgeMesh({ latest, freshness, metrics, announcement }, { ...options, trust: [...latest.trustPolicy().keys.values()] })
+      mesh = await edgeMesh({ latest, rollouts: rollouts.track, freshness, metrics, announcement }, { ...options, trust: [...latest.trustPolicy().keys.values()] })
       await mesh.node.start()
+      rollouts.joined(mesh.node.peerId)
       mesh.announcer.start()
     },
     async stop () {
       mesh?.announcer.stop()
       await mesh?.node.stop()
       await latest.close()
+      await rollouts.close()
       await server?.close()
       await new Promise<void>(resolve => {
         if (listening === undefined) resolve()

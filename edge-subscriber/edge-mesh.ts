@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import type { Freshness } from '../node/freshness.js'
 import type { LatestEnvelope } from '../node/latest-envelope.js'
+import type { RolloutTrack } from '../node/rollout-track.js'
 import { peerIdOfKey } from '../node/mesh/identity.js'
 import { createMeshNode, type MeshNode } from '../node/mesh/mesh-node.js'
 import type { MeshMetrics } from '../node/metrics.js'
@@ -16,6 +17,7 @@ export const PEERS_FILE = 'peers.json'
 
 export interface EdgeMeshComponents {
   latest: LatestEnvelope
+  rollouts: RolloutTrack
   freshness: Freshness
   metrics: MeshMetrics
   /** What this edge serves and where it can be dialled, when it announces. */
@@ -36,7 +38,7 @@ export interface EdgeMesh {
  * gossipsub take longer to load than everything the edge needs to serve.
  */
 export async function edgeMesh (components: EdgeMeshComponents, options: EdgeOptions): Promise<EdgeMesh> {
-  const { latest, freshness, metrics, announcement } = components
+  const { latest, rollouts, freshness, metrics, announcement } = components
   const log = options.log
   // The allow list grows with the trusted keys: their publishers are always admitted.
   const allowed = options.allowPeers === undefined ? undefined : new Set<string>()
@@ -53,6 +55,7 @@ export async function edgeMesh (components: EdgeMeshComponents, options: EdgeOpt
   const timing = options.timing ?? {}
   const node = await createMeshNode({
     latest,
+    rollouts,
     swarmKey: options.swarmKey,
     listen: options.listen,
     bootstrap: options.bootstrap,

@@ -5,6 +5,8 @@ import type { MeshNode } from '../node/mesh/mesh-node.js'
 import type { PeerAnnouncement } from '../node/peer-announcement.js'
 import type { ConfigFetch } from './config-answer.js'
 import type { ServedState } from './served-state.js'
+import type { EdgeRollouts } from './edge-rollouts.js'
+import { announcedHealth, type BackendHealth } from './backend-probes.js'
 
 export interface EdgeStatus {
   mesh: string
@@ -33,12 +35,15 @@ export interface EdgeStatus {
   publicAddress: string | null
   /** The proxy's last fetch of /config that got the config served; null before any since start. */
   lastFetch: ConfigFetch | null
+  /** What the backends a version in rollout changed answered here; null before any was served. */
+  rolloutHealth: BackendHealth | null
 }
 
 export interface EdgeStatusParts {
   mesh: string
   latest: Pick<LatestEnvelope, 'current' | 'currentKeyTrusted' | 'trustedKeyIds'>
-  served: Pick<ServedState, 'lastReceivedAt' | 'unopened' | 'lastFetch'>
+  served: Pick<ServedState, 'current' | 'lastReceivedAt' | 'unopened' | 'lastFetch'>
+  health: Pick<EdgeRollouts, 'backendHealth'>
   freshness: Pick<Freshness, 'ageMs' | 'isStale'>
   /** The edge's mesh node, once it has joined. */
   node: Pick<MeshNode, 'peerId' | 'peers' | 'addresses'> | undefined
@@ -49,7 +54,8 @@ export interface EdgeStatusParts {
 
 /** What the edge says of itself on /status, at `now`. */
 export function edgeStatus (parts: EdgeStatusParts, now: number): EdgeStatus {
-  const head = parts.latest.current()?.head
+  // What is served: a released version, or one in rollout this edge's wave has reached.
+  const head = parts.served.current()?.head
   const age = parts.freshness.ageMs(now)
   return {
     mesh: parts.mesh,
@@ -69,7 +75,8 @@ export function edgeStatus (parts: EdgeStatusParts, now: number): EdgeStatus {
     peers: parts.node?.peers() ?? [],
     listen: parts.node?.addresses() ?? [],
     publicAddress: parts.publicAddress ?? null,
-    lastFetch: parts.served.lastFetch() ?? null
+    lastFetch: parts.served.lastFetch() ?? null,
+    rolloutHealth: parts.health.backendHealth() ?? null
   }
 }
 
@@ -88,6 +95,7 @@ export function announcementOf (status: EdgeStatus, now: number): PeerAnnounceme
     ...(status.name !== null ? { name: status.name } : {}),
     ...(Object.keys(status.labels).length > 0 ? { labels: status.labels } : {}),
     ...(status.lastFetch !== null ? { fetched: { version: status.lastFetch.version, at: status.lastFetch.at } } : {}),
+    ...(status.rolloutHealth !== null ? { health: announcedHealth(status.rolloutHealth) } : {}),
     announcedAt: new Date(now).toISOString()
   }
 }

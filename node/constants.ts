@@ -6,6 +6,9 @@ export const ENVELOPE_MAGIC = 'DIME'
 /** First bytes of a head beacon: the publisher's periodic "still here, this is the newest". */
 export const BEACON_MAGIC = 'DIMB'
 export const BEACON_DOMAIN = 'cdn-on-a-dime/head-beacon/v1\n'
+/** First bytes of a rollout head: which edges may serve a version in rollout. */
+export const ROLLOUT_MAGIC = 'DIMR'
+export const ROLLOUT_DOMAIN = 'cdn-on-a-dime/rollout-head/v1\n'
 export const FRAME_FORMAT = 1
 export const ED25519_SIGNATURE_LENGTH = 64
 
@@ -47,6 +50,26 @@ export function peerExchangeProtocol (mesh: string): string {
 export function syncProtocol (mesh: string): string {
   return `/dime/${mesh}/sync/1.0.0`
 }
+
+/**
+ * Rollout heads: which waves may serve the version in rollout. Nodes of an
+ * earlier release do not join this topic, so they never hear of it.
+ */
+export function rolloutTopic (mesh: string): string {
+  return `/dime/${mesh}/rollouts/1`
+}
+
+/**
+ * The sync protocol for versions in rollout, apart from the released ones:
+ * an edge that may not serve a version yet holds its bytes, and a node of an
+ * earlier release, which does not list this protocol, is never offered one.
+ */
+export function candidateSyncProtocol (mesh: string): string {
+  return `/dime/${mesh}/candidate-sync/1.0.0`
+}
+
+/** Largest rollout head: its waves list peer ids (about 53 bytes each), so about a thousand edges. */
+export const MAX_ROLLOUT_HEAD_BYTES = 64 * 1024
 
 /**
  * A beacon announcing a change carries the body (or its delta) when it

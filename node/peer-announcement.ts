@@ -26,8 +26,21 @@ export interface PeerAnnouncement {
   readonly labels?: Labels
   /** The version its proxy last fetched, and when (by the edge's clock): the proxy took what the edge serves. */
   readonly fetched?: { readonly version: number, readonly at: string }
+  /** What it found of the backends the version in rollout it serves changed (edge-subscriber/backend-probes.ts). */
+  readonly health?: AnnouncedHealth
   readonly announcedAt: string
 }
+
+/** An edge's health report for a version in rollout: the services that failed, by name, at most MAX_NAMED_SERVICES of each. */
+export interface AnnouncedHealth {
+  readonly version: number
+  readonly healthy: boolean
+  readonly failing: string[]
+  readonly alreadyDown: string[]
+}
+
+export const MAX_NAMED_SERVICES = 8
+const MAX_SERVICE_NAME = 160
 
 export class InvalidAnnouncementError extends Error {
   override readonly name: string = 'InvalidAnnouncementError'
@@ -72,5 +85,13 @@ function isAnnouncement (value: unknown): value is PeerAnnouncement {
     (value.name === undefined || (typeof value.name === 'string' && value.name !== '' && isLabelValue(value.name))) &&
     (value.labels === undefined || isLabels(value.labels)) &&
     (value.fetched === undefined || (isObject(value.fetched) && Number.isSafeInteger(value.fetched.version) && (value.fetched.version as number) >= 1 && isIsoTime(value.fetched.at))) &&
+    (value.health === undefined || isHealth(value.health)) &&
     isIsoTime(value.announcedAt)
+}
+
+function isHealth (value: unknown): value is AnnouncedHealth {
+  const names = (list: unknown): boolean => Array.isArray(list) && list.length <= MAX_NAMED_SERVICES &&
+    list.every(name => typeof name === 'string' && name.length <= MAX_SERVICE_NAME)
+  return isObject(value) && Number.isSafeInteger(value.version) && (value.version as number) >= 1 &&
+    typeof value.healthy === 'boolean' && names(value.failing) && names(value.alreadyDown)
 }

@@ -42,7 +42,7 @@ export function encodeFrame (magic: string, domain: string, head: object, key: S
  * Splits a frame, checking every length before trusting it; the head must be
  * canonical JSON. `kind` names what was expected, for the error message.
  */
-export function decodeFrame (magic: string, kind: string, bytes: Uint8Array): Frame {
+export function decodeFrame (magic: string, kind: string, bytes: Uint8Array, maxHeadBytes = MAX_HEAD_BYTES): Frame {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (buf.byteLength < PREFIX_LENGTH + ED25519_SIGNATURE_LENGTH || buf.toString('latin1', 0, 4) !== magic) {
     throw new InvalidEnvelopeError(`not ${kind} (missing magic)`)
@@ -51,7 +51,7 @@ export function decodeFrame (magic: string, kind: string, bytes: Uint8Array): Fr
   if (format !== FRAME_FORMAT) throw new InvalidEnvelopeError(`unsupported frame format ${format}`)
   const headLength = buf.readUInt32BE(5)
   const signatureEnd = PREFIX_LENGTH + headLength + ED25519_SIGNATURE_LENGTH
-  if (headLength > MAX_HEAD_BYTES || signatureEnd > buf.byteLength) {
+  if (headLength > maxHeadBytes || signatureEnd > buf.byteLength) {
     throw new InvalidEnvelopeError(`head length ${headLength} does not fit`)
   }
   const headBytes = buf.subarray(PREFIX_LENGTH, PREFIX_LENGTH + headLength)

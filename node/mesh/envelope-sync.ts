@@ -18,6 +18,8 @@ const PAYLOAD_SLACK_BYTES = 64 * 1024
 
 export interface EnvelopeSyncInit {
   latest: LatestEnvelope
+  /** The protocol it speaks: the released versions' sync protocol when absent (versions in rollout have their own). */
+  protocol?: string | undefined
   log: Logger
   /** Ask for deltas against the version held (true unless a benchmark compares). */
   deltas?: boolean | undefined
@@ -87,7 +89,7 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
 
   constructor (private readonly components: EnvelopeSyncComponents, init: EnvelopeSyncInit) {
     this.latest = init.latest
-    this.protocol = syncProtocol(init.latest.mesh)
+    this.protocol = init.protocol ?? syncProtocol(init.latest.mesh)
     this.log = init.log.child({ component: 'sync' })
     this.deltas = init.deltas ?? true
     this.intervalMs = init.intervalMs ?? SYNC_INTERVAL_MS

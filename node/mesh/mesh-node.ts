@@ -10,7 +10,7 @@ import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { beaconTopic, IDENTIFY_TIMEOUT_MS, STALE_AFTER_MS, TCP_CONNECT_TIMEOUT_MS } from '../constants.js'
+import { beaconTopic, candidateSyncProtocol, IDENTIFY_TIMEOUT_MS, rolloutTopic, STALE_AFTER_MS, TCP_CONNECT_TIMEOUT_MS } from '../constants.js'
 import { Freshness } from '../freshness.js'
 import { HopTimer } from '../hop-timer.js'
 import { DISK_ORIGIN, type LatestEnvelope } from '../latest-envelope.js'
@@ -26,6 +26,9 @@ import { meshScoreParams } from './gossip-tuning.js'
 import { memoryPeerBookStore, PeerBook, type PeerBookStore } from './peer-book.js'
 import { peerExchange } from './peer-exchange.js'
 import { peerKeeper } from './peer-keeper.js'
+import { rolloutSync, type RolloutSync } from './rollout-sync.js'
+import { RolloutTrack } from '../rollout-track.js'
+import { memoryEnvelopeStore } from '../envelope-store.js'
 import { statusHandler } from './status-handler.js'
 import { statusReports, type StatusReports } from './status-reports.js'
 import type { TopicHandler } from './topic-handler.js'
@@ -38,6 +41,8 @@ export interface MeshTiming {
 
 export interface MeshNodeInit {
   latest: LatestEnvelope
+  /** The versions in rollout and their heads, relayed apart from the released ones; held in memory when absent. */
+  rollouts?: RolloutTrack | undefined
   swarmKey: Uint8Array
   listen: string[]
   bootstrap?: Multiaddr[] | undefined
@@ -103,6 +108,8 @@ function listenFailure (err: Error): Error {
 type Services = {
   pubsub: GossipSub
   sync: EnvelopeSync
+  candidateSync: EnvelopeSync
+  rollouts: RolloutSync
   ping: Ping
   reports: StatusReports
 }
@@ -129,8 +136,9 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       init.onAnnouncement?.(announcement)
     }
   })
-  const topicNames = [beaconTopic(init.latest.mesh), status.topic, ...(init.topics ?? []).map(handler => handler.topic)]
+  const topicNames = [beaconTopic(init.latest.mesh), rolloutTopic(init.latest.mesh), status.topic, ...(init.topics ?? []).map(handler => handler.topic)]
   const timing = init.timing ?? {}
+  const rollouts = init.rollouts ?? new RolloutTrack({ trust: init.latest.trustPolicy(), candidateStore: memoryEnvelopeStore(), headStore: memoryEnvelopeStore(), log, maxBodyBytes: init.latest.maxBodyBytes })
 
   const libp2p: Libp2p<Services> = await createLibp2p({
     start: false,
@@ -173,6 +181,16 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         hops,
         intervalMs: timing.syncIntervalMs
       }),
+      candidateSync: envelopeSync({
+        latest: rollouts.candidates,
+        protocol: candidateSyncProtocol(init.latest.mesh),
+        log: log.child({ track: 'rollout' }),
+        deltas: init.deltas,
+        makeDeltas: init.makeDeltas,
+        countTransfer: (form, bytes) => { init.metrics?.bodyBytes.inc({ form }, bytes) },
+        intervalMs: timing.syncIntervalMs
+      }),
+      rollouts: rolloutSync({ track: rollouts, log }),
       reports: statusReports({ mesh: init.latest.mesh, status, log }),
       topics: (components) => gossipTopics({
         handlers: [
@@ -183,6 +201,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
             countBeacon: outcome => { init.metrics?.beacons.inc({ outcome }) },
             hops
           }),
+          components.rollouts.topic,
           status,
           ...(init.topics ?? [])
         ]

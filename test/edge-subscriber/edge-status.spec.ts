@@ -8,7 +8,8 @@ function parts (overrides: Partial<EdgeStatusParts> = {}): EdgeStatusParts {
   return {
     mesh: 'test-mesh',
     latest: { current: () => undefined, currentKeyTrusted: () => undefined, trustedKeyIds: () => ['k1'] },
-    served: { lastReceivedAt: () => null, unopened: () => [], lastFetch: () => undefined },
+    served: { current: () => undefined, lastReceivedAt: () => null, unopened: () => [], lastFetch: () => undefined },
+    health: { backendHealth: () => undefined },
     freshness: { ageMs: () => undefined, isStale: () => false },
     node: undefined,
     publicAddress: undefined,
@@ -37,4 +38,14 @@ test('an announcement carries what the status says, and decodes as the mesh read
 
 test('without a public address the announcement has no such field (an older publisher would refuse a null)', t => {
   t.false('publicAddress' in announcementOf(edgeStatus(parts(), NOW), NOW))
+})
+
+test('a health report for a version in rollout travels in the announcement, its lists bounded', t => {
+  const failing = Array.from({ length: 12 }, (_, i) => `http/web-${i}`)
+  const announcement = announcementOf(edgeStatus(parts({
+    node: { peerId: '12D3KooWA', peers: () => [], addresses: () => [] },
+    health: { backendHealth: () => ({ version: 7, healthy: false, probed: 12, failing, alreadyDown: [], notProbed: 0 }) }
+  }), NOW), NOW)
+  t.deepEqual(announcement.health, { version: 7, healthy: false, failing: failing.slice(0, 8), alreadyDown: [] })
+  t.deepEqual(decodeAnnouncement(encodeAnnouncement(announcement), '12D3KooWA'), announcement)
 })

@@ -1,0 +1,99 @@
+import { join } from 'node:path'
+import type { Envelope } from '../node/envelope.js'
+import { fileEnvelopeStore } from '../node/file-envelope-store.js'
+import { DISK_ORIGIN, LatestEnvelope, type OfferOutcome } from '../node/latest-envelope.js'
+import type { Logger } from '../node/logger.js'
+import { RolloutTrack } from '../node/rollout-track.js'
+import type { TrustPolicy } from '../node/signed-frame.js'
+import { checkBackends, type BackendHealth } from './backend-probes.js'
+
+export const CANDIDATE_FILE = 'candidate.bin'
+export const ROLLOUT_FILE = 'rollout.bin'
+export const SERVED_CANDIDATE_FILE = 'served-candidate.bin'
+/** The origin of a version in rollout this edge took, as the served envelope reports it. */
+export const ROLLOUT_ORIGIN = 'rollout'
+
+export interface EdgeRolloutsInit {
+  dataDir: string
+  trust: TrustPolicy
+  log: Logger
+  maxBodyBytes?: number | undefined
+  countOffer?: ((outcome: OfferOutcome, origin: string) => void) | undefined
+  /** The highest released version this edge holds: a version in rollout below it is never taken. */
+  releasedVersion: () => number
+  /** The body this edge serves now (what a version in rollout is probed against). */
+  servedBody: () => Uint8Array | undefined
+}
+
+/**
+ * An edge's part in rollouts: versions in rollout and their heads are held
+ * (RolloutTrack); one this edge's wave has reached is taken, persisted apart
+ * (so after a restart, or a rollback head, it is still what this edge
+ * served: never a step back), and handed to `onServable` like a released one.
+ * Once taken, the backends it changed are probed and the result is reported.
+ */
+export class EdgeRollouts {
+  readonly track: RolloutTrack
+  /** The newest version in rollout this edge has served. */
+  readonly taken: LatestEnvelope
+  private peerId: string | undefined
+  private health: BackendHealth | undefined
+  private readonly healthListeners = new Set<() => void>()
+
+  constructor (private readonly init: EdgeRolloutsInit) {
+    const files = (name: string): ReturnType<typeof fileEnvelopeStore> => fileEnvelopeStore(join(init.dataDir, name))
+    this.track = new RolloutTrack({ trust: init.trust, candidateStore: files(CANDIDATE_FILE), headStore: files(ROLLOUT_FILE), log: init.log, maxBodyBytes: init.maxBodyBytes, countOffer: init.countOffer })
+    this.taken = new LatestEnvelope({ trust: init.trust, store: files(SERVED_CANDIDATE_FILE), log: init.log, maxBodyBytes: init.maxBodyBytes })
+    this.track.onChange(() => { this.takeServable() })
+    this.taken.onAccepted((envelope, origin) => { if (origin !== DISK_ORIGIN) void this.checkHealth(envelope) })
+  }
+
+  /** Restores what was taken and held before a restart; call before serving. */
+  async restore (): Promise<void> {
+    await this.taken.restore()
+    await this.track.restore()
+  }
+
+  /** The edge's peer id is known once its mesh node exists: from then on, reached waves are taken. */
+  joined (peerId: string): void {
+    this.peerId = peerId
+    this.takeServable()
+  }
+
+  backendHealth (): BackendHealth | undefined {
+    return this.health
+  }
+
+  onHealth (listener: () => void): void {
+    this.healthListeners.add(listener)
+  }
+
+  setTrust (trust: TrustPolicy): void {
+    this.track.setTrust(trust)
+    this.taken.setTrust(trust)
+  }
+
+  async close (): Promise<void> {
+    await this.track.close()
+    await this.taken.close()
+  }
+
+  private takeServable (): void {
+    if (this.peerId === undefined) return
+    const candidate = this.track.servable(this.peerId)
+    if (candidate === undefined || candidate.head.version <= Math.max(this.init.releasedVersion(), this.taken.highestVersion())) return
+    this.init.log.info({ version: candidate.head.version, rollout: this.track.head()?.reached }, 'this edge\'s wave is reached: taking the version in rollout')
+    this.taken.offer(candidate.bytes, ROLLOUT_ORIGIN)
+  }
+
+  private async checkHealth (envelope: Envelope): Promise<void> {
+    const parse = (body: Uint8Array | undefined): Record<string, unknown> | undefined =>
+      body === undefined ? undefined : JSON.parse(new TextDecoder().decode(body)) as Record<string, unknown>
+    const before = parse(this.init.servedBody())
+    const health = await checkBackends(envelope.head.version, before, parse(envelope.body) ?? {})
+    if (health.version < (this.health?.version ?? 0)) return
+    this.health = health
+    this.init.log[health.healthy ? 'info' : 'warn']({ version: health.version, failing: health.failing, alreadyDown: health.alreadyDown, probed: health.probed, notProbed: health.notProbed }, 'backends of the version in rollout probed')
+    for (const listener of this.healthListeners) listener()
+  }
+}
