@@ -5,6 +5,7 @@ import { demoCommand } from './commands/demo.js'
 import { edgeCommand } from './commands/edge.js'
 import { diffCommand, historyCommand } from './commands/history.js'
 import { pinCommand, unpinCommand } from './commands/pin.js'
+import { rolloutCommand } from './commands/rollout.js'
 import { inspectCommand } from './commands/inspect.js'
 import { keygenCommand } from './commands/keygen.js'
 import { publisherCommand } from './commands/publisher.js'
@@ -23,7 +24,7 @@ const program = new Command('dime')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
 
-for (const register of [publisherCommand, edgeCommand, keygenCommand, sealCommand, demoCommand, statusCommand, historyCommand, diffCommand, pinCommand, unpinCommand, inspectCommand]) {
+for (const register of [publisherCommand, edgeCommand, keygenCommand, sealCommand, demoCommand, statusCommand, historyCommand, diffCommand, pinCommand, unpinCommand, rolloutCommand, inspectCommand]) {
   register(program)
 }
 for (const command of program.commands) {

@@ -7,6 +7,7 @@ import { UnknownVersionError, type VersionHistory } from './version-history.js'
 import { NotLeadingError } from './leadership-transitions.js'
 import type { Pin } from './publisher-state.js'
 import { consoleRoutes } from './console/console-routes.js'
+import { NoRolloutError, type RolloutStatus } from './rollouts.js'
 
 export interface AdminServerDeps {
   registry: Registry
@@ -14,6 +15,7 @@ export interface AdminServerDeps {
   notReadyReason: () => string | undefined
   history: Pick<VersionHistory, 'list' | 'diff'>
   pins: { pin: (version: number) => Promise<Pin>, unpin: () => Promise<boolean> }
+  rollouts: { promote: (all: boolean) => Promise<RolloutStatus>, abort: () => Promise<RolloutStatus> }
   /** When set, everything but /healthz and /readyz (the probes) needs `Authorization: Bearer <token>`. */
   token?: string | undefined
   /** Serve HTTPS with this certificate (`--tls-cert`, `--tls-key`). */
@@ -34,6 +36,36 @@ const fragmentSchema = {
 } as const
 
 const skippedSchema = { type: 'object', properties: { source: { type: 'string' }, reason: { type: 'string' } } } as const
+
+const edgeVerdictSchema = {
+  type: 'object',
+  properties: { peerId: { type: 'string' }, name: { type: ['string', 'null'] }, verdict: { type: 'string' }, reason: { type: ['string', 'null'] } }
+} as const
+
+const rolloutSchema = {
+  type: ['object', 'null'],
+  properties: {
+    version: { type: 'integer' },
+    bodySha256: { type: 'string' },
+    state: { type: 'string' },
+    waves: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { name: { type: 'string' }, bakeMs: { type: 'integer' }, edges: { type: 'array', items: edgeVerdictSchema }, reachedAt: { type: ['string', 'null'] } }
+      }
+    },
+    reached: { type: 'integer' },
+    skipped: { type: 'array', items: { type: 'string' } },
+    last: { type: 'array', items: { type: 'string' } },
+    startedAt: { type: 'string' },
+    bakeEndsAt: { type: ['string', 'null'] },
+    endedAt: { type: ['string', 'null'] },
+    reason: { type: ['string', 'null'] }
+  }
+} as const
+
+const promoteBody = { type: ['object', 'null'], properties: { all: { type: 'boolean' } }, additionalProperties: false } as const
 
 const statusResponse = {
   type: 'object',
@@ -74,6 +106,7 @@ const statusResponse = {
     },
     pinned: { type: ['object', 'null'], properties: { version: { type: 'integer' }, since: { type: 'string' } } },
     leadFailure: { type: ['string', 'null'] },
+    rollout: rolloutSchema,
     lastError: { type: ['string', 'null'] }
   }
 } as const
@@ -86,13 +119,13 @@ const diffQuery = {
 
 const pinBody = { type: 'object', required: ['version'], properties: { version: { type: 'integer', minimum: 1 } } } as const
 
-/** The answer, or the refusal a user's request can meet: 404 for a version not held, 409 on a replica that does not lead. */
+/** The answer, or the refusal a user's request can meet: 404 for a version not held, 409 on a replica that does not lead or with no rollout to act on. */
 async function refused (reply: FastifyReply, answer: () => unknown): Promise<unknown> {
   try {
     return await answer()
   } catch (err) {
     if (err instanceof UnknownVersionError) return await reply.code(404).send({ error: err.message })
-    if (err instanceof NotLeadingError) return await reply.code(409).send({ error: err.message })
+    if (err instanceof NotLeadingError || err instanceof NoRolloutError) return await reply.code(409).send({ error: err.message })
     throw err
   }
 }
@@ -125,5 +158,10 @@ export async function buildAdminServer (deps: AdminServerDeps): Promise<FastifyI
   app.post<{ Body: { version: number } }>('/pin', { schema: { body: pinBody } }, async (request, reply) =>
     await refused(reply, async () => ({ pinned: await deps.pins.pin(request.body.version) })))
   app.post('/unpin', async (_request, reply) => await refused(reply, async () => ({ unpinned: await deps.pins.unpin() })))
+  app.get('/rollout', { schema: { response: { 200: { type: 'object', properties: { rollout: rolloutSchema } } } } }, async () => ({ rollout: deps.status().rollout }))
+  app.post<{ Body: { all?: boolean } | null }>('/rollout/promote', { schema: { body: promoteBody, response: { 200: { type: 'object', properties: { rollout: rolloutSchema } } } } }, async (request, reply) =>
+    await refused(reply, async () => ({ rollout: await deps.rollouts.promote(request.body?.all === true) })))
+  app.post('/rollout/abort', { schema: { response: { 200: { type: 'object', properties: { rollout: rolloutSchema } } } } }, async (_request, reply) =>
+    await refused(reply, async () => ({ rollout: await deps.rollouts.abort() })))
   return app
 }

@@ -30,6 +30,10 @@ import type { RouteStatusView, RouteStatusWriter } from './route-status.js'
 import { VersionHistory } from './version-history.js'
 import type { FragmentSource } from './sources/fragment-source.js'
 import { loadTraefikSchema } from './traefik-schema.js'
+import { RolloutTrack } from '../node/rollout-track.js'
+import { rolloutTopic } from '../node/constants.js'
+import { Rollouts, type RolloutStatus } from './rollouts.js'
+import type { RolloutPolicy } from './rollout-policy.js'
 
 /** Several replicas: only the holder of the lease publishes. */
 export interface Leadership {
@@ -68,6 +72,8 @@ export interface PublisherOptions {
   maxBodyBytes?: number | undefined
   /** Publish a config with no routers even when the published one has some. */
   allowEmpty?: boolean | undefined
+  /** New versions go out wave by wave under this policy (`--rollout`); all at once when absent. */
+  rollout?: RolloutPolicy | undefined
   now?: (() => number) | undefined
   timing?: MeshTiming & { beaconIntervalMs?: number | undefined, missingAfterMs?: number | undefined } | undefined
   connectionGater?: ConnectionGater | undefined
@@ -86,6 +92,10 @@ export interface Publisher {
   pin(version: number): Promise<Pin>
   /** Lifts the pin; false when there was none. */
   unpin(): Promise<boolean>
+  /** Reaches the next wave of the rollout in progress now, or every edge (`all`). Only the leader promotes. */
+  promote(all: boolean): Promise<RolloutStatus>
+  /** Rolls the rollout in progress back now. Only the leader aborts. */
+  abort(): Promise<RolloutStatus>
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -124,8 +134,10 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       for (const state of EDGE_STATES) this.set({ state }, edges.filter(edge => edge.state === state).length)
     }
   })
+  const track = new RolloutTrack({ trust: latest.trustPolicy(), candidateStore: memoryEnvelopeStore(), headStore: memoryEnvelopeStore(), log, maxBodyBytes: options.maxBodyBytes })
   const mesh = await createMeshNode({
     latest,
+    rollouts: track,
     swarmKey: options.swarmKey,
     listen: options.listen,
     bootstrap: options.bootstrap ?? [],
@@ -146,7 +158,27 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     now,
     intervalMs: options.timing?.beaconIntervalMs
   })
-  const signer = new ConfigPublisher({ latest, announce: async () => await beacons.announce() }, { signingKey: options.signingKey, now })
+  const history = new VersionHistory()
+  const rollouts = new Rollouts({
+    track,
+    edges: () => fleet.view(null, now()),
+    publishHead: async bytes => await mesh.publish(rolloutTopic(options.mesh), bytes),
+    release: async envelope => { await signer.release(envelope) },
+    rollBack: async () => {
+      const released = latest.current()
+      if (released === undefined) log.warn('no released config to go back to: the edges that took the failed version keep it')
+      else await signer.resign(released.body)
+    }
+  }, { signingKey: options.signingKey, log, registry: metrics.registry, now })
+  rollouts.setPolicy(options.rollout)
+  const signer = new ConfigPublisher({ latest, waves: { candidates: track.candidates, rollouts }, announce: async () => await beacons.announce() }, {
+    signingKey: options.signingKey,
+    now,
+    onSigned: envelope => {
+      fleet.published(envelope.head.version, envelope.head.issuedAt)
+      history.record(envelope.head, envelope.body, controller.lastGoodContent())
+    }
+  })
   const controller = new PublisherController({ source, latest, signer, mesh, state }, {
     validate: createFragmentValidator(loadTraefikSchema()),
     log,
@@ -156,17 +188,9 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
   })
   lastGoodContent = () => controller.lastGoodContent()
   pinned = () => controller.pinned()
-  const history = new VersionHistory()
   const reconciler = new Reconciler({
     reconcile: async () => {
-      const outcome = await controller.sync()
-      if (outcome === 'published') {
-        const envelope = latest.current()
-        if (envelope !== undefined) {
-          fleet.published(envelope.head.version, envelope.head.issuedAt)
-          history.record(envelope.head, envelope.body, controller.lastGoodContent())
-        }
-      }
+      await controller.sync()
       options.routeStatus?.poke()
     },
     log
@@ -188,10 +212,12 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       await options.onLeadershipChange?.(true)
       reconciler.start()
       beacons.start()
+      rollouts.start()
       options.routeStatus?.start(routeStatusView)
     },
     async follow () {
       await options.routeStatus?.stop()
+      await rollouts.stop()
       beacons.stop()
       await reconciler.stop()
       await options.onLeadershipChange?.(false)
@@ -214,7 +240,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     return { addresses: fleet.publicAddresses(now()), fragments, pending }
   }
 
-  const statusParts: PublisherStatusParts = { mesh: options.mesh, keyId: options.signingKey.keyId, node: mesh, leadership, latest, controller, fleet, source }
+  const statusParts: PublisherStatusParts = { mesh: options.mesh, keyId: options.signingKey.keyId, node: mesh, leadership, latest, controller, fleet, source, rollouts }
   const status = (): PublisherStatus => publisherStatus(statusParts, now())
   const notReady = (): string | undefined => notReadyReason(statusParts)
 
@@ -235,6 +261,14 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       reconciler.markDirty()
       return lifted
     },
+    async promote (all) {
+      if (!leadership.leading()) throw new NotLeadingError('this replica does not lead: promote on the leader (dime status shows leader: true)')
+      return await rollouts.promote(all)
+    },
+    async abort () {
+      if (!leadership.leading()) throw new NotLeadingError('this replica does not lead: abort on the leader (dime status shows leader: true)')
+      return await rollouts.abort()
+    },
     async start () {
       await source.start()
       if (options.admin !== undefined) {
@@ -244,6 +278,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
           notReadyReason: notReady,
           history,
           pins: { pin: async version => await publisher.pin(version), unpin: async () => await publisher.unpin() },
+          rollouts: { promote: async all => await publisher.promote(all), abort: async () => await publisher.abort() },
           token: options.admin.token,
           tls: options.admin.tls
         })

@@ -1,5 +1,5 @@
 import type { Labels } from '../node/edge-labels.js'
-import type { PeerAnnouncement } from '../node/peer-announcement.js'
+import type { AnnouncedHealth, PeerAnnouncement } from '../node/peer-announcement.js'
 
 /** One edge as the publisher last heard of it. */
 /** An edge's one state, the worst that applies: what the fleet page, `dime status` and the metric show. */
@@ -29,6 +29,10 @@ export interface EdgeReport {
   /** The version its proxy (Traefik) last fetched from it, and how long ago by the edge's clock; null when it has not said. */
   fetchedVersion: number | null
   fetchedSecondsAgo: number | null
+  /** It takes versions in rollout by wave; false for an edge of an earlier release (it gets them as the last wave). */
+  takesRollouts: boolean
+  /** What its backends answered for the version in rollout it serves, if it said. */
+  health: AnnouncedHealth | null
 }
 
 interface Heard {
@@ -77,7 +81,9 @@ export class Fleet {
           peers: announcement.peers ?? null,
           fetchedVersion: announcement.fetched?.version ?? null,
           // Across two clocks: an edge's clock ahead of this one reads as just now.
-          fetchedSecondsAgo: announcement.fetched === undefined ? null : Math.max(0, Math.round((now - Date.parse(announcement.fetched.at)) / 1000))
+          fetchedSecondsAgo: announcement.fetched === undefined ? null : Math.max(0, Math.round((now - Date.parse(announcement.fetched.at)) / 1000)),
+          takesRollouts: announcement.rollouts === true,
+          health: announcement.health ?? null
         }
       })
       .sort((a, b) => a.peerId < b.peerId ? -1 : 1)

@@ -217,10 +217,10 @@ export class PublisherController {
   }
 
   private async publish (config: JsonObject): Promise<SyncOutcome> {
-    const result = await this.components.signer.publish(config)
-    this.metrics.version.set(result.envelope.head.version)
+    const result = await this.components.signer.publish(config, this.pin !== undefined)
+    if (result.envelope !== undefined) this.metrics.version.set(result.envelope.head.version)
     this.published = true
-    this.lastError = null
+    this.lastError = result.changed || result.heldBack !== true ? null : HELD_BACK
     if (!result.changed) return 'unchanged'
     this.init.log.info({ version: result.envelope.head.version, sha256: result.envelope.head.bodySha256, recipients: result.recipients }, 'config published')
     return 'published'
@@ -256,6 +256,8 @@ export class PublisherController {
     return { fragments: this.fragments, skipped: this.skipped, pending: this.pending, published: this.published, lastError: this.lastError }
   }
 }
+
+const HELD_BACK = 'this build failed its rollout and is held back: the last released config stays served until the fragments change'
 
 const FRAGMENT_STATUSES: readonly FragmentStatus[] = ['accepted', 'kept-last-good', 'rejected']
 const OUTCOMES: ReadonlyArray<SyncOutcome | 'error'> = ['published', 'unchanged', 'waiting-for-mesh', 'refused-empty', 'error']

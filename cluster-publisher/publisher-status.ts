@@ -7,6 +7,7 @@ import type { EdgeReport, Fleet } from './fleet.js'
 import type { LeadershipTransitions } from './leadership-transitions.js'
 import type { PublisherController } from './publisher-controller.js'
 import type { FragmentSource } from './sources/fragment-source.js'
+import type { Rollouts, RolloutStatus } from './rollouts.js'
 
 export interface PublisherStatus {
   mesh: string
@@ -27,6 +28,8 @@ export interface PublisherStatus {
   pinned: Pin | null
   /** Why this replica's last attempt to become the publisher failed (its mesh did not start, …), until one succeeds. */
   leadFailure: string | null
+  /** The rollout in progress, or the last one since this replica leads; null when none. */
+  rollout: RolloutStatus | null
   lastError: string | null
 }
 
@@ -39,6 +42,7 @@ export interface PublisherStatusParts {
   controller: Pick<PublisherController, 'view' | 'pinned'>
   fleet: Pick<Fleet, 'view'>
   source: Pick<FragmentSource, 'synced'>
+  rollouts: Pick<Rollouts, 'status'>
 }
 
 /** What the publisher says of itself on /status, at `now`. */
@@ -61,6 +65,7 @@ export function publisherStatus (parts: PublisherStatusParts, now: number): Publ
     edges: parts.fleet.view(head?.version ?? null, now),
     pinned: parts.controller.pinned() ?? null,
     leadFailure: parts.leadership.failure()?.message ?? null,
+    rollout: parts.rollouts.status() ?? null,
     lastError
   }
 }

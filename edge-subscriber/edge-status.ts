@@ -95,6 +95,7 @@ export function announcementOf (status: EdgeStatus, now: number): PeerAnnounceme
     ...(status.name !== null ? { name: status.name } : {}),
     ...(Object.keys(status.labels).length > 0 ? { labels: status.labels } : {}),
     ...(status.lastFetch !== null ? { fetched: { version: status.lastFetch.version, at: status.lastFetch.at } } : {}),
+    rollouts: true,
     ...(status.rolloutHealth !== null ? { health: announcedHealth(status.rolloutHealth) } : {}),
     announcedAt: new Date(now).toISOString()
   }

@@ -26,6 +26,12 @@ export interface PeerAnnouncement {
   readonly labels?: Labels
   /** The version its proxy last fetched, and when (by the edge's clock): the proxy took what the edge serves. */
   readonly fetched?: { readonly version: number, readonly at: string }
+  /**
+   * It takes versions in rollout by wave (this release on). An edge that does
+   * not say so knows nothing of waves: it gets a version when its rollout
+   * completes, as the last wave.
+   */
+  readonly rollouts?: true
   /** What it found of the backends the version in rollout it serves changed (edge-subscriber/backend-probes.ts). */
   readonly health?: AnnouncedHealth
   readonly announcedAt: string
@@ -85,6 +91,7 @@ function isAnnouncement (value: unknown): value is PeerAnnouncement {
     (value.name === undefined || (typeof value.name === 'string' && value.name !== '' && isLabelValue(value.name))) &&
     (value.labels === undefined || isLabels(value.labels)) &&
     (value.fetched === undefined || (isObject(value.fetched) && Number.isSafeInteger(value.fetched.version) && (value.fetched.version as number) >= 1 && isIsoTime(value.fetched.at))) &&
+    (value.rollouts === undefined || value.rollouts === true) &&
     (value.health === undefined || isHealth(value.health)) &&
     isIsoTime(value.announcedAt)
 }

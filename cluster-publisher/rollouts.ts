@@ -1,0 +1,318 @@
+import { Counter, Gauge, type Registry } from 'prom-client'
+import type { Envelope } from '../node/envelope.js'
+import type { Logger } from '../node/logger.js'
+import { sealRolloutHead, type RolloutState } from '../node/rollout-head.js'
+import type { RolloutTrack } from '../node/rollout-track.js'
+import type { SigningKey } from '../node/signing-keys.js'
+import type { EdgeReport } from './fleet.js'
+import { judgeWave, type EdgeVerdict } from './rollout-gate.js'
+import { planWaves, type PlannedWave, type RolloutPolicy } from './rollout-policy.js'
+
+/** How often the gate of the wave baking is judged. */
+export const GATE_CHECK_INTERVAL_MS = 500
+
+/** `dime rollout promote` or `abort` with nothing to act on. */
+export class NoRolloutError extends Error {
+  override readonly name: string = 'NoRolloutError'
+}
+
+export interface WaveStatus {
+  readonly name: string
+  readonly bakeMs: number
+  readonly edges: EdgeVerdict[]
+  /** When the wave was reached (its edges could serve the version); null until then. */
+  readonly reachedAt: string | null
+}
+
+/** A rollout as `dime rollout`, `/status` and the fleet page show it. */
+export interface RolloutStatus {
+  readonly version: number
+  readonly bodySha256: string
+  readonly state: RolloutState | 'superseded'
+  readonly waves: WaveStatus[]
+  /** How many waves are reached. */
+  readonly reached: number
+  /** Waves of the policy that took no edge. */
+  readonly skipped: string[]
+  /** Edges of an earlier release, or in no wave: they get the version when the rollout completes. */
+  readonly last: string[]
+  readonly startedAt: string
+  /** When the wave baking now may pass its gate; null unless rolling. */
+  readonly bakeEndsAt: string | null
+  readonly endedAt: string | null
+  /** Why it ended as it did (failed gate, abort, promote --all, superseded). */
+  readonly reason: string | null
+}
+
+export interface RolloutsComponents {
+  track: RolloutTrack
+  /** The fleet as last heard from. */
+  edges: () => EdgeReport[]
+  /** Gossips a signed rollout head. */
+  publishHead: (bytes: Uint8Array) => Promise<number>
+  /** Releases the version to every edge, an earlier release's too (the released track). */
+  release: (envelope: Envelope) => Promise<void>
+  /** Serves the last version that completed its rollout again, signed above `failed`. */
+  rollBack: (failed: Envelope) => Promise<void>
+}
+
+export interface RolloutsInit {
+  signingKey: SigningKey
+  log: Logger
+  registry: Registry
+  now?: (() => number) | undefined
+}
+
+interface Running {
+  envelope: Envelope
+  waves: Array<PlannedWave & { reachedAt: number | null, verdicts: EdgeVerdict[] }>
+  reached: number
+  skipped: string[]
+  last: string[]
+  startedAt: number
+  state: RolloutStatus['state']
+  endedAt: number | null
+  reason: string | null
+}
+
+/**
+ * Rolls each new version out wave by wave under the policy: the first wave
+ * is reached at once, each next one once every edge of the wave before it
+ * reports healthy at the end of its bake; then the version is released to
+ * all. A failed gate, or an abort, serves the last released config again
+ * (signed above the failed version) and holds the failed config back until
+ * the fragments change. Which edges may serve the version travels in signed
+ * rollout heads; a promotion signs a new head, never the body again.
+ */
+export class Rollouts {
+  private policy: RolloutPolicy | undefined
+  private running: Running | undefined
+  /** The body of the last rollout that failed: the same build is not rolled out again. */
+  private failedBodySha256: string | undefined
+  private lastIssuedAt = 0
+  private timer: NodeJS.Timeout | undefined
+  private judging: Promise<void> | undefined
+  private readonly now: () => number
+  private readonly metrics: ReturnType<typeof rolloutMetrics>
+
+  constructor (private readonly components: RolloutsComponents, private readonly init: RolloutsInit) {
+    this.now = init.now ?? Date.now
+    this.metrics = rolloutMetrics(init.registry)
+  }
+
+  setPolicy (policy: RolloutPolicy | undefined): void {
+    this.policy = policy
+  }
+
+  /** Whether new versions go out in waves. */
+  inWaves (): boolean {
+    return this.policy !== undefined
+  }
+
+  /** Whether this build is the one whose rollout failed last (held back until the fragments change). */
+  heldBack (bodySha256: string): boolean {
+    return bodySha256 === this.failedBodySha256
+  }
+
+  /** The version in rollout, while it is one. */
+  rolling (): Envelope | undefined {
+    return this.running?.state === 'rolling' ? this.running.envelope : undefined
+  }
+
+  status (): RolloutStatus | undefined {
+    const run = this.running
+    if (run === undefined) return undefined
+    const baking = run.state === 'rolling' ? run.waves[run.reached - 1] : undefined
+    return {
+      version: run.envelope.head.version,
+      bodySha256: run.envelope.head.bodySha256,
+      state: run.state,
+      waves: run.waves.map(wave => ({
+        name: wave.name,
+        bakeMs: wave.bakeMs,
+        edges: wave.verdicts,
+        reachedAt: wave.reachedAt === null ? null : new Date(wave.reachedAt).toISOString()
+      })),
+      reached: run.reached,
+      skipped: run.skipped,
+      last: run.last,
+      startedAt: new Date(run.startedAt).toISOString(),
+      bakeEndsAt: baking?.reachedAt == null ? null : new Date(baking.reachedAt + baking.bakeMs).toISOString(),
+      endedAt: run.endedAt === null ? null : new Date(run.endedAt).toISOString(),
+      reason: run.reason
+    }
+  }
+
+  start (): void {
+    this.timer = setInterval(() => { void this.check() }, GATE_CHECK_INTERVAL_MS)
+  }
+
+  async stop (): Promise<void> {
+    clearInterval(this.timer)
+    await this.judging
+  }
+
+  /**
+   * Starts the rollout of a version just signed (held already in the track):
+   * the edges that take rollouts are planned into waves, and the first wave
+   * reached. A rollout still running is superseded. With no edge in any
+   * wave, the version is released at once.
+   */
+  async begin (envelope: Envelope): Promise<void> {
+    const policy = this.policy
+    if (policy === undefined) throw new TypeError('no rollout policy')
+    if (this.running?.state === 'rolling') this.end('superseded', `superseded by version ${envelope.head.version}`)
+    const reports = this.components.edges().filter(edge => !edge.missing)
+    const plan = planWaves(policy, reports.filter(edge => edge.takesRollouts))
+    const last = [...plan.rest, ...reports.filter(edge => !edge.takesRollouts).map(edge => edge.peerId)]
+    const now = this.now()
+    this.running = {
+      envelope,
+      waves: plan.waves.map(wave => ({ ...wave, reachedAt: null, verdicts: [] })),
+      reached: 0,
+      skipped: [...plan.skipped],
+      last,
+      startedAt: now,
+      state: 'rolling',
+      endedAt: null,
+      reason: null
+    }
+    this.metrics.started.inc()
+    if (plan.skipped.length > 0) this.init.log.info({ version: envelope.head.version, skipped: plan.skipped }, 'waves that take no edge are skipped')
+    await this.reachNext()
+  }
+
+  /** Reaches the next wave now (`dime rollout promote`), or releases to every edge (`--all`). */
+  async promote (all: boolean): Promise<RolloutStatus> {
+    const run = this.running
+    if (run?.state !== 'rolling') throw new NoRolloutError(this.nothingRolling('promote'))
+    if (all) await this.complete('promoted to every edge by the operator (promote --all)')
+    else await this.reachNext()
+    return this.status() as RolloutStatus
+  }
+
+  /** Rolls the version back now (`dime rollout abort`). */
+  async abort (): Promise<RolloutStatus> {
+    if (this.running?.state !== 'rolling') throw new NoRolloutError(this.nothingRolling('abort'))
+    await this.fail('aborted by the operator')
+    return this.status() as RolloutStatus
+  }
+
+  /** A version published outside the waves (a pin) ends the rollout running: the pin wins. */
+  async overridden (reason: string): Promise<void> {
+    if (this.running?.state !== 'rolling') return
+    this.end('superseded', reason)
+    await this.signHead('rolled-back')
+  }
+
+  private nothingRolling (action: string): string {
+    const run = this.running
+    return run === undefined
+      ? `no rollout to ${action}: none has started since this publisher leads`
+      : `no rollout to ${action}: the last one (version ${run.envelope.head.version}) is ${run.state}`
+  }
+
+  private async check (): Promise<void> {
+    if (this.judging !== undefined) return
+    this.judging = this.judge().catch((err: unknown) => {
+      this.init.log.error({ err }, 'rollout gate check failed')
+    }).finally(() => { this.judging = undefined })
+    await this.judging
+  }
+
+  private async judge (): Promise<void> {
+    const run = this.running
+    if (run?.state !== 'rolling') return
+    const wave = run.waves[run.reached - 1]
+    if (wave?.reachedAt == null) return
+    const now = this.now()
+    const reports = new Map(this.components.edges().map(edge => [edge.peerId, edge]))
+    const gate = judgeWave(run.envelope.head.version, wave.edges, reports, wave.reachedAt, now, now >= wave.reachedAt + wave.bakeMs)
+    wave.verdicts = gate.edges
+    if (gate.outcome === 'pass') await this.reachNext()
+    else if (gate.outcome === 'fail') {
+      const failed = gate.edges.filter(edge => edge.verdict === 'unhealthy').map(edge => `${edge.name ?? edge.peerId}: ${edge.reason ?? ''}`)
+      await this.fail(`wave "${wave.name}" failed its health gate: ${failed.join('; ')}`)
+    }
+  }
+
+  private async reachNext (): Promise<void> {
+    const run = this.running
+    if (run === undefined) return
+    if (run.reached >= run.waves.length) {
+      await this.complete(null)
+      return
+    }
+    const wave = run.waves[run.reached]
+    run.reached += 1
+    if (wave !== undefined) {
+      wave.reachedAt = this.now()
+      wave.verdicts = wave.edges.map(peerId => ({ peerId, name: this.components.edges().find(edge => edge.peerId === peerId)?.name ?? null, verdict: 'waiting', reason: 'wave just reached' }))
+      this.init.log.info({ version: run.envelope.head.version, wave: wave.name, edges: wave.edges.length, bakeMs: wave.bakeMs }, 'rollout wave reached')
+    }
+    this.metrics.wave.set(run.reached)
+    await this.signHead('rolling')
+  }
+
+  private async complete (reason: string | null): Promise<void> {
+    const run = this.running
+    if (run === undefined) return
+    this.end('complete', reason)
+    await this.signHead('complete')
+    await this.components.release(run.envelope)
+    this.init.log.info({ version: run.envelope.head.version }, 'rollout complete: released to every edge')
+  }
+
+  private async fail (reason: string): Promise<void> {
+    const run = this.running
+    if (run === undefined) return
+    this.end('rolled-back', reason)
+    this.failedBodySha256 = run.envelope.head.bodySha256
+    await this.components.rollBack(run.envelope)
+    await this.signHead('rolled-back')
+    this.init.log.warn({ version: run.envelope.head.version, reason }, 'rollout failed: the last released config is served again, and this build is held back until the fragments change')
+  }
+
+  private end (state: RolloutStatus['state'], reason: string | null): void {
+    const run = this.running
+    if (run === undefined) return
+    run.state = state
+    run.reason = reason
+    run.endedAt = this.now()
+    this.metrics.wave.set(0)
+    this.metrics.ended.inc({ outcome: state })
+  }
+
+  private async signHead (state: RolloutState): Promise<void> {
+    const run = this.running
+    if (run === undefined) return
+    this.lastIssuedAt = Math.max(this.now(), this.lastIssuedAt + 1)
+    const { bytes } = sealRolloutHead({
+      version: run.envelope.head,
+      waves: run.waves.map(wave => ({ name: wave.name, peers: wave.edges })),
+      reached: run.reached,
+      state,
+      issuedAt: new Date(this.lastIssuedAt)
+    }, this.init.signingKey)
+    this.components.track.offerHead(bytes, 'self')
+    await this.components.publishHead(bytes)
+  }
+}
+
+const ENDINGS: ReadonlyArray<RolloutStatus['state']> = ['complete', 'rolled-back', 'superseded']
+
+function rolloutMetrics (registry: Registry): { started: Counter, ended: Counter<'outcome'>, wave: Gauge } {
+  const registers = [registry]
+  const ended = new Counter({
+    name: 'dime_rollouts_ended_total',
+    help: 'Rollouts ended, by outcome: complete (released to every edge), rolled-back (a failed health gate or an abort), superseded (a newer version or a pin)',
+    labelNames: ['outcome'] as const,
+    registers
+  })
+  for (const outcome of ENDINGS) ended.inc({ outcome }, 0)
+  return {
+    started: new Counter({ name: 'dime_rollouts_started_total', help: 'Rollouts started (a new version under a rollout policy)', registers }),
+    ended,
+    wave: new Gauge({ name: 'dime_rollout_waves_reached', help: 'Waves reached by the rollout in progress; 0 when none is', registers })
+  }
+}
