@@ -168,6 +168,8 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       const released = latest.current()
       if (released === undefined) log.warn('no released config to go back to: the edges that took the failed version keep it')
       else await signer.resign(released.body)
+      // The next build finds the failed one held back, and says so.
+      reconciler.markDirty()
     }
   }, { signingKey: options.signingKey, log, registry: metrics.registry, now })
   rollouts.setPolicy(options.rollout)
