@@ -32,7 +32,7 @@ import type { FragmentSource } from './sources/fragment-source.js'
 import { loadTraefikSchema } from './traefik-schema.js'
 import { RolloutTrack } from '../node/rollout-track.js'
 import { rolloutTopic } from '../node/constants.js'
-import { Rollouts, type RolloutStatus } from './rollouts.js'
+import { Rollouts, type RolloutStatus, type SavedRollout } from './rollouts.js'
 import type { RolloutPolicy } from './rollout-policy.js'
 
 /** Several replicas: only the holder of the lease publishes. */
@@ -115,7 +115,8 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
   // The state keeps each fragment's last good content beside the envelope; the controller that knows it is made below.
   let lastGoodContent = (): ReadonlyMap<string, JsonObject> => new Map()
   let pinned = (): Pin | undefined => undefined
-  const state = options.stateStore === undefined ? undefined : publisherState(options.stateStore, () => lastGoodContent(), () => pinned())
+  let rollout = (): SavedRollout | undefined => undefined
+  const state = options.stateStore === undefined ? undefined : publisherState(options.stateStore, { lastGood: () => lastGoodContent(), pin: () => pinned(), rollout: () => rollout() })
   const latest = new LatestEnvelope({
     trust: trustPolicy(options.mesh, [options.signingKey, ...options.trust ?? []]),
     store: state ?? memoryEnvelopeStore(),
@@ -123,7 +124,8 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     maxBodyBytes: options.maxBodyBytes,
     countOffer: offerCounter(metrics)
   })
-  const fleet = new Fleet(options.timing?.missingAfterMs ?? MISSING_AFTER_INTERVALS * ANNOUNCE_INTERVAL_MS)
+  const missingAfterMs = options.timing?.missingAfterMs ?? MISSING_AFTER_INTERVALS * ANNOUNCE_INTERVAL_MS
+  const fleet = new Fleet(missingAfterMs)
   new Gauge({
     name: 'dime_publisher_edges',
     help: 'Edges heard from, by state: up-to-date (serving the newest version), behind, stale (no news from a publisher for --stale-after), missing (silent here)',
@@ -170,8 +172,10 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       else await signer.resign(released.body)
       // The next build finds the failed one held back, and says so.
       reconciler.markDirty()
-    }
-  }, { signingKey: options.signingKey, log, registry: metrics.registry, now })
+    },
+    persist: async () => { await state?.rewrite() }
+  }, { signingKey: options.signingKey, log, registry: metrics.registry, now, reportGraceMs: missingAfterMs })
+  rollout = () => rollouts.saved()
   rollouts.setPolicy(options.rollout)
   const signer = new ConfigPublisher({ latest, waves: { candidates: track.candidates, rollouts }, announce: async () => await beacons.announce() }, {
     signingKey: options.signingKey,
@@ -211,6 +215,8 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     async lead () {
       await controller.beginTerm()
       await mesh.start()
+      const saved = await state?.loadRollout()
+      if (saved !== undefined) await rollouts.resume(saved)
       await options.onLeadershipChange?.(true)
       reconciler.start()
       beacons.start()

@@ -1,5 +1,6 @@
 import type { EnvelopeStore } from '../node/envelope-store.js'
 import type { JsonObject } from './json.js'
+import type { SavedRollout } from './rollouts.js'
 
 /** First bytes of the publisher's state: the envelope, then what each fragment contributed to it (and, since pins, the pin). */
 const MAGIC = new TextEncoder().encode('DIMS')
@@ -19,16 +20,20 @@ export function describePin (pin: Pin): string {
 }
 export const UNPINNED = 'unpinned: the config is built from the fragments again'
 
-/** The publisher's durable state: the newest envelope, each fragment's last good content as it went into it, and the pin. */
+/** The publisher's durable state: the newest envelope, each fragment's last good content as it went into it, the pin, and the rollout. */
 export interface PublisherState extends EnvelopeStore {
   /** Each fragment's last good content as saved with the stored envelope; undefined when none was saved (older state, or unreadable). */
   loadLastGood(): Promise<Record<string, JsonObject> | undefined>
   loadPin(): Promise<Pin | undefined>
+  /** The rollout in progress or last ended when the envelope was stored (or rewritten since). */
+  loadRollout(): Promise<SavedRollout | undefined>
   /** Writes the stored envelope again with what is remembered now (a pin set or lifted without a new version). */
   rewrite(): Promise<void>
 }
 
-interface Remembered { lastGood?: Record<string, JsonObject>, pin?: Pin }
+/** A rollout's version in rollout travels as base64 in the JSON (a ConfigMap compresses the whole). */
+type StoredRollout = Omit<SavedRollout, 'candidate'> & { candidate: string }
+interface Remembered { lastGood?: Record<string, JsonObject>, pin?: Pin, rollout?: StoredRollout }
 
 /**
  * Keeps, beside each envelope the publisher stores, what every fragment
@@ -39,7 +44,13 @@ interface Remembered { lastGood?: Record<string, JsonObject>, pin?: Pin }
  * that the contents rebuild the envelope's body (unless pinned: then the body
  * is the pinned version's).
  */
-export function publisherState (blobs: EnvelopeStore, lastGood: () => ReadonlyMap<string, JsonObject>, pin: () => Pin | undefined = () => undefined): PublisherState {
+export interface RememberedNow {
+  lastGood: () => ReadonlyMap<string, JsonObject>
+  pin?: (() => Pin | undefined) | undefined
+  rollout?: (() => SavedRollout | undefined) | undefined
+}
+
+export function publisherState (blobs: EnvelopeStore, now: RememberedNow): PublisherState {
   const split = async (): Promise<{ envelope: Uint8Array, remembered?: Remembered } | undefined> => {
     const blob = await blobs.load()
     if (blob === undefined) return undefined
@@ -55,8 +66,13 @@ export function publisherState (blobs: EnvelopeStore, lastGood: () => ReadonlyMa
     }
   }
   const save = async (envelope: Uint8Array): Promise<void> => {
-    const pinned = pin()
-    const remembered: Remembered = { lastGood: Object.fromEntries(lastGood()), ...(pinned !== undefined ? { pin: pinned } : {}) }
+    const pinned = now.pin?.()
+    const rollout = now.rollout?.()
+    const remembered: Remembered = {
+      lastGood: Object.fromEntries(now.lastGood()),
+      ...(pinned !== undefined ? { pin: pinned } : {}),
+      ...(rollout !== undefined ? { rollout: { ...rollout, candidate: Buffer.from(rollout.candidate).toString('base64') } } : {})
+    }
     const memory = new TextEncoder().encode(JSON.stringify(remembered))
     const blob = new Uint8Array(HEADER_BYTES + envelope.byteLength + memory.byteLength)
     blob.set(MAGIC_WITH_PIN)
@@ -75,6 +91,10 @@ export function publisherState (blobs: EnvelopeStore, lastGood: () => ReadonlyMa
     },
     async loadPin () {
       return (await split())?.remembered?.pin
+    },
+    async loadRollout () {
+      const stored = (await split())?.remembered?.rollout
+      return stored === undefined ? undefined : { ...stored, candidate: Buffer.from(stored.candidate, 'base64') }
     },
     async rewrite () {
       const stored = await split()

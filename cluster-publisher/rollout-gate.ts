@@ -22,25 +22,32 @@ export interface GateResult {
   readonly edges: EdgeVerdict[]
 }
 
+/** Where a wave stands in time: its bake over; the time its edges had to report over (never shorter than the bake). */
+export interface WaveClock {
+  readonly reachedAt: number
+  readonly now: number
+  readonly bakeOver: boolean
+  readonly reportsDue: boolean
+}
+
 /**
- * Judges one wave of the rollout of `version`, reached at `reachedAt`, at
- * `now`; `bakeOver` once its bake has ended. An edge is healthy when it
+ * Judges one wave of the rollout of `version` at a moment of its clock. An edge is healthy when it
  * serves the version, reported its backends healthy for it, and its proxy
  * fetched it (unless that proxy was silent before). Health is judged against
  * the edge before the change: a backend already down, or a proxy already
  * silent, is reported and does not block. A failure reported fails the wave
- * at once; missing reports fail it only when the bake is over.
+ * at once; missing reports fail it only once reports are due.
  */
-export function judgeWave (version: number, wave: readonly string[], reports: ReadonlyMap<string, EdgeReport>, reachedAt: number, now: number, bakeOver: boolean): GateResult {
-  const edges = wave.map(peerId => judgeEdge(version, peerId, reports.get(peerId), now - reachedAt, bakeOver))
-  const outcome = edges.some(edge => edge.verdict === 'unhealthy') ? 'fail' : bakeOver && edges.every(edge => edge.verdict === 'healthy') ? 'pass' : 'wait'
+export function judgeWave (version: number, wave: readonly string[], reports: ReadonlyMap<string, EdgeReport>, clock: WaveClock): GateResult {
+  const edges = wave.map(peerId => judgeEdge(version, peerId, reports.get(peerId), clock.now - clock.reachedAt, clock.reportsDue))
+  const outcome = edges.some(edge => edge.verdict === 'unhealthy') ? 'fail' : clock.bakeOver && edges.every(edge => edge.verdict === 'healthy') ? 'pass' : 'wait'
   return { outcome, edges }
 }
 
-function judgeEdge (version: number, peerId: string, report: EdgeReport | undefined, sinceReachedMs: number, bakeOver: boolean): EdgeVerdict {
+function judgeEdge (version: number, peerId: string, report: EdgeReport | undefined, sinceReachedMs: number, reportsDue: boolean): EdgeVerdict {
   const name = report?.name ?? null
   const verdict = (state: EdgeVerdict['verdict'], reason: string | null): EdgeVerdict => ({ peerId, name, verdict: state, reason })
-  const late = (reason: string): EdgeVerdict => verdict(bakeOver ? 'unhealthy' : 'waiting', reason)
+  const late = (reason: string): EdgeVerdict => verdict(reportsDue ? 'unhealthy' : 'waiting', reason)
   if (report === undefined) return late('has not reported')
   if (report.health?.version === version && !report.health.healthy) {
     return verdict('unhealthy', `backends that do not answer from this edge: ${report.health.failing.join(', ')}`)

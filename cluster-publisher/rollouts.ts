@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
-import type { Envelope } from '../node/envelope.js'
+import { peekHead, type Envelope } from '../node/envelope.js'
 import type { Logger } from '../node/logger.js'
 import { sealRolloutHead, type RolloutState } from '../node/rollout-head.js'
 import type { RolloutTrack } from '../node/rollout-track.js'
@@ -44,6 +44,21 @@ export interface RolloutStatus {
   readonly reason: string | null
 }
 
+/** What the durable state keeps of a rollout, so a restart or a new leader carries on where it was. */
+export interface SavedRollout {
+  readonly candidate: Uint8Array
+  readonly waves: ReadonlyArray<PlannedWave & { readonly reachedAt: number | null }>
+  readonly reached: number
+  readonly skipped: string[]
+  readonly last: string[]
+  readonly startedAt: number
+  readonly state: RolloutStatus['state']
+  readonly endedAt: number | null
+  readonly reason: string | null
+  readonly failedBodySha256: string | null
+  readonly lastIssuedAt: number
+}
+
 export interface RolloutsComponents {
   track: RolloutTrack
   /** The fleet as last heard from. */
@@ -54,12 +69,21 @@ export interface RolloutsComponents {
   release: (envelope: Envelope) => Promise<void>
   /** Serves the last version that completed its rollout again, signed above `failed`. */
   rollBack: (failed: Envelope) => Promise<void>
+  /** Keeps the rollout in the durable state (after every step). */
+  persist: () => Promise<void>
 }
 
 export interface RolloutsInit {
   signingKey: SigningKey
   log: Logger
   registry: Registry
+  /**
+   * How long an edge has to report on a version before its silence counts
+   * against the wave (when the bake is shorter), after the wave is reached
+   * and after taking over a rollout (a restart, a new leader): edges report
+   * within an announce interval.
+   */
+  reportGraceMs: number
   now?: (() => number) | undefined
 }
 
@@ -90,6 +114,7 @@ export class Rollouts {
   /** The body of the last rollout that failed: the same build is not rolled out again. */
   private failedBodySha256: string | undefined
   private lastIssuedAt = 0
+  private resumedAt = -Infinity
   private timer: NodeJS.Timeout | undefined
   private judging: Promise<void> | undefined
   private readonly now: () => number
@@ -141,6 +166,37 @@ export class Rollouts {
       endedAt: run.endedAt === null ? null : new Date(run.endedAt).toISOString(),
       reason: run.reason
     }
+  }
+
+  saved (): SavedRollout | undefined {
+    const run = this.running
+    if (run === undefined) return undefined
+    const { envelope, waves, ...rest } = run
+    return { ...rest, candidate: envelope.bytes, waves: waves.map(({ verdicts: _verdicts, ...wave }) => wave), failedBodySha256: this.failedBodySha256 ?? null, lastIssuedAt: this.lastIssuedAt }
+  }
+
+  /**
+   * Carries on with a rollout from the durable state: its version is held
+   * again, its head signed again as it stood (the bake goes on from when its
+   * wave was reached), and its gate judged once edges had time to report here.
+   */
+  async resume (saved: SavedRollout): Promise<void> {
+    const { track } = this.components
+    if (track.candidates.highestVersion() < peekVersion(saved.candidate)) track.candidates.offer(saved.candidate, 'state')
+    await track.candidates.settled()
+    const envelope = track.candidates.current()
+    if (envelope === undefined || !Buffer.from(envelope.bytes).equals(saved.candidate)) {
+      this.init.log.warn('the stored rollout\'s version could not be held again; it is not carried on')
+      return
+    }
+    const { candidate: _candidate, failedBodySha256, lastIssuedAt, ...run } = saved
+    this.running = { ...run, envelope, waves: saved.waves.map(wave => ({ ...wave, edges: [...wave.edges], verdicts: [] })) }
+    this.failedBodySha256 = failedBodySha256 ?? undefined
+    this.lastIssuedAt = lastIssuedAt
+    this.resumedAt = this.now()
+    this.metrics.wave.set(run.state === 'rolling' ? run.reached : 0)
+    this.init.log.info({ version: envelope.head.version, state: run.state, reached: run.reached }, 'rollout carried on from the stored state')
+    await this.signHead(run.state === 'superseded' ? 'rolled-back' : run.state)
   }
 
   start (): void {
@@ -227,7 +283,9 @@ export class Rollouts {
     if (wave?.reachedAt == null) return
     const now = this.now()
     const reports = new Map(this.components.edges().map(edge => [edge.peerId, edge]))
-    const gate = judgeWave(run.envelope.head.version, wave.edges, reports, wave.reachedAt, now, now >= wave.reachedAt + wave.bakeMs)
+    // Edges have at least the report grace to report, after the wave is reached and after a takeover.
+    const reportsDue = now >= Math.max(wave.reachedAt + Math.max(wave.bakeMs, this.init.reportGraceMs), this.resumedAt + this.init.reportGraceMs)
+    const gate = judgeWave(run.envelope.head.version, wave.edges, reports, { reachedAt: wave.reachedAt, now, bakeOver: now >= wave.reachedAt + wave.bakeMs, reportsDue })
     wave.verdicts = gate.edges
     if (gate.outcome === 'pass') await this.reachNext()
     else if (gate.outcome === 'fail') {
@@ -295,6 +353,7 @@ export class Rollouts {
       issuedAt: new Date(this.lastIssuedAt)
     }, this.init.signingKey)
     this.components.track.offerHead(bytes, 'self')
+    await this.components.persist()
     await this.components.publishHead(bytes)
   }
 }
@@ -314,5 +373,13 @@ function rolloutMetrics (registry: Registry): { started: Counter, ended: Counter
     started: new Counter({ name: 'dime_rollouts_started_total', help: 'Rollouts started (a new version under a rollout policy)', registers }),
     ended,
     wave: new Gauge({ name: 'dime_rollout_waves_reached', help: 'Waves reached by the rollout in progress; 0 when none is', registers })
+  }
+}
+
+function peekVersion (bytes: Uint8Array): number {
+  try {
+    return peekHead(bytes).version
+  } catch {
+    return 0
   }
 }

@@ -47,7 +47,7 @@ interface Harness {
 
 function harness (keys: MeshKeys, options: { store?: EnvelopeStore, durableState?: boolean, now?: () => number } = {}): Harness {
   let lastGood = (): ReadonlyMap<string, JsonObject> => new Map()
-  const state = options.durableState === true ? publisherState(options.store ?? memoryEnvelopeStore(), () => lastGood()) : undefined
+  const state = options.durableState === true ? publisherState(options.store ?? memoryEnvelopeStore(), { lastGood: () => lastGood() }) : undefined
   const latest = new LatestEnvelope({ trust: trustPolicy(MESH, [keys.signingKey]), store: state ?? options.store ?? memoryEnvelopeStore(), log: silentLogger() })
   const announced: number[] = []
   const signer = new ConfigPublisher({

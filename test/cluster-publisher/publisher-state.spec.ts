@@ -10,7 +10,7 @@ const envelope = new TextEncoder().encode('DIME…an envelope, as bytes')
 
 test('the state keeps the envelope and each fragment\'s content in one blob, and reads an older plain envelope too', async t => {
   const blobs = memoryEnvelopeStore()
-  const state = publisherState(blobs, () => new Map([['a.yaml', { http: { routers: {} } }]]))
+  const state = publisherState(blobs, { lastGood: () => new Map([['a.yaml', { http: { routers: {} } }]]) })
   t.is(await state.load(), undefined)
   await state.save(envelope)
   t.deepEqual(await state.load(), envelope)
@@ -24,7 +24,7 @@ test('the state keeps the envelope and each fragment\'s content in one blob, and
 test('the pin rides in the same blob: saved with each envelope, written again on its own, and absent from state written before pins', async t => {
   const blobs = memoryEnvelopeStore()
   let pin: Pin | undefined = { version: 7, since: '2026-12-02T21:00:00.000Z' }
-  const state = publisherState(blobs, () => new Map([['a.yaml', { x: 1 }]]), () => pin)
+  const state = publisherState(blobs, { lastGood: () => new Map([['a.yaml', { x: 1 }]]), pin: () => pin })
   await state.save(envelope)
   t.deepEqual(await state.loadPin(), { version: 7, since: '2026-12-02T21:00:00.000Z' })
   t.deepEqual(await state.loadLastGood(), { 'a.yaml': { x: 1 } })

@@ -6,6 +6,10 @@ import type { Edge } from '../../edge-subscriber/create-edge.js'
 import { waitFor } from '../../simulations/wait-for.js'
 import { meshKeys, routeFragment, startEdge, startPublisher, writeFragment, type MeshKeys } from '../fixtures/mesh.js'
 import { tempDir } from '../fixtures/temp-dir.js'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileEnvelopeStore } from '../../node/file-envelope-store.js'
+import { CANDIDATE_FILE, ROLLOUT_FILE } from '../../edge-subscriber/edge-rollouts.js'
 
 const POLICY = parseRolloutPolicy(`
 waves:
@@ -17,6 +21,14 @@ waves:
     bake: 1s
   - name: everyone
 `, 'test policy')
+
+/** Bakes nothing in a test run ends: only the operator moves these waves on. */
+const SLOW_POLICY = parseRolloutPolicy(`
+waves:
+  - {name: canary, edges: {tier: canary}, bake: 1h}
+  - {name: europe, edges: {region: eu}, bake: 1h}
+  - {name: everyone}
+`, 'slow policy')
 
 const EDGES = [
   { name: 'canary-1', labels: { tier: 'canary' } },
@@ -41,20 +53,36 @@ async function deadBackend (): Promise<string> {
   return `http://127.0.0.1:${port}`
 }
 
-interface Fleet { keys: MeshKeys, fragments: string, publisher: Publisher, edges: Array<Edge & { label: string }> }
+type NamedEdge = Edge & { label: string, dataDir: string }
+interface Fleet { keys: MeshKeys, fragments: string, publisher: Publisher, edges: NamedEdge[], stateDir: string }
 
-/** A publisher under the three-wave policy and one edge per wave, every edge serving the first version and known to the publisher. */
-async function fleetInWaves (t: ExecutionContext): Promise<Fleet> {
+/** A publisher under a three-wave policy and one edge per wave, every edge serving the first version and known to the publisher. */
+async function fleetInWaves (t: ExecutionContext, policy = POLICY): Promise<Fleet> {
   const keys = meshKeys()
   const fragments = await tempDir(t)
+  const stateDir = await tempDir(t)
   await writeFragment(fragments, 'app.yaml', routeFragment('app', 'app.example.com', await listeningBackend(t)))
-  const publisher = await startPublisher(t, keys, fragments, { rollout: POLICY })
+  const publisher = await startPublisher(t, keys, fragments, { rollout: policy, stateStore: fileEnvelopeStore(join(stateDir, 'published.envelope')) })
   const bootstrap = publisher.mesh.addresses()
   const edges = await Promise.all(EDGES.map(async edge => Object.assign(await startEdge(t, keys, { bootstrap, ...edge }), { label: edge.name })))
   const first = await waitFor('the first version released (no edge known yet: no waves)', () => publisher.latest.current()?.head.version)
   await waitFor('every edge reported to the publisher, serving the first version', () =>
     publisher.status().edges.filter(edge => edge.takesRollouts && edge.version === first).length === EDGES.length ? true : undefined, 120_000)
-  return { keys, fragments, publisher, edges }
+  return { keys, fragments, publisher, edges, stateDir }
+}
+
+function edgeNamed (fleet: Fleet, name: string): NamedEdge {
+  const edge = fleet.edges.find(candidate => candidate.label === name)
+  if (edge === undefined) throw new Error(`no edge ${name}`)
+  return edge
+}
+
+/** Writes a change with a live backend and waits until the canary serves it; resolves with its version. */
+async function changeReachesCanary (t: ExecutionContext, fleet: Fleet, name: string): Promise<number> {
+  await writeFragment(fleet.fragments, `${name}.yaml`, routeFragment(name, `${name}.example.com`, await listeningBackend(t)))
+  const version = await waitFor('a rollout started', () => fleet.publisher.status().rollout?.state === 'rolling' && fleet.publisher.status().rollout?.bodySha256 !== fleet.publisher.latest.current()?.head.bodySha256 ? fleet.publisher.status().rollout?.version : undefined)
+  await waitFor('the canary serves the version in rollout', () => edgeNamed(fleet, 'canary-1').status().version === version ? true : undefined)
+  return version
 }
 
 /** Which version each edge serves, sampled until `until` holds, as a timeline of first-served moments. */
@@ -70,7 +98,9 @@ async function watchServing (fleet: Fleet, until: () => boolean, what: string): 
       }
     }
     return until() ? true : undefined
-  }, 120_000, 10)
+  }, 120_000, 10).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}; rollout: ${JSON.stringify(fleet.publisher.status().rollout)}; served: ${JSON.stringify(timeline)}`)
+  })
   return timeline
 }
 
@@ -79,6 +109,7 @@ test('a good change moves wave by wave: canary, then europe, then everyone; then
   const before = fleet.publisher.latest.current()?.head.version ?? 0
   await writeFragment(fleet.fragments, 'more.yaml', routeFragment('more', 'more.example.com', await listeningBackend(t)))
   const timeline = await watchServing(fleet, () => fleet.publisher.status().rollout?.state === 'complete' &&
+    fleet.publisher.latest.current()?.head.version === fleet.publisher.status().rollout?.version &&
     fleet.edges.every(edge => (edge.status().version ?? 0) > before), 'the rollout completes and every edge serves it')
   const rollout = fleet.publisher.status().rollout
   t.log(timeline.map(entry => `${entry.edge} v${entry.version} +${entry.at - (timeline[0]?.at ?? 0)} ms`).join('\n'))
@@ -104,9 +135,75 @@ test('a change to a backend nothing listens on stops at the canary and rolls bac
   const rollback = fleet.publisher.latest.current()
   t.true((rollback?.head.version ?? 0) > (rollout?.version ?? Infinity), 'the rollback is signed above the failed version')
   t.is(rollback?.head.bodySha256, released?.head.bodySha256, 'and holds the last released config')
-  for (const edge of fleet.edges) t.is(edge.status().configSha256, released?.head.bodySha256)
+  for (const edge of fleet.edges) t.is(edge.status().configSha256, released?.head.bodySha256 ?? null)
   // The same build is held back: the publisher does not roll it out again.
-  const held = await waitFor('the next build says it is held back', () => /held back/.test(fleet.publisher.status().lastError ?? '') ? fleet.publisher.status().lastError : undefined)
+  const held = await waitFor('the next build says it is held back', () => /held back/.test(fleet.publisher.status().lastError ?? '') ? fleet.publisher.status().lastError ?? undefined : undefined)
   t.regex(held ?? '', /the last released config stays served until the fragments change/)
   t.is(fleet.publisher.latest.current()?.head.version, rollback?.head.version, 'and publishes nothing new')
+})
+
+test('the operator moves a wave on now, then every edge; abort rolls back; with nothing in rollout each says so', async t => {
+  const fleet = await fleetInWaves(t, SLOW_POLICY)
+  const admin = fleet.publisher.adminUrl() ?? ''
+  const first = await changeReachesCanary(t, fleet, 'second')
+  t.not(edgeNamed(fleet, 'paris').status().version, first, 'europe is not reached while the canary bakes')
+
+  const promoted = await fetch(`${admin}/rollout/promote`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+  t.is(promoted.status, 200)
+  t.is(((await promoted.json()) as { rollout: { reached: number } }).rollout.reached, 2)
+  await waitFor('paris serves it once europe is reached', () => edgeNamed(fleet, 'paris').status().version === first ? true : undefined)
+  t.not(edgeNamed(fleet, 'austin').status().version, first)
+
+  const all = await fleet.publisher.promote(true)
+  t.is(all.state, 'complete')
+  t.regex(all.reason ?? '', /promote --all/)
+  await waitFor('every edge serves it', () => fleet.edges.every(edge => edge.status().version === first) ? true : undefined)
+
+  const second = await changeReachesCanary(t, fleet, 'third')
+  const aborted = await fleet.publisher.abort()
+  t.like(aborted, { version: second, state: 'rolled-back', reason: 'aborted by the operator' })
+  await waitFor('every edge serves the rollback', () => fleet.edges.every(edge => (edge.status().version ?? 0) > second) ? true : undefined)
+  for (const edge of fleet.edges) t.is(edge.status().configSha256, fleet.publisher.latest.current()?.head.bodySha256 ?? null)
+
+  for (const action of ['promote', 'abort']) {
+    const refused = await fetch(`${admin}/rollout/${action}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    t.is(refused.status, 409)
+    t.deepEqual(await refused.json(), { error: `no rollout to ${action}: the last one (version ${second}) is rolled-back` })
+  }
+})
+
+test('edges restarted mid-rollout: one whose wave is reached still serves the version, one not reached still does not, though it holds the bytes', async t => {
+  const fleet = await fleetInWaves(t, SLOW_POLICY)
+  const before = fleet.publisher.latest.current()?.head.version ?? null
+  const version = await changeReachesCanary(t, fleet, 'second')
+  const paris = edgeNamed(fleet, 'paris')
+  await waitFor('paris holds the version and its head, not serving it', () => existsSync(join(paris.dataDir, CANDIDATE_FILE)) && existsSync(join(paris.dataDir, ROLLOUT_FILE)) ? true : undefined)
+  t.is(paris.status().version, before)
+  const bootstrap = fleet.publisher.mesh.addresses()
+  for (const [label, expected] of [['canary-1', version], ['paris', before]] as const) {
+    const edge = edgeNamed(fleet, label)
+    await edge.stop()
+    const again = await startEdge(t, fleet.keys, { bootstrap, dataDir: edge.dataDir, ...EDGES.find(spec => spec.name === label) })
+    t.is(again.status().version, expected, `${label} serves after its restart what it served before`)
+    await waitFor(`${label} back in the mesh`, () => again.status().peers.length > 0 ? true : undefined)
+    await new Promise(resolve => setTimeout(resolve, 1000))
+    t.is(again.status().version, expected, `${label} still serves it once it has heard the mesh again`)
+  }
+})
+
+test('a publisher restarted mid-rollout carries on: the same version and wave, the bake not restarted, nothing served beyond its wave', async t => {
+  const fleet = await fleetInWaves(t, SLOW_POLICY)
+  const version = await changeReachesCanary(t, fleet, 'second')
+  const reachedAt = fleet.publisher.status().rollout?.waves[0]?.reachedAt
+  const listen = (fleet.publisher.mesh.addresses()[0] ?? '').replace(/\/p2p\/.*$/, '')
+  await fleet.publisher.stop()
+  const publisher = await startPublisher(t, fleet.keys, fleet.fragments, { rollout: SLOW_POLICY, listen, stateStore: fileEnvelopeStore(join(fleet.stateDir, 'published.envelope')) })
+  const rollout = publisher.status().rollout
+  t.like(rollout, { version, state: 'rolling', reached: 1 })
+  t.is(rollout?.waves[0]?.reachedAt, reachedAt, 'the bake goes on from when the canary was reached')
+  await waitFor('the edges report to the restarted publisher', () => publisher.status().edges.length === EDGES.length ? true : undefined)
+  t.deepEqual(fleet.edges.map(edge => edge.status().version === version), [true, false, false], 'only the canary serves it')
+  await publisher.promote(true)
+  await waitFor('every edge serves it once promoted', () => fleet.edges.every(edge => edge.status().version === version) ? true : undefined)
+  t.pass()
 })
