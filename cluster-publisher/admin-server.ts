@@ -107,6 +107,7 @@ const statusResponse = {
     pinned: { type: ['object', 'null'], properties: { version: { type: 'integer' }, since: { type: 'string' } } },
     leadFailure: { type: ['string', 'null'] },
     rollout: rolloutSchema,
+    rolloutPolicy: { type: 'object', properties: { where: { type: ['string', 'null'] }, waves: { type: 'array', items: { type: 'string' } }, error: { type: ['string', 'null'] } } },
     lastError: { type: ['string', 'null'] }
   }
 } as const

@@ -17,3 +17,7 @@ export const RETRY_MAX_MS = 30_000
 /** A replica that won the Lease but could not publish stays out of the race this long, doubling per failure in a row. */
 export const LEAD_RETRY_MIN_MS = 2_000
 export const LEAD_RETRY_MAX_MS = 60_000
+
+/** With --kubernetes: the ConfigMap, in the publisher's namespace, whose key holds the rollout policy (none: no policy). */
+export const ROLLOUT_POLICY_CONFIG_MAP = 'dime-rollout-policy'
+export const ROLLOUT_POLICY_KEY = 'policy.yaml'

@@ -33,7 +33,7 @@ import { loadTraefikSchema } from './traefik-schema.js'
 import { RolloutTrack } from '../node/rollout-track.js'
 import { rolloutTopic } from '../node/constants.js'
 import { Rollouts, type RolloutStatus, type SavedRollout } from './rollouts.js'
-import type { RolloutPolicy } from './rollout-policy.js'
+import type { RolloutPolicySource } from './rollout-policy.js'
 
 /** Several replicas: only the holder of the lease publishes. */
 export interface Leadership {
@@ -72,8 +72,8 @@ export interface PublisherOptions {
   maxBodyBytes?: number | undefined
   /** Publish a config with no routers even when the published one has some. */
   allowEmpty?: boolean | undefined
-  /** New versions go out wave by wave under this policy (`--rollout`); all at once when absent. */
-  rollout?: RolloutPolicy | undefined
+  /** Where the rollout policy is kept (`--rollout FILE`, a ConfigMap): new versions go out wave by wave under it; all at once when absent. */
+  rolloutPolicy?: RolloutPolicySource | undefined
   now?: (() => number) | undefined
   timing?: MeshTiming & { beaconIntervalMs?: number | undefined, missingAfterMs?: number | undefined } | undefined
   connectionGater?: ConnectionGater | undefined
@@ -176,7 +176,11 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     persist: async () => { await state?.rewrite() }
   }, { signingKey: options.signingKey, log, registry: metrics.registry, now, reportGraceMs: missingAfterMs })
   rollout = () => rollouts.saved()
-  rollouts.setPolicy(options.rollout)
+  const policySource = options.rolloutPolicy
+  if (policySource !== undefined) {
+    rollouts.usePolicy(policySource.read())
+    policySource.onChange(() => { rollouts.usePolicy(policySource.read()) })
+  }
   const signer = new ConfigPublisher({ latest, waves: { candidates: track.candidates, rollouts }, announce: async () => await beacons.announce() }, {
     signingKey: options.signingKey,
     now,
@@ -279,6 +283,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     },
     async start () {
       await source.start()
+      policySource?.start?.()
       if (options.admin !== undefined) {
         admin = await buildAdminServer({
           registry: metrics.registry,
@@ -309,6 +314,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       await leadership.set(false)
       await latest.close()
       await admin?.close()
+      policySource?.stop?.()
       await source.stop()
     }
   }

@@ -7,7 +7,7 @@ import type { EdgeReport, Fleet } from './fleet.js'
 import type { LeadershipTransitions } from './leadership-transitions.js'
 import type { PublisherController } from './publisher-controller.js'
 import type { FragmentSource } from './sources/fragment-source.js'
-import type { Rollouts, RolloutStatus } from './rollouts.js'
+import type { PolicyStatus, Rollouts, RolloutStatus } from './rollouts.js'
 
 export interface PublisherStatus {
   mesh: string
@@ -30,6 +30,8 @@ export interface PublisherStatus {
   leadFailure: string | null
   /** The rollout in progress, or the last one since this replica leads; null when none. */
   rollout: RolloutStatus | null
+  /** The rollout policy in force (none: every version goes to every edge at once), and why a newer document was refused. */
+  rolloutPolicy: PolicyStatus
   lastError: string | null
 }
 
@@ -42,7 +44,7 @@ export interface PublisherStatusParts {
   controller: Pick<PublisherController, 'view' | 'pinned'>
   fleet: Pick<Fleet, 'view'>
   source: Pick<FragmentSource, 'synced'>
-  rollouts: Pick<Rollouts, 'status'>
+  rollouts: Pick<Rollouts, 'status' | 'policyStatus'>
 }
 
 /** What the publisher says of itself on /status, at `now`. */
@@ -66,6 +68,7 @@ export function publisherStatus (parts: PublisherStatusParts, now: number): Publ
     pinned: parts.controller.pinned() ?? null,
     leadFailure: parts.leadership.failure()?.message ?? null,
     rollout: parts.rollouts.status() ?? null,
+    rolloutPolicy: parts.rollouts.policyStatus(),
     lastError
   }
 }

@@ -108,6 +108,21 @@ function bake (value: unknown, at: string, last: boolean): number {
   return Math.round(ms)
 }
 
+/** The policy's text where it is kept, or why it cannot be read there. */
+export type PolicyDocument =
+  | { readonly where: string, readonly text: string }
+  | { readonly where: string, readonly unreadable: string }
+
+/** Where the policy is kept (a file, a ConfigMap), read again whenever it changes. */
+export interface RolloutPolicySource {
+  /** The document now; undefined when there is none (no policy: every version goes to every edge at once). */
+  read(): PolicyDocument | undefined
+  onChange(listener: () => void): void
+  /** Begins and ends watching, for a source that is not part of the fragment source (a file). */
+  start?(): void
+  stop?(): void
+}
+
 /** A wave with the edges it took. */
 export interface PlannedWave {
   readonly name: string

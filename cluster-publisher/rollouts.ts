@@ -6,7 +6,7 @@ import type { RolloutTrack } from '../node/rollout-track.js'
 import type { SigningKey } from '../node/signing-keys.js'
 import type { EdgeReport } from './fleet.js'
 import { judgeWave, type EdgeVerdict } from './rollout-gate.js'
-import { planWaves, type PlannedWave, type RolloutPolicy } from './rollout-policy.js'
+import { parseRolloutPolicy, planWaves, RolloutPolicyError, type PlannedWave, type PolicyDocument, type RolloutPolicy } from './rollout-policy.js'
 
 /** How often the gate of the wave baking is judged. */
 export const GATE_CHECK_INTERVAL_MS = 500
@@ -45,6 +45,13 @@ export interface RolloutStatus {
 }
 
 /** What the durable state keeps of a rollout, so a restart or a new leader carries on where it was. */
+/** The policy in force and where it came from, and why the last document was refused (the last good one stays in force). */
+export interface PolicyStatus {
+  readonly where: string | null
+  readonly waves: string[]
+  readonly error: string | null
+}
+
 export interface SavedRollout {
   readonly candidate: Uint8Array
   readonly waves: ReadonlyArray<PlannedWave & { readonly reachedAt: number | null }>
@@ -110,6 +117,10 @@ interface Running {
  */
 export class Rollouts {
   private policy: RolloutPolicy | undefined
+  private policyWhere: string | null = null
+  private policyError: string | null = null
+  /** The document last taken (a source may tell of changes that are not to it). */
+  private policyDocument: PolicyDocument | undefined
   private running: Running | undefined
   /** The body of the last rollout that failed: the same build is not rolled out again. */
   private failedBodySha256: string | undefined
@@ -125,8 +136,39 @@ export class Rollouts {
     this.metrics = rolloutMetrics(init.registry)
   }
 
-  setPolicy (policy: RolloutPolicy | undefined): void {
+  /**
+   * Takes the policy document as it is now: a good one is in force for the
+   * next version; one that cannot be read or used is refused, said so, and
+   * the last good one stays in force. No document: no policy.
+   */
+  usePolicy (document: PolicyDocument | undefined): void {
+    if (JSON.stringify(document) === JSON.stringify(this.policyDocument)) return
+    this.policyDocument = document
+    if (document === undefined) {
+      if (this.policy !== undefined) this.init.log.info({ where: this.policyWhere }, 'the rollout policy is gone: every new version goes to every edge at once')
+      this.policy = undefined
+      this.policyWhere = null
+      this.policyError = null
+      return
+    }
+    let policy: RolloutPolicy
+    try {
+      if ('unreadable' in document) throw new RolloutPolicyError(`${document.where}: ${document.unreadable}`)
+      policy = parseRolloutPolicy(document.text, document.where)
+    } catch (err) {
+      if (!(err instanceof RolloutPolicyError)) throw err
+      this.policyError = `${err.message}; ${this.policy === undefined ? 'no policy is in force' : `the last good policy (${this.policyWhere ?? ''}) stays in force`}`
+      this.init.log.warn({ where: document.where }, this.policyError)
+      return
+    }
     this.policy = policy
+    this.policyWhere = document.where
+    this.policyError = null
+    this.init.log.info({ where: document.where, waves: policy.waves.map(wave => wave.name) }, 'rollout policy in force')
+  }
+
+  policyStatus (): PolicyStatus {
+    return { where: this.policyWhere, waves: this.policy?.waves.map(wave => wave.name) ?? [], error: this.policyError }
   }
 
   /** Whether new versions go out in waves. */

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { PublisherOptions } from '../../cluster-publisher/create-publisher.js'
-import type { RolloutPolicy } from '../../cluster-publisher/rollout-policy.js'
+import type { RolloutPolicySource } from '../../cluster-publisher/rollout-policy.js'
 import { DEFAULT_NAMESPACE } from '../../cluster-publisher/constants.js'
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MESH } from '../../node/constants.js'
 import type { Logger } from '../../node/logger.js'
@@ -57,7 +57,7 @@ export function publisherCommand (program: Command): void {
     .addOption(new Option('--secrets-pub <file>', 'the edges\' public secrets key (secrets.pub from dime keygen): TLS keys and passwords from Secrets are sealed to it').env('DIME_SECRETS_PUB'))
     .addOption(new Option('--mesh <name>', 'mesh name, signed into every config').default(DEFAULT_MESH).env('DIME_MESH'))
     .addOption(new Option('--max-config-mib <MiB>', 'largest config to sign, uncompressed; edges must accept at least as much').default(String(DEFAULT_MAX_BODY_BYTES / 2 ** 20)).env('DIME_MAX_CONFIG_MIB'))
-    .addOption(new Option('--rollout <file>', 'a rollout policy (YAML): each new version reaches the edges wave by wave, each wave proving healthy before the next (README, Rollouts)').env('DIME_ROLLOUT'))
+    .addOption(new Option('--rollout <file>', 'a rollout policy (YAML), watched: each new version reaches the edges wave by wave, each wave proving healthy before the next (README, Rollouts); with --kubernetes, the ConfigMap dime-rollout-policy instead').env('DIME_ROLLOUT').conflicts('kubernetes'))
     .addOption(new Option('--trust <file>', 'an earlier public key (during a key rotation): its configs still count when learning the newest version; repeatable').argParser(collect).env('DIME_TRUST'))
     .addHelpText('after', `
 One of --fragments DIR or --kubernetes is required.
@@ -88,7 +88,7 @@ Examples:
           ? { admin: { ...admin, token: flags.tokenFile === undefined ? undefined : readToken(flags.tokenFile), tls } }
           : {}),
         allowEmpty: flags.allowEmpty === true,
-        rollout: flags.rollout === undefined ? undefined : await readRolloutPolicy(flags.rollout),
+        rolloutPolicy: flags.rollout === undefined ? undefined : await rolloutPolicyFile(flags.rollout),
         maxBodyBytes: maxConfigBytes(flags.maxConfigMib),
         log,
         metrics
@@ -98,15 +98,17 @@ Examples:
     })
 }
 
-/** A rollout policy file (`--rollout`), refused with what and where. */
-async function readRolloutPolicy (path: string): Promise<RolloutPolicy> {
-  const { parseRolloutPolicy, RolloutPolicyError } = await import('../../cluster-publisher/rollout-policy.js')
+/** The rollout policy file (`--rollout`), watched; at start it must be there and usable, or the publisher does not start. */
+async function rolloutPolicyFile (path: string): Promise<RolloutPolicySource> {
+  const [{ parseRolloutPolicy, RolloutPolicyError }, { rolloutPolicyFile: watched }] = await Promise.all([
+    import('../../cluster-publisher/rollout-policy.js'), import('../../cluster-publisher/sources/rollout-policy-file.js')])
   try {
-    return parseRolloutPolicy(readFlagFile(path, '--rollout'), `--rollout ${path}`)
+    parseRolloutPolicy(readFlagFile(path, '--rollout'), `--rollout ${path}`)
   } catch (err) {
     if (err instanceof RolloutPolicyError) throw new UsageError(err.message)
     throw err
   }
+  return watched(path)
 }
 
 async function sourceParts (flags: PublisherFlags, log: Logger, registry: Registry): Promise<Pick<PublisherOptions, 'source' | 'reporters' | 'stateStore' | 'leadership' | 'onLeadershipChange'>> {

@@ -30,7 +30,7 @@ export interface KubernetesPartsInit {
 }
 
 /** Exactly the publisher options they fill in, so callers spread them into `createPublisher`. */
-export type KubernetesParts = Pick<PublisherOptions, 'reporters' | 'stateStore' | 'leadership' | 'onLeadershipChange' | 'routeStatus'> & { source: KubernetesSource }
+export type KubernetesParts = Pick<PublisherOptions, 'reporters' | 'stateStore' | 'leadership' | 'onLeadershipChange' | 'routeStatus' | 'rolloutPolicy'> & { source: KubernetesSource }
 
 /** The ConfigMap, in the publisher's own namespace, that keeps the newest config across restarts and leader changes. */
 export const STATE_CONFIG_MAP = 'dime-publisher-state'
@@ -51,7 +51,8 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
     log: init.log,
     countFailure: (resource, count = 1) => { failures.inc({ resource }, count) },
     seal: sealTo === undefined ? undefined : async (plaintext: string) => await sealSecret(plaintext, sealTo.key, sealTo.mesh),
-    retryMinMs: init.timing?.retryMinMs
+    retryMinMs: init.timing?.retryMinMs,
+    ownNamespace: init.pod.namespace
   })
   const events = new EventRecorder(core, init.pod.name, init.log)
   const reporter: FragmentReporter = {
@@ -84,7 +85,8 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
     resyncMs: init.timing?.statusResyncMs,
     retryMinMs: init.timing?.retryMinMs
   })
-  if (init.leaseName === undefined) return { source, reporters: [reporter], stateStore, routeStatus }
+  const rolloutPolicy = source.rolloutPolicy()
+  if (init.leaseName === undefined) return { source, reporters: [reporter], stateStore, routeStatus, rolloutPolicy }
   const leadership = new LeaderElector({ leases: init.kubeConfig.makeApiClient(CoordinationV1Api) }, {
     namespace: init.pod.namespace,
     leaseName: init.leaseName,
@@ -97,6 +99,7 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
     reporters: [reporter],
     stateStore,
     routeStatus,
+    rolloutPolicy,
     leadership,
     onLeadershipChange: async leading => { await labelOwnPod(core, init.pod, leading, init.log) }
   }

@@ -1,7 +1,8 @@
 import { ApiException, CoreV1Api, CustomObjectsApi, makeInformer, NetworkingV1Api, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1ConfigMap, type V1Ingress, type V1IngressClass, type V1Secret, type V1Service } from '@kubernetes/client-node'
 import { backoffDelay } from '../../node/backoff.js'
 import type { Logger } from '../../node/logger.js'
-import { FRAGMENT_LABEL, RETRY_MAX_MS, RETRY_MIN_MS } from '../constants.js'
+import { FRAGMENT_LABEL, RETRY_MAX_MS, RETRY_MIN_MS, ROLLOUT_POLICY_CONFIG_MAP, ROLLOUT_POLICY_KEY } from '../constants.js'
+import type { PolicyDocument, RolloutPolicySource } from '../rollout-policy.js'
 import { compareNames, fragmentFromText, type Fragment, type SkippedObject } from '../fragment-files.js'
 import { GATEWAY_CONTROLLER, type Gateway, type GatewayClass, type HTTPRoute, type ParentRef } from '../kubernetes/gateway-api.js'
 import { certificatesFromGateway, edgeParents, isEdgeGateway, routeFromHTTPRoute } from '../kubernetes/gateway-routes.js'
@@ -20,6 +21,8 @@ export interface KubernetesSourceInit {
   countFailure?: ((resource: string, failures?: number) => void) | undefined
   /** Seals private values from Secrets to the edges' secrets key; without it, references to them are refused. */
   seal?: Seal | undefined
+  /** The publisher's own namespace, where the rollout policy's ConfigMap is looked for. */
+  ownNamespace: string
 }
 
 /** The Kubernetes object a fragment came from, for Events. */
@@ -72,6 +75,8 @@ export class KubernetesSource implements FragmentSource {
   private readonly secrets: Array<Watched<V1Secret>>
   private readonly ingresses: Array<Watched<V1Ingress>>
   private readonly ingressClasses: Watched<V1IngressClass>
+  /** The publisher's namespace, unfiltered: a few ConfigMaps (its state, the rollout policy), read by name. */
+  private readonly ownConfigMaps: Watched<V1ConfigMap>
   /** Unknown until the Gateway API's presence is known: absent (its CRDs are not installed), or watched. */
   private gatewayApi: GatewayApiWatches | 'absent' | undefined
   private gatewayProbeFailures = 0
@@ -94,12 +99,29 @@ export class KubernetesSource implements FragmentSource {
       `/apis/networking.k8s.io/v1/namespaces/${namespace}/ingresses`, async () => await networking.listNamespacedIngress({ namespace }))))
     this.ingressClasses = this.watch('ingressclasses', CLUSTER, makeInformer(init.kubeConfig,
       '/apis/networking.k8s.io/v1/ingressclasses', async () => await networking.listIngressClass()))
+    this.ownConfigMaps = this.watch('configmaps', init.ownNamespace, makeInformer(init.kubeConfig,
+      `/api/v1/namespaces/${init.ownNamespace}/configmaps`, async () => await core.listNamespacedConfigMap({ namespace: init.ownNamespace })))
     this.sealCache = init.seal === undefined ? undefined : new SealCache(init.seal)
+  }
+
+  /** The rollout policy in the ConfigMap ROLLOUT_POLICY_CONFIG_MAP of the publisher's namespace, under ROLLOUT_POLICY_KEY. */
+  rolloutPolicy (): RolloutPolicySource {
+    const namespace = this.init.ownNamespace
+    const where = `ConfigMap ${namespace}/${ROLLOUT_POLICY_CONFIG_MAP} key ${ROLLOUT_POLICY_KEY}`
+    return {
+      read: (): PolicyDocument | undefined => {
+        const configMap = this.ownConfigMaps.informer.get(ROLLOUT_POLICY_CONFIG_MAP, namespace)
+        if (configMap === undefined) return undefined
+        const text = configMap.data?.[ROLLOUT_POLICY_KEY]
+        return text === undefined ? { where, unreadable: `has no key ${ROLLOUT_POLICY_KEY}` } : { where, text }
+      },
+      onChange: listener => { this.onChange(listener) }
+    }
   }
 
   private get watched (): Array<Watched<KubernetesObject>> {
     const gatewayApi = typeof this.gatewayApi === 'object' ? [this.gatewayApi.classes, ...this.gatewayApi.gateways, ...this.gatewayApi.routes] : []
-    return [...this.configMaps, ...this.services, ...this.secrets, ...this.ingresses, this.ingressClasses, ...gatewayApi]
+    return [...this.configMaps, ...this.services, ...this.secrets, ...this.ingresses, this.ingressClasses, this.ownConfigMaps, ...gatewayApi]
   }
 
   onChange (listener: () => void): void {

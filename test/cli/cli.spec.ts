@@ -7,7 +7,7 @@ import { dime, type DimeResult } from '../fixtures/dime-process.js'
 import { parse } from 'yaml'
 import { tempDir } from '../fixtures/temp-dir.js'
 
-for (const command of ['publisher', 'edge', 'keygen', 'seal', 'demo', 'status', 'inspect']) {
+for (const command of ['publisher', 'edge', 'keygen', 'seal', 'demo', 'status', 'inspect', 'rollout']) {
   test(`dime ${command} --help is readable`, async t => {
     const result = await dime(command, '--help')
     t.is(result.code, 0)
@@ -173,4 +173,28 @@ test('a label that is not KEY=VALUE, a key given twice and a bad name are refuse
   t.regex((await edge('--label', 'tier=canary', '--label', 'tier=main')).stderr, /--label "tier=main": the key "tier" is given twice/)
   t.regex((await edge('--label', 'tier=not canary')).stderr, /--label "tier=not canary": the value "not canary" is not a label value/)
   t.regex((await edge('--name', 'my edge')).stderr, /--name "my edge": expected letters, digits/)
+})
+
+test('a rollout policy that cannot be read or used stops the publisher before it starts, saying what and where', async t => {
+  const dir = await tempDir(t)
+  await dime('keygen', '--out', dir)
+  const publisher = async (...args: string[]): Promise<DimeResult> => await dime('publisher', '--fragments', dir, '--key', join(dir, 'publisher.key'), '--swarm-key', join(dir, 'swarm.key'), ...args)
+  const missing = await publisher('--rollout', join(dir, 'nope.yaml'))
+  t.is(missing.code, 2)
+  t.regex(missing.stderr, /--rollout .*nope\.yaml: cannot read \(no such file\)/)
+  const policy = join(dir, 'rollout.yaml')
+  const refusals: Array<[string, RegExp]> = [
+    ['waves: []\n', /--rollout .*rollout\.yaml: "waves" must be a list of at least one wave/],
+    ['waves:\n  - {name: canary, edges: {tier: canary}}\n  - {name: rest}\n', /waves\[0\] \("canary"\): "bake" is missing/],
+    ['waves:\n  - {name: canary, count: 1, bake: -1s}\n  - {name: rest}\n', /bake "-1s" is not a duration/],
+    ['waves:\n  - {name: canary, count: 1, bake: 1s, colour: red}\n', /unknown key "colour"/]
+  ]
+  for (const [text, message] of refusals) {
+    writeFileSync(policy, text)
+    const refused = await publisher('--rollout', policy)
+    t.is(refused.code, 2, text)
+    t.regex(refused.stderr, message)
+  }
+  const both = await dime('publisher', '--kubernetes', '--key', join(dir, 'publisher.key'), '--swarm-key', join(dir, 'swarm.key'), '--rollout', policy)
+  t.regex(both.stderr, /option '--rollout <file>' cannot be used with option '--kubernetes'/)
 })

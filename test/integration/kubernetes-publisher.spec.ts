@@ -1,4 +1,5 @@
 import test, { type ExecutionContext } from 'ava'
+import { ROLLOUT_POLICY_CONFIG_MAP, ROLLOUT_POLICY_KEY } from '../../cluster-publisher/constants.js'
 import { createServer, type AddressInfo } from 'node:net'
 import { ANNOTATIONS } from '../../cluster-publisher/kubernetes/service-routes.js'
 import { INGRESS_CONTROLLER } from '../../cluster-publisher/kubernetes/ingress-routes.js'
@@ -273,7 +274,7 @@ test('a burst of 100 ConfigMap edits becomes a few versions, and the watches do 
   clearInterval(watcher)
   t.true(versions >= 1 && versions <= 5, `${versions} versions for 100 edits`)
   const watches = api.calls.filter(call => call.verb === 'watch')
-  t.is(watches.length, 8, 'one watch each on ConfigMaps, Services, Secrets, Ingresses, IngressClasses, GatewayClasses, Gateways and HTTPRoutes, however many edges')
+  t.is(watches.length, 9, 'one watch each on labelled ConfigMaps, Services, Secrets, Ingresses, IngressClasses, GatewayClasses, Gateways and HTTPRoutes, and the publisher\'s own ConfigMaps (the rollout policy), however many edges')
 })
 
 test('a config that would drop every router is not published without --allow-empty, and is reported', async t => {
@@ -381,4 +382,28 @@ test('two replicas: one whose mesh cannot start gives the Lease up and says why;
   t.is(holder(), 'publisher-b')
   t.false(broken.status().leader)
   t.true(healthy.status().leader)
+})
+
+test('the rollout policy ConfigMap: in force once created, a broken edit refused with the last good kept, gone once deleted', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  api.apply('configmaps', fragmentConfigMap('whoami', { 'routes.yaml': routeFragment('whoami', 'whoami.example.com') }))
+  const publisher = await startKubePublisher(t, keys, api)
+  await waitFor('published', () => publisher.status().version ?? undefined, SETTLE_MS)
+  t.deepEqual(publisher.status().rolloutPolicy, { where: null, waves: [], error: null }, 'no ConfigMap: no policy')
+  const where = `ConfigMap ${NAMESPACE}/${ROLLOUT_POLICY_CONFIG_MAP} key ${ROLLOUT_POLICY_KEY}`
+  const policy = (text: string): KubeObject => ({ metadata: { name: ROLLOUT_POLICY_CONFIG_MAP, namespace: NAMESPACE }, data: { [ROLLOUT_POLICY_KEY]: text } })
+  api.apply('configmaps', policy('waves:\n  - {name: canary, edges: {tier: canary}, bake: 30s}\n  - {name: everyone}\n'))
+  await waitFor('the policy in force', () => publisher.status().rolloutPolicy.waves.length === 2 ? true : undefined, SETTLE_MS)
+  t.deepEqual(publisher.status().rolloutPolicy, { where, waves: ['canary', 'everyone'], error: null })
+  api.apply('configmaps', policy('waves:\n  - {name: canary, bake: -5s}\n'))
+  await waitFor('the broken edit refused', () => publisher.status().rolloutPolicy.error ?? undefined, SETTLE_MS)
+  t.deepEqual(publisher.status().rolloutPolicy, {
+    where,
+    waves: ['canary', 'everyone'],
+    error: `${where}: waves[0] ("canary"): bake "-5s" is not a duration such as 10s, 5m or 1h30m (not negative); the last good policy (${where}) stays in force`
+  })
+  api.remove('configmaps', NAMESPACE, ROLLOUT_POLICY_CONFIG_MAP)
+  await waitFor('no policy once deleted', () => publisher.status().rolloutPolicy.where === null ? true : undefined, SETTLE_MS)
+  t.deepEqual(publisher.status().rolloutPolicy, { where: null, waves: [], error: null })
 })

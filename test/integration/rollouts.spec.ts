@@ -1,6 +1,5 @@
 import test, { type ExecutionContext } from 'ava'
 import { createServer, type Server } from 'node:net'
-import { parseRolloutPolicy } from '../../cluster-publisher/rollout-policy.js'
 import type { Publisher } from '../../cluster-publisher/create-publisher.js'
 import type { Edge } from '../../edge-subscriber/create-edge.js'
 import { waitFor } from '../../simulations/wait-for.js'
@@ -11,7 +10,7 @@ import { join } from 'node:path'
 import { fileEnvelopeStore } from '../../node/file-envelope-store.js'
 import { CANDIDATE_FILE, ROLLOUT_FILE } from '../../edge-subscriber/edge-rollouts.js'
 
-const POLICY = parseRolloutPolicy(`
+const POLICY = `
 waves:
   - name: canary
     edges: {tier: canary}
@@ -20,15 +19,15 @@ waves:
     edges: {region: eu}
     bake: 1s
   - name: everyone
-`, 'test policy')
+`
 
 /** Bakes nothing in a test run ends: only the operator moves these waves on. */
-const SLOW_POLICY = parseRolloutPolicy(`
+const SLOW_POLICY = `
 waves:
   - {name: canary, edges: {tier: canary}, bake: 1h}
   - {name: europe, edges: {region: eu}, bake: 1h}
   - {name: everyone}
-`, 'slow policy')
+`
 
 const EDGES = [
   { name: 'canary-1', labels: { tier: 'canary' } },
