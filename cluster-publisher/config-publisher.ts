@@ -63,7 +63,7 @@ export class ConfigPublisher {
     if (waves !== undefined && !outsideWaves && waves.rollouts.inWaves()) {
       if (waves.rollouts.heldBack(sha256)) return { changed: false, envelope: latest.current(), heldBack: true }
       const envelope = await this.keep(waves.candidates, body)
-      await waves.rollouts.begin(envelope)
+      await waves.rollouts.begin(envelope, latest.current())
       return { changed: true, envelope, recipients: 0 }
     }
     if (outsideWaves) await waves?.rollouts.overridden('a pin was published to every edge')

@@ -32,7 +32,7 @@ import type { FragmentSource } from './sources/fragment-source.js'
 import { loadTraefikSchema } from './traefik-schema.js'
 import { RolloutTrack } from '../node/rollout-track.js'
 import { rolloutTopic } from '../node/constants.js'
-import { Rollouts, type RolloutStatus, type SavedRollout } from './rollouts.js'
+import { Rollouts, type RolloutReporter, type RolloutStatus, type SavedRollout } from './rollouts.js'
 import type { RolloutPolicySource } from './rollout-policy.js'
 
 /** Several replicas: only the holder of the lease publishes. */
@@ -57,6 +57,8 @@ export interface PublisherOptions {
   admin?: { host: string, port: number, token?: string | undefined, tls?: ServerTls | undefined } | undefined
   log: Logger
   reporters?: FragmentReporter[] | undefined
+  /** Told of every rollout that ends (the Kubernetes wiring records Events on the changed objects and the Pod). */
+  rolloutReporters?: RolloutReporter[] | undefined
   /**
    * Where the newest config is kept across restarts and leader changes (a file,
    * a ConfigMap). Without it, a publisher that restarts with a broken fragment
@@ -173,7 +175,11 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       // The next build finds the failed one held back, and says so.
       reconciler.markDirty()
     },
-    persist: async () => { await state?.rewrite() }
+    persist: async () => { await state?.rewrite() },
+    ended: rollout => {
+      const changed = rollout.from === null ? [] : history.fragmentsChanged(rollout.from, rollout.version)
+      for (const reporter of options.rolloutReporters ?? []) reporter.rolloutEnded(rollout, changed)
+    }
   }, { signingKey: options.signingKey, log, registry: metrics.registry, now, reportGraceMs: missingAfterMs })
   rollout = () => rollouts.saved()
   const policySource = options.rolloutPolicy

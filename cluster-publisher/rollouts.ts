@@ -27,6 +27,8 @@ export interface WaveStatus {
 /** A rollout as `dime rollout`, `/status` and the fleet page show it. */
 export interface RolloutStatus {
   readonly version: number
+  /** The released version it replaces, if any. */
+  readonly from: number | null
   readonly bodySha256: string
   readonly state: RolloutState | 'superseded'
   readonly waves: WaveStatus[]
@@ -44,6 +46,11 @@ export interface RolloutStatus {
   readonly reason: string | null
 }
 
+/** Told of every rollout that ends (the Kubernetes wiring records Events), with the fragments it changed. */
+export interface RolloutReporter {
+  rolloutEnded(rollout: RolloutStatus, changedFragments: string[]): void
+}
+
 /** What the durable state keeps of a rollout, so a restart or a new leader carries on where it was. */
 /** The policy in force and where it came from, and why the last document was refused (the last good one stays in force). */
 export interface PolicyStatus {
@@ -54,6 +61,7 @@ export interface PolicyStatus {
 
 export interface SavedRollout {
   readonly candidate: Uint8Array
+  readonly from: number | null
   readonly waves: ReadonlyArray<PlannedWave & { readonly reachedAt: number | null }>
   readonly reached: number
   readonly skipped: string[]
@@ -78,6 +86,8 @@ export interface RolloutsComponents {
   rollBack: (failed: Envelope) => Promise<void>
   /** Keeps the rollout in the durable state (after every step). */
   persist: () => Promise<void>
+  /** Told when a rollout ends: complete, rolled back or superseded. */
+  ended: (rollout: RolloutStatus) => void
 }
 
 export interface RolloutsInit {
@@ -96,6 +106,7 @@ export interface RolloutsInit {
 
 interface Running {
   envelope: Envelope
+  from: number | null
   waves: Array<PlannedWave & { reachedAt: number | null, verdicts: EdgeVerdict[] }>
   reached: number
   skipped: string[]
@@ -192,6 +203,7 @@ export class Rollouts {
     const baking = run.state === 'rolling' ? run.waves[run.reached - 1] : undefined
     return {
       version: run.envelope.head.version,
+      from: run.from,
       bodySha256: run.envelope.head.bodySha256,
       state: run.state,
       waves: run.waves.map(wave => ({
@@ -256,7 +268,7 @@ export class Rollouts {
    * reached. A rollout still running is superseded. With no edge in any
    * wave, the version is released at once.
    */
-  async begin (envelope: Envelope): Promise<void> {
+  async begin (envelope: Envelope, released: Envelope | undefined): Promise<void> {
     const policy = this.policy
     if (policy === undefined) throw new TypeError('no rollout policy')
     if (this.running?.state === 'rolling') this.end('superseded', `superseded by version ${envelope.head.version}`)
@@ -266,6 +278,7 @@ export class Rollouts {
     const now = this.now()
     this.running = {
       envelope,
+      from: released?.head.version ?? null,
       waves: plan.waves.map(wave => ({ ...wave, reachedAt: null, verdicts: [] })),
       reached: 0,
       skipped: [...plan.skipped],
@@ -381,6 +394,8 @@ export class Rollouts {
     run.endedAt = this.now()
     this.metrics.wave.set(0)
     this.metrics.ended.inc({ outcome: state })
+    const status = this.status()
+    if (status !== undefined) this.components.ended(status)
   }
 
   private async signHead (state: RolloutState): Promise<void> {

@@ -81,6 +81,13 @@ export class VersionHistory {
     return configChanges(parse(this.heldBody(from)), parse(this.heldBody(to)))
   }
 
+  /** The fragments whose content differs between two versions held (empty when either is not held). */
+  fragmentsChanged (from: number, to: number): string[] {
+    const before = this.held.find(h => h.head.version === from)
+    const after = this.held.find(h => h.head.version === to)
+    return before === undefined || after === undefined ? [] : changedKeys(before.fragments, after.fragments)
+  }
+
   /** A held version's canonical body; throws UnknownVersionError, saying why, when it is not held. */
   heldBody (version: number): Uint8Array {
     const held = this.held.find(h => h.head.version === version)

@@ -111,7 +111,7 @@ async function rolloutPolicyFile (path: string): Promise<RolloutPolicySource> {
   return watched(path)
 }
 
-async function sourceParts (flags: PublisherFlags, log: Logger, registry: Registry): Promise<Pick<PublisherOptions, 'source' | 'reporters' | 'stateStore' | 'leadership' | 'onLeadershipChange'>> {
+async function sourceParts (flags: PublisherFlags, log: Logger, registry: Registry): Promise<Pick<PublisherOptions, 'source' | 'reporters' | 'rolloutReporters' | 'rolloutPolicy' | 'stateStore' | 'leadership' | 'onLeadershipChange'>> {
   if (flags.kubernetes !== true) {
     if (flags.fragments === undefined) throw new UsageError('one of --fragments DIR or --kubernetes is required')
     const [{ directorySource }, { fileEnvelopeStore }] = await Promise.all([

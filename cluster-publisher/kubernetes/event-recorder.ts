@@ -10,7 +10,9 @@ export const EVENT_REASONS = {
   accepted: 'FragmentAccepted',
   pending: 'RoutePending',
   pinned: 'Pinned',
-  unpinned: 'Unpinned'
+  unpinned: 'Unpinned',
+  rolledBack: 'RolloutRolledBack',
+  rolloutComplete: 'RolloutComplete'
 } as const
 
 export type EventType = 'Normal' | 'Warning'

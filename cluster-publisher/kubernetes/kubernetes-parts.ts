@@ -5,6 +5,7 @@ import { sealSecret, type SecretsPublicKey } from '../../node/sealed-secret.js'
 import type { PublisherOptions } from '../create-publisher.js'
 import { describePin, UNPINNED } from '../publisher-state.js'
 import type { FragmentReporter } from '../publisher-controller.js'
+import type { RolloutReporter } from '../rollouts.js'
 import { KubernetesSource } from '../sources/kubernetes-source.js'
 import { configMapEnvelopeStore } from './config-map-envelope-store.js'
 import { EVENT_REASONS, EventRecorder } from './event-recorder.js'
@@ -30,7 +31,7 @@ export interface KubernetesPartsInit {
 }
 
 /** Exactly the publisher options they fill in, so callers spread them into `createPublisher`. */
-export type KubernetesParts = Pick<PublisherOptions, 'reporters' | 'stateStore' | 'leadership' | 'onLeadershipChange' | 'routeStatus' | 'rolloutPolicy'> & { source: KubernetesSource }
+export type KubernetesParts = Pick<PublisherOptions, 'reporters' | 'rolloutReporters' | 'stateStore' | 'leadership' | 'onLeadershipChange' | 'routeStatus' | 'rolloutPolicy'> & { source: KubernetesSource }
 
 /** The ConfigMap, in the publisher's own namespace, that keeps the newest config across restarts and leader changes. */
 export const STATE_CONFIG_MAP = 'dime-publisher-state'
@@ -77,6 +78,21 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
       else events.record(pod, 'Warning', EVENT_REASONS.pinned, describePin(pin))
     }
   }
+  const rolloutReporter: RolloutReporter = {
+    rolloutEnded (rollout, changed) {
+      const pod = { apiVersion: 'v1', kind: 'Pod', ...init.pod }
+      if (rollout.state === 'complete') {
+        events.record(pod, 'Normal', EVENT_REASONS.rolloutComplete, `version ${rollout.version} reached every edge${rollout.reason === null ? ', wave by wave' : `: ${rollout.reason}`}`)
+        return
+      }
+      if (rollout.state !== 'rolled-back') return
+      const message = `version ${rollout.version} rolled back: ${rollout.reason ?? ''}. The last released config is served again; this build is held back until the fragments change`
+      for (const object of changed.map(fragment => source.objectOf(fragment))) {
+        if (object !== undefined) events.record(object, 'Warning', EVENT_REASONS.rolledBack, message)
+      }
+      events.record(pod, 'Warning', EVENT_REASONS.rolledBack, message)
+    }
+  }
   const stateStore = configMapEnvelopeStore(core, { namespace: init.pod.namespace, name: STATE_CONFIG_MAP, log: init.log })
   const apis = { networking: init.kubeConfig.makeApiClient(NetworkingV1Api), custom: init.kubeConfig.makeApiClient(CustomObjectsApi) }
   const routeStatus = new StatusWriter({
@@ -86,7 +102,8 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
     retryMinMs: init.timing?.retryMinMs
   })
   const rolloutPolicy = source.rolloutPolicy()
-  if (init.leaseName === undefined) return { source, reporters: [reporter], stateStore, routeStatus, rolloutPolicy }
+  const rolloutReporters = [rolloutReporter]
+  if (init.leaseName === undefined) return { source, reporters: [reporter], rolloutReporters, stateStore, routeStatus, rolloutPolicy }
   const leadership = new LeaderElector({ leases: init.kubeConfig.makeApiClient(CoordinationV1Api) }, {
     namespace: init.pod.namespace,
     leaseName: init.leaseName,
@@ -97,6 +114,7 @@ export function kubernetesParts (init: KubernetesPartsInit): KubernetesParts {
   return {
     source,
     reporters: [reporter],
+    rolloutReporters,
     stateStore,
     routeStatus,
     rolloutPolicy,

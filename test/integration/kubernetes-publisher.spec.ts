@@ -407,3 +407,32 @@ test('the rollout policy ConfigMap: in force once created, a broken edit refused
   await waitFor('no policy once deleted', () => publisher.status().rolloutPolicy.where === null ? true : undefined, SETTLE_MS)
   t.deepEqual(publisher.status().rolloutPolicy, { where: null, waves: [], error: null })
 })
+
+test('a rollout that fails its gate records a Warning Event on the ConfigMap that changed and on the publisher\'s Pod', async t => {
+  const api = await fakeKubeApi(t)
+  const keys = meshKeys()
+  // The backend answers before the change (10.0.0.1 may answer or not, depending on the machine).
+  const live = createServer(socket => { socket.end() })
+  await new Promise<void>(resolve => live.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { live.close() })
+  api.apply('configmaps', fragmentConfigMap('whoami', { 'routes.yaml': routeFragment('whoami', 'whoami.example.com', `http://127.0.0.1:${(live.address() as AddressInfo).port}`) }))
+  api.apply('configmaps', fragmentConfigMap('steady', { 'routes.yaml': routeFragment('steady', 'steady.example.com') }))
+  api.apply('configmaps', { metadata: { name: ROLLOUT_POLICY_CONFIG_MAP, namespace: NAMESPACE }, data: { [ROLLOUT_POLICY_KEY]: 'waves:\n  - {name: canary, edges: {tier: canary}, bake: 1s}\n  - {name: everyone}\n' } })
+  const publisher = await startKubePublisher(t, keys, api, { missingAfterMs: 2000 })
+  const bootstrap = publisher.mesh.addresses()
+  await startEdge(t, keys, { bootstrap, labels: { tier: 'canary' } })
+  await startEdge(t, keys, { bootstrap })
+  await waitFor('both edges report the first version', () => publisher.status().edges.filter(edge => edge.version !== null && edge.version === publisher.status().version).length === 2 ? true : undefined, SETTLE_MS)
+  const dead = createServer()
+  await new Promise<void>(resolve => dead.listen(0, '127.0.0.1', resolve))
+  const port = (dead.address() as AddressInfo).port
+  await new Promise<void>(resolve => dead.close(() => { resolve() }))
+  api.apply('configmaps', fragmentConfigMap('whoami', { 'routes.yaml': routeFragment('whoami', 'whoami.example.com', `http://127.0.0.1:${port}`) }))
+  const events = await waitFor('RolloutRolledBack Events', () => {
+    const found = api.list('events').filter(event => event.reason === 'RolloutRolledBack')
+    return found.length >= 2 ? found : undefined
+  }, SETTLE_MS)
+  t.deepEqual(events.map(event => (event.involvedObject as { kind: string, name: string })).map(object => `${object.kind} ${object.name}`).sort(), ['ConfigMap whoami', 'Pod publisher-0'])
+  t.true(events.every(event => event.type === 'Warning'))
+  t.regex(String(events[0]?.message), /rolled back: wave "canary" failed its health gate: .*http\/whoami.*held back until the fragments change/)
+})
