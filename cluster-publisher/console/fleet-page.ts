@@ -43,7 +43,9 @@ th[aria-sort="descending"] button::after { content: " \\25BC"; }
 .badge { display: inline-block; border-radius: 999px; padding: 0 .55rem; font-size: 12px; border: 1px solid currentColor; white-space: nowrap; }
 .up-to-date, .accepted { color: var(--ok); }
 .behind, .kept-last-good, .pending { color: var(--warn); }
-.stale, .missing, .rejected, .conflict { color: var(--bad); }
+.stale, .missing, .rejected, .conflict, .unhealthy, .rolled-back { color: var(--bad); }
+.healthy, .complete { color: var(--ok); }
+.waiting, .rolling, .superseded { color: var(--info); }
 #live.live { color: var(--ok); }
 #live.down { color: var(--bad); }
 @media (max-width: 700px) { .wide { display: none; } main { padding: .5rem; } section { padding: .6rem; } }
@@ -148,6 +150,46 @@ function renderFragments (status) {
   $('pending').hidden = waiting.length === 0
 }
 
+function renderRollout (status) {
+  const rollout = status.rollout
+  const policy = status.rolloutPolicy
+  $('rollout-policy').textContent = policy.where === null ? 'No rollout policy: every version goes to every edge at once.' : 'Policy ' + policy.where + ': waves ' + policy.waves.join(', ') + '.'
+  $('rollout-policy-error').textContent = policy.error ?? ''
+  $('rollout').hidden = rollout === null
+  const rolling = rollout !== null && rollout.state === 'rolling'
+  for (const id of ['promote', 'promote-all', 'abort']) {
+    $(id).disabled = !rolling || !status.leader
+    $(id).title = status.leader ? '' : 'only the leader acts on a rollout'
+  }
+  if (rollout === null) return
+  const left = rollout.bakeEndsAt === null ? '' : ', ' + Math.max(0, Math.ceil((Date.parse(rollout.bakeEndsAt) - Date.now()) / 1000)) + ' s left in the bake'
+  $('rollout-summary').replaceChildren('v' + rollout.version + (rollout.from === null ? '' : ' replacing v' + rollout.from) + ': ', badge(rollout.state), ' ' + rollout.reached + ' of ' + rollout.waves.length + ' waves reached' + left)
+  $('rollout-reason').textContent = rollout.reason ?? ''
+  $('rollout-reason').className = rollout.state === 'rolled-back' ? 'rolled-back' : 'muted'
+  const rows = rollout.waves.flatMap((wave, i) => {
+    const reached = i < rollout.reached
+    const edges = wave.edges.length > 0 ? wave.edges : [{ peerId: '', name: null, verdict: 'not reached', reason: null }]
+    return edges.map((edge, j) => el('tr', { 'data-wave': wave.name },
+      el('td', {}, j === 0 ? wave.name : ''),
+      el('td', { class: 'nowrap' }, j === 0 ? (reached ? 'reached ' + when(wave.reachedAt) : 'not reached') + ', bake ' + duration(wave.bakeMs) : ''),
+      el('td', { class: 'mono', title: edge.peerId }, edge.name ?? shortId(edge.peerId)),
+      el('td', {}, reached ? badge(edge.verdict) : '\u2013'),
+      el('td', {}, edge.reason ?? '')))
+  })
+  const skipped = rollout.skipped.map(name => el('tr', {}, el('td', {}, name), el('td', {}, 'skipped: no edge'), el('td', {}), el('td', {}), el('td', {})))
+  const last = rollout.last.length === 0 ? [] : [el('tr', {}, el('td', {}, 'last'), el('td', {}, 'when it completes'), el('td', {}, rollout.last.length + ' edge(s) of an earlier release or in no wave'), el('td', {}), el('td', {}))]
+  $('rollout-body').replaceChildren(...rows, ...skipped, ...last)
+}
+
+async function promote (all) {
+  const question = all ? 'Release this version to every edge now, skipping the remaining waves?' : 'Reach the next wave now, without waiting for the bake?'
+  if (confirm(question)) await post('rollout/promote', { all })
+}
+
+async function abort () {
+  if (confirm('Abort the rollout? Every edge that took this version serves the last released config again.')) await post('rollout/abort', {})
+}
+
 async function loadHistory () {
   const status = view.status
   if (status === null || view.historyOf === status.version) return
@@ -186,6 +228,7 @@ function render () {
   renderSummary(status)
   renderEdges()
   renderFragments(status)
+  renderRollout(status)
   loadHistory().catch(err => { view.historyOf = undefined; showMessage('history: ' + err.message) })
 }
 
@@ -202,6 +245,9 @@ for (const button of document.querySelectorAll('button.count')) {
 $('edge-filter').addEventListener('input', renderEdges)
 $('edge-state').addEventListener('change', () => { renderSummary(view.status); renderEdges() })
 $('unpin').addEventListener('click', unpin)
+$('promote').addEventListener('click', () => promote(false))
+$('promote-all').addEventListener('click', () => promote(true))
+$('abort').addEventListener('click', abort)
 renderEdgeHeader()
 connect()
 `
@@ -223,6 +269,21 @@ const BODY = `
       ${countButton('all', 'Edges')}${countButton('up-to-date', 'Up to date')}${countButton('behind', 'Behind')}${countButton('stale', 'Stale')}${countButton('missing', 'Missing')}
     </div>
     <p id="last-error" class="stale"></p>
+  </section>
+  <section aria-labelledby="rollout-title">
+    <h2 id="rollout-title">Rollout</h2>
+    <p id="rollout-policy" class="muted"></p>
+    <p id="rollout-policy-error" class="stale"></p>
+    <div id="rollout" hidden>
+      <p id="rollout-summary"></p>
+      <p id="rollout-reason"></p>
+      <div class="controls">
+        <button type="button" id="promote">Promote to the next wave</button>
+        <button type="button" id="promote-all">Release to every edge</button>
+        <button type="button" id="abort">Abort and roll back</button>
+      </div>
+      <div class="scroll"><table id="rollout-waves"><thead><tr><th>Wave</th><th>State</th><th>Edge</th><th>Health</th><th>Why</th></tr></thead><tbody id="rollout-body"></tbody></table></div>
+    </div>
   </section>
   <section aria-labelledby="edges-title">
     <h2 id="edges-title">Edges <span id="edges-shown" class="muted"></span></h2>

@@ -1,6 +1,8 @@
 import test from 'ava'
 import { chromiumMissing, launchChromium } from '../fixtures/browser.js'
-import { publisherWithRoute, routeFragment, startEdge, writeFragment } from '../fixtures/mesh.js'
+import { meshKeys, publisherWithRoute, routeFragment, startEdge, startPublisher, writeFragment } from '../fixtures/mesh.js'
+import { createServer, type AddressInfo } from 'node:net'
+import { tempDir } from '../fixtures/temp-dir.js'
 import type { Publisher } from '../../cluster-publisher/create-publisher.js'
 import { waitFor } from '../../simulations/wait-for.js'
 import type { ExecutionContext } from 'ava'
@@ -124,5 +126,42 @@ browserTest(`in Chromium, the fleet page refuses without the token, then follows
   await other.stop()
   await page.locator(`${row(otherPeer)} .badge.missing`).waitFor({ timeout: LIMIT_MS })
   t.true(await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded === true), 'all of it without a reload')
+  t.is(await page.locator('#message').isHidden(), true, 'no error shown')
+})
+
+browserTest(`in Chromium, the fleet page shows a rollout's waves and each edge's health, and promotes and aborts it${skipped}`, async t => {
+  const backend = createServer(socket => { socket.end() })
+  await new Promise<void>(resolve => backend.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { backend.close() })
+  const live = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`
+  const keys = meshKeys()
+  const fragments = await tempDir(t)
+  await writeFragment(fragments, 'app.yaml', routeFragment('app', 'app.example.com', live))
+  const publisher = await startPublisher(t, keys, fragments, { adminToken: TOKEN, rollout: 'waves:\n  - {name: canary, edges: {tier: canary}, bake: 1h}\n  - {name: everyone}\n' })
+  await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), name: 'canary-1', labels: { tier: 'canary' } })
+  await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), name: 'other' })
+  await waitFor('both edges reported', () => publisher.status().edges.filter(edge => edge.version !== null).length === 2 ? true : undefined)
+  const browser = await launchChromium(t)
+  const context = await browser.newContext({ httpCredentials: { username: 'operator', password: TOKEN } })
+  const page = await context.newPage()
+  page.on('dialog', dialog => { void dialog.accept() })
+  await page.goto(publisher.adminUrl() ?? '')
+  await page.locator('#rollout-policy >> text=waves canary, everyone').waitFor({ timeout: LIMIT_MS })
+  // The first version went out before any edge was known: every wave was skipped.
+  t.regex(await page.locator('#rollout-summary').textContent() ?? '', /complete 0 of 0 waves reached/)
+
+  await writeFragment(fragments, 'more.yaml', routeFragment('more', 'more.example.com', live))
+  await page.locator('#rollout-body tr[data-wave="canary"] .badge.healthy').waitFor({ timeout: LIMIT_MS })
+  t.regex(await page.locator('#rollout-summary').textContent() ?? '', /rolling 1 of 2 waves reached, \d+ s left in the bake/)
+  t.is(await page.locator('#rollout-body tr[data-wave="canary"] td').nth(2).textContent(), 'canary-1')
+  await page.click('#promote-all')
+  await page.locator('#rollout-summary .badge.complete').waitFor({ timeout: LIMIT_MS })
+
+  await writeFragment(fragments, 'third.yaml', routeFragment('third', 'third.example.com', live))
+  await page.locator('#rollout-summary .badge.rolling').waitFor({ timeout: LIMIT_MS })
+  await page.click('#abort')
+  await page.locator('#rollout-summary .badge.rolled-back').waitFor({ timeout: LIMIT_MS })
+  t.is(await page.locator('#rollout-reason').textContent(), 'aborted by the operator')
+  t.true(await page.locator('#promote').isDisabled(), 'nothing to promote once it has ended')
   t.is(await page.locator('#message').isHidden(), true, 'no error shown')
 })
