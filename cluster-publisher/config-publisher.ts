@@ -55,7 +55,13 @@ export class ConfigPublisher {
       throw new Error(`the merged config is ${body.byteLength} bytes, over the limit of ${latest.maxBodyBytes} (--max-config-mib); still serving the previous one`)
     }
     const sha256 = sha256Hex(body)
-    const newest = (outsideWaves ? undefined : waves?.rollouts.rolling()) ?? latest.current()
+    const rolling = waves?.rollouts.rolling()
+    if (outsideWaves && rolling !== undefined) {
+      // Edges of the waves reached serve the version in rollout: the pin goes out above it, to every edge.
+      await waves?.rollouts.overridden('a pin was published to every edge')
+      return await this.release(await this.keep(latest, body))
+    }
+    const newest = rolling ?? latest.current()
     // Content signed by another key (before a rotation) is re-signed with ours.
     if (newest !== undefined && newest.head.bodySha256 === sha256 && newest.head.keyId === this.signingKey.keyId) {
       return { changed: false, envelope: newest }
@@ -66,7 +72,6 @@ export class ConfigPublisher {
       await waves.rollouts.begin(envelope, latest.current())
       return { changed: true, envelope, recipients: 0 }
     }
-    if (outsideWaves) await waves?.rollouts.overridden('a pin was published to every edge')
     return await this.release(await this.keep(latest, body))
   }
 

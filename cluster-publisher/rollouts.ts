@@ -209,7 +209,7 @@ export class Rollouts {
       waves: run.waves.map(wave => ({
         name: wave.name,
         bakeMs: wave.bakeMs,
-        edges: wave.verdicts,
+        edges: wave.reachedAt === null ? this.notReached(wave.edges) : wave.verdicts,
         reachedAt: wave.reachedAt === null ? null : new Date(wave.reachedAt).toISOString()
       })),
       reached: run.reached,
@@ -251,6 +251,11 @@ export class Rollouts {
     this.metrics.wave.set(run.state === 'rolling' ? run.reached : 0)
     this.init.log.info({ version: envelope.head.version, state: run.state, reached: run.reached }, 'rollout carried on from the stored state')
     await this.signHead(run.state === 'superseded' ? 'rolled-back' : run.state)
+  }
+
+  private notReached (peers: readonly string[]): EdgeVerdict[] {
+    const names = new Map(this.components.edges().map(edge => [edge.peerId, edge.name]))
+    return peers.map(peerId => ({ peerId, name: names.get(peerId) ?? null, verdict: 'waiting', reason: 'wave not reached' }))
   }
 
   start (): void {

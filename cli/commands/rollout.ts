@@ -5,8 +5,9 @@ import { alignColumns } from '../columns.js'
 
 export function rolloutCommand (program: Command): void {
   const rollout = program.command('rollout')
-    .description('The rollout in progress, or the last one: version, state, waves, each edge\'s health, time left in the bake')
-  adminOptions(rollout)
+    .description('Rollouts in waves: show the one in progress or the last one (the default), promote it, abort it')
+  adminOptions(rollout.command('show', { isDefault: true })
+    .description('The rollout in progress, or the last one: version, state, waves, each edge\'s health, time left in the bake'))
     .option('--json', 'print the raw JSON', false)
     .action(async (flags: AdminFlags & { json: boolean }) => {
       const { rollout: status } = await getAdminJson(flags, '/rollout') as { rollout: RolloutStatus | null }

@@ -1,5 +1,8 @@
 import test from 'ava'
 import fc from 'fast-check'
+import { readFileSync } from 'node:fs'
+import { parse } from 'yaml'
+import { ROLLOUT_POLICY_CONFIG_MAP, ROLLOUT_POLICY_KEY } from '../../cluster-publisher/constants.js'
 import { parseRolloutPolicy, planWaves, RolloutPolicyError, type RolloutPolicy } from '../../cluster-publisher/rollout-policy.js'
 
 const EXAMPLE = `
@@ -85,4 +88,11 @@ test('property: a plan puts every edge in exactly one place, counts and shares t
       JSON.stringify(planWaves(chosen, [...edges].reverse())) === JSON.stringify(plan)
   }), { numRuns: 300 })
   t.pass()
+})
+
+test('the example ConfigMap in manifests/examples holds a policy the publisher takes', t => {
+  const configMap = parse(readFileSync(new URL('../../manifests/examples/rollout-policy.yaml', import.meta.url), 'utf8')) as { metadata: { name: string }, data: Record<string, string> }
+  t.is(configMap.metadata.name, ROLLOUT_POLICY_CONFIG_MAP)
+  const policy = parseRolloutPolicy(configMap.data[ROLLOUT_POLICY_KEY] ?? '', 'example')
+  t.deepEqual(policy.waves.map(wave => wave.name), ['canary', 'europe', 'everyone'])
 })

@@ -324,6 +324,8 @@ test('a pin is an Event on the leader\'s Pod and survives a leader change, throu
 
   const second = await startKubePublisher(t, keys, api, { podName: 'publisher-b', leaderElect: true })
   await t.throwsAsync(second.pin(v1), { instanceOf: NotLeadingError }, 'only the leader pins')
+  await t.throwsAsync(second.promote(false), { instanceOf: NotLeadingError, message: /this replica does not lead: promote on the leader/ }, 'only the leader promotes')
+  await t.throwsAsync(second.abort(), { instanceOf: NotLeadingError, message: /this replica does not lead: abort on the leader/ }, 'only the leader aborts')
   await first.stop()
   await waitFor('the second replica leads, still pinned', () => second.status().leader && second.status().pinned?.version === v1 ? true : undefined, SETTLE_MS)
   t.true(await second.unpin())

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileEnvelopeStore } from '../../node/file-envelope-store.js'
 import { CANDIDATE_FILE, ROLLOUT_FILE } from '../../edge-subscriber/edge-rollouts.js'
+import { dime } from '../fixtures/dime-process.js'
 
 const POLICY = `
 waves:
@@ -205,4 +206,37 @@ test('a publisher restarted mid-rollout carries on: the same version and wave, t
   await publisher.promote(true)
   await waitFor('every edge serves it once promoted', () => fleet.edges.every(edge => edge.status().version === version) ? true : undefined)
   t.pass()
+})
+
+test('a pin wins over a rollout: its version reaches every edge at once, and the rollout is superseded', async t => {
+  const fleet = await fleetInWaves(t, SLOW_POLICY)
+  const released = fleet.publisher.latest.current()?.head.version ?? 0
+  const inRollout = await changeReachesCanary(t, fleet, 'second')
+  await fleet.publisher.pin(released)
+  await waitFor('every edge serves the pinned config', () => fleet.edges.every(edge => (edge.status().version ?? 0) > inRollout) ? true : undefined)
+  t.like(fleet.publisher.status().rollout, { version: inRollout, state: 'superseded', reason: 'a pin was published to every edge' })
+  for (const edge of fleet.edges) t.is(edge.status().configSha256, fleet.publisher.latest.current()?.head.bodySha256 ?? null)
+  await fleet.publisher.unpin()
+  const again = await waitFor('unpinned, the fragments go out in waves again', () => fleet.publisher.status().rollout?.state === 'rolling' ? fleet.publisher.status().rollout?.version : undefined)
+  t.true(again > inRollout)
+})
+
+test('dime rollout shows the waves and each edge\'s health; promote and abort with nothing in rollout say so', async t => {
+  const fleet = await fleetInWaves(t, SLOW_POLICY)
+  const admin = ['--admin', (fleet.publisher.adminUrl() ?? '').replace('http://', '')]
+  const version = await changeReachesCanary(t, fleet, 'second')
+  await waitFor('the canary reported healthy', () => fleet.publisher.status().rollout?.waves[0]?.edges[0]?.verdict === 'healthy' ? true : undefined)
+  const shown = await dime('rollout', ...admin)
+  t.is(shown.code, 0, shown.stderr)
+  t.regex(shown.stdout, new RegExp(`^version ${version}: rolling, 1 of 3 waves reached, \\d+ s left in the bake`))
+  t.regex(shown.stdout, /WAVE +STATE +EDGE +HEALTH +WHY/)
+  t.regex(shown.stdout, /canary +reached \S+ +canary-1 +healthy/)
+  t.regex(shown.stdout, /europe +not reached +paris/)
+  const aborted = await dime('rollout', 'abort', ...admin)
+  t.regex(aborted.stdout, new RegExp(`^version ${version}: rolled-back, 1 of 3 waves reached\nreason: aborted by the operator`))
+  for (const action of [['promote'], ['promote', '--all'], ['abort']]) {
+    const refused = await dime('rollout', ...action, ...admin)
+    t.is(refused.code, 2)
+    t.regex(refused.stderr, new RegExp(`HTTP 409: no rollout to ${action[0] ?? ''}: the last one \\(version ${version}\\) is rolled-back`))
+  }
 })
