@@ -107,7 +107,7 @@ export interface RolloutsInit {
 interface Running {
   envelope: Envelope
   from: number | null
-  waves: Array<PlannedWave & { reachedAt: number | null, verdicts: EdgeVerdict[] }>
+  waves: Array<Omit<PlannedWave, 'edges'> & { edges: string[], reachedAt: number | null, verdicts: EdgeVerdict[] }>
   reached: number
   skipped: string[]
   last: string[]
@@ -284,7 +284,7 @@ export class Rollouts {
     this.running = {
       envelope,
       from: released?.head.version ?? null,
-      waves: plan.waves.map(wave => ({ ...wave, reachedAt: null, verdicts: [] })),
+      waves: plan.waves.map(wave => ({ ...wave, edges: [...wave.edges], reachedAt: null, verdicts: [] })),
       reached: 0,
       skipped: [...plan.skipped],
       last,
@@ -341,6 +341,7 @@ export class Rollouts {
     if (run?.state !== 'rolling') return
     const wave = run.waves[run.reached - 1]
     if (wave?.reachedAt == null) return
+    await this.admitNewEdges(run)
     const now = this.now()
     const reports = new Map(this.components.edges().map(edge => [edge.peerId, edge]))
     // Edges have at least the report grace to report, after the wave is reached and after a takeover.
@@ -352,6 +353,40 @@ export class Rollouts {
       const failed = gate.edges.filter(edge => edge.verdict === 'unhealthy').map(edge => `${edge.name ?? edge.peerId}: ${edge.reason ?? ''}`)
       await this.fail(`wave "${wave.name}" failed its health gate: ${failed.join('; ')}`)
     }
+  }
+
+  /**
+   * An edge that joins during a rollout goes into the first wave whose labels
+   * select it (waves by count or percent are full by then), or the last
+   * wave; when that wave is reached already, a new head lets it serve the
+   * version at once.
+   */
+  private async admitNewEdges (run: Running): Promise<void> {
+    const policy = this.policy
+    if (policy === undefined) return
+    const known = new Set([...run.waves.flatMap(wave => wave.edges), ...run.last])
+    const joined = this.components.edges().filter(edge => !edge.missing && !known.has(edge.peerId))
+    let reachedWaveGrew = false
+    for (const edge of joined) {
+      const chosen = edge.takesRollouts
+        ? policy.waves.find(wave => 'labels' in wave.select
+          ? Object.entries(wave.select.labels).every(([key, value]) => edge.labels[key] === value)
+          : 'rest' in wave.select)
+        : undefined
+      const index = run.waves.findIndex(wave => wave.name === chosen?.name)
+      const wave = run.waves[index]
+      if (wave === undefined) {
+        run.last.push(edge.peerId)
+        continue
+      }
+      wave.edges = [...wave.edges, edge.peerId]
+      if (index < run.reached) {
+        reachedWaveGrew = true
+        wave.verdicts.push({ peerId: edge.peerId, name: edge.name, verdict: 'waiting', reason: 'joined during the rollout' })
+      }
+      this.init.log.info({ version: run.envelope.head.version, edge: edge.name ?? edge.peerId, wave: wave.name }, 'an edge joined during the rollout')
+    }
+    if (reachedWaveGrew) await this.signHead('rolling')
   }
 
   private async reachNext (): Promise<void> {

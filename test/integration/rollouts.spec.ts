@@ -240,3 +240,17 @@ test('dime rollout shows the waves and each edge\'s health; promote and abort wi
     t.regex(refused.stderr, new RegExp(`HTTP 409: no rollout to ${action[0] ?? ''}: the last one \\(version ${version}\\) is rolled-back`))
   }
 })
+
+test('an edge that joins during a rollout serves what its wave should: the canary wave\'s new edge takes it, a later wave\'s does not', async t => {
+  const fleet = await fleetInWaves(t, SLOW_POLICY)
+  const released = fleet.publisher.latest.current()?.head.version ?? null
+  const version = await changeReachesCanary(t, fleet, 'second')
+  const bootstrap = fleet.publisher.mesh.addresses()
+  const lateCanary = await startEdge(t, fleet.keys, { bootstrap, name: 'late-canary', labels: { tier: 'canary' } })
+  const lateOther = await startEdge(t, fleet.keys, { bootstrap, name: 'late-other', labels: { region: 'us' } })
+  await waitFor('the late canary serves the version in rollout', () => lateCanary.status().version === version ? true : undefined)
+  const inWave = (wave: string, peer: string | undefined): boolean => fleet.publisher.status().rollout?.waves.find(w => w.name === wave)?.edges.some(edge => edge.peerId === peer) === true
+  await waitFor('both late edges are in their waves', () => inWave('canary', lateCanary.peerId()) && inWave('everyone', lateOther.peerId()) ? true : undefined)
+  await waitFor('the later wave\'s edge serves the released version', () => lateOther.status().version === released ? true : undefined)
+  t.not(lateOther.status().version, version)
+})
