@@ -50,7 +50,11 @@ function judgeEdge (version: number, peerId: string, report: EdgeReport | undefi
   const late = (reason: string): EdgeVerdict => verdict(reportsDue ? 'unhealthy' : 'waiting', reason)
   if (report === undefined) return late('has not reported')
   if (report.health?.version === version && !report.health.healthy) {
-    return verdict('unhealthy', `backends that do not answer from this edge: ${report.health.failing.join(', ')}`)
+    const reasons = [
+      ...report.health.failing.length > 0 ? [`backends that do not answer from this edge: ${report.health.failing.join(', ')}`] : [],
+      ...(report.health.errors ?? []).length > 0 ? [`more 5xx than before the change: ${(report.health.errors ?? []).join('; ')}`] : []
+    ]
+    return verdict('unhealthy', reasons.join('; '))
   }
   if (report.missing) return late(`silent for ${report.lastSeenSecondsAgo} s`)
   if (report.version === null || report.version < version) return late(`serves version ${report.version ?? 'none'}, not ${version}`)

@@ -27,6 +27,8 @@ export interface BackendHealth {
   readonly alreadyDown: string[]
   /** Servers left unprobed over MAX_PROBES_PER_VERSION. */
   readonly notProbed: number
+  /** Changed services answering 5xx more since the change than before it, by the proxy's metrics (`--proxy-metrics`). */
+  readonly errors: string[]
 }
 
 type Config = Record<string, unknown>
@@ -115,10 +117,17 @@ export async function checkBackends (version: number, previous: Config | undefin
     if (before === false) alreadyDown.push(change.service)
     else failing.push(change.service)
   }
-  return { version, healthy: failing.length === 0, probed, failing, alreadyDown, notProbed }
+  return { version, healthy: failing.length === 0, probed, failing, alreadyDown, notProbed, errors: [] }
 }
 
 /** The report as it travels in an announcement: bounded lists of names. */
 export function announcedHealth (health: BackendHealth): AnnouncedHealth {
-  return { version: health.version, healthy: health.healthy, failing: health.failing.slice(0, MAX_NAMED_SERVICES), alreadyDown: health.alreadyDown.slice(0, MAX_NAMED_SERVICES) }
+  const named = (list: string[]): string[] => list.slice(0, MAX_NAMED_SERVICES)
+  return {
+    version: health.version,
+    healthy: health.healthy,
+    failing: named(health.failing),
+    alreadyDown: named(health.alreadyDown),
+    ...(health.errors.length > 0 ? { errors: named(health.errors) } : {})
+  }
 }

@@ -18,6 +18,7 @@ import { ServedState } from './served-state.js'
 import { announcementOf, edgeStatus, type EdgeStatus } from './edge-status.js'
 import { fileEnvelopeStore } from '../node/file-envelope-store.js'
 import { EdgeRollouts } from './edge-rollouts.js'
+import { ProxyErrors } from './proxy-errors.js'
 import type { Envelope } from '../node/envelope.js'
 
 export const ENVELOPE_FILE = 'envelope.bin'
@@ -60,6 +61,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
 
   let mesh: EdgeMesh | undefined
   const served = new ServedState({ secretsKey: options.secretsKey, log })
+  const proxyErrors = options.proxyMetrics === undefined ? undefined : new ProxyErrors({ url: options.proxyMetrics, log, intervalMs: options.timing?.proxyScrapeIntervalMs })
   const rollouts = new EdgeRollouts({
     dataDir: options.dataDir,
     trust: latest.trustPolicy(),
@@ -67,7 +69,8 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     maxBodyBytes: options.maxBodyBytes,
     countOffer: outcome => { metrics?.envelopeOffers.inc({ outcome }) },
     releasedVersion: () => latest.highestVersion(),
-    servedBody: () => served.current()?.body
+    servedBody: () => served.current()?.body,
+    proxyErrors
   })
   rollouts.onHealth(() => { mesh?.announcer.poke() })
   const serve = (envelope: Envelope, origin: string): void => {
@@ -123,9 +126,11 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       mesh = await edgeMesh({ latest, rollouts: rollouts.track, freshness, metrics, announcement }, { ...options, trust: [...latest.trustPolicy().keys.values()] })
       await mesh.node.start()
       rollouts.joined(mesh.node.peerId)
+      proxyErrors?.start()
       mesh.announcer.start()
     },
     async stop () {
+      proxyErrors?.stop()
       mesh?.announcer.stop()
       await mesh?.node.stop()
       await latest.close()

@@ -21,7 +21,7 @@ export interface EdgeOptions {
   /** Other edges allowed to connect; trusted publishers are always allowed. Anyone with the swarm key when absent. */
   allowPeers?: string[] | undefined
   staleAfterMs?: number | undefined
-  timing?: MeshTiming & { announceIntervalMs?: number, announceJitterMs?: number } | undefined
+  timing?: MeshTiming & { announceIntervalMs?: number, announceJitterMs?: number, proxyScrapeIntervalMs?: number } | undefined
   connectionGater?: ConnectionGater | undefined
   /** When set, /config requires `Authorization: Bearer <token>` (Traefik's HTTP provider can send it). */
   token?: string | undefined
@@ -33,6 +33,8 @@ export interface EdgeOptions {
   name?: string | undefined
   /** What rollout waves select this edge by (`--label KEY=VALUE`). */
   labels?: Labels | undefined
+  /** Traefik's Prometheus endpoint (`--proxy-metrics`): a rollout's changed services' 5xx share is judged from it. */
+  proxyMetrics?: string | undefined
   /** Where clients reach this edge's Traefik, announced to the publishers for the Ingress and Gateway status. */
   publicAddress?: string | undefined
   /** Largest config accepted (`--max-config-mib`); 64 MiB when absent. */

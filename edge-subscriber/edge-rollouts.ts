@@ -5,7 +5,8 @@ import { DISK_ORIGIN, LatestEnvelope, type OfferOutcome } from '../node/latest-e
 import type { Logger } from '../node/logger.js'
 import { RolloutTrack } from '../node/rollout-track.js'
 import type { TrustPolicy } from '../node/signed-frame.js'
-import { checkBackends, type BackendHealth } from './backend-probes.js'
+import { changedServices, checkBackends, type BackendHealth } from './backend-probes.js'
+import type { ProxyErrors } from './proxy-errors.js'
 
 export const CANDIDATE_FILE = 'candidate.bin'
 export const ROLLOUT_FILE = 'rollout.bin'
@@ -23,6 +24,8 @@ export interface EdgeRolloutsInit {
   releasedVersion: () => number
   /** The body this edge serves now (what a version in rollout is probed against). */
   servedBody: () => Uint8Array | undefined
+  /** Traefik's metrics (`--proxy-metrics`): the changed services' 5xx share, since against before. */
+  proxyErrors?: ProxyErrors | undefined
 }
 
 /**
@@ -46,6 +49,7 @@ export class EdgeRollouts {
     this.taken = new LatestEnvelope({ trust: init.trust, store: files(SERVED_CANDIDATE_FILE), log: init.log, maxBodyBytes: init.maxBodyBytes })
     this.track.onChange(() => { this.takeServable() })
     this.taken.onAccepted((envelope, origin) => { if (origin !== DISK_ORIGIN) void this.checkHealth(envelope) })
+    init.proxyErrors?.onScrape(() => { this.recheckErrors() })
   }
 
   /** Restores what was taken and held before a restart; call before serving. */
@@ -90,10 +94,25 @@ export class EdgeRollouts {
     const parse = (body: Uint8Array | undefined): Record<string, unknown> | undefined =>
       body === undefined ? undefined : JSON.parse(new TextDecoder().decode(body)) as Record<string, unknown>
     const before = parse(this.init.servedBody())
-    const health = await checkBackends(envelope.head.version, before, parse(envelope.body) ?? {})
+    const after = parse(envelope.body) ?? {}
+    this.init.proxyErrors?.watch(envelope.head.version, changedServices(before, after).map(change => change.service))
+    const health = await checkBackends(envelope.head.version, before, after)
     if (health.version < (this.health?.version ?? 0)) return
     this.health = health
     this.init.log[health.healthy ? 'info' : 'warn']({ version: health.version, failing: health.failing, alreadyDown: health.alreadyDown, probed: health.probed, notProbed: health.notProbed }, 'backends of the version in rollout probed')
+    this.recheckErrors()
+    for (const listener of this.healthListeners) listener()
+  }
+
+  /** While the version in rollout this edge took is not released, its changed services' 5xx share is read again at each scrape. */
+  private recheckErrors (): void {
+    const health = this.health
+    const head = this.track.head()
+    if (health === undefined || this.init.proxyErrors === undefined || head?.version !== health.version || head.state !== 'rolling') return
+    const errors = this.init.proxyErrors.worse(health.version)
+    if (errors.join() === health.errors.join()) return
+    this.health = { ...health, errors, healthy: health.failing.length === 0 && errors.length === 0 }
+    this.init.log[errors.length === 0 ? 'info' : 'warn']({ version: health.version, errors }, 'the proxy\'s 5xx share of the changed services, since the change against before')
     for (const listener of this.healthListeners) listener()
   }
 }

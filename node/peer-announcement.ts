@@ -43,10 +43,12 @@ export interface AnnouncedHealth {
   readonly healthy: boolean
   readonly failing: string[]
   readonly alreadyDown: string[]
+  /** Changed services answering 5xx more than before, by the proxy's metrics, each with its shares. */
+  readonly errors?: string[]
 }
 
 export const MAX_NAMED_SERVICES = 8
-const MAX_SERVICE_NAME = 160
+const MAX_SERVICE_NAME = 240
 
 export class InvalidAnnouncementError extends Error {
   override readonly name: string = 'InvalidAnnouncementError'
@@ -100,5 +102,6 @@ function isHealth (value: unknown): value is AnnouncedHealth {
   const names = (list: unknown): boolean => Array.isArray(list) && list.length <= MAX_NAMED_SERVICES &&
     list.every(name => typeof name === 'string' && name.length <= MAX_SERVICE_NAME)
   return isObject(value) && Number.isSafeInteger(value.version) && (value.version as number) >= 1 &&
-    typeof value.healthy === 'boolean' && names(value.failing) && names(value.alreadyDown)
+    typeof value.healthy === 'boolean' && names(value.failing) && names(value.alreadyDown) &&
+    (value.errors === undefined || names(value.errors))
 }

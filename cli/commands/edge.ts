@@ -25,6 +25,7 @@ interface EdgeFlags {
   publicAddress?: string
   name?: string
   label?: string[]
+  proxyMetrics?: string
 }
 
 export const DEFAULT_SERVE = '127.0.0.1:8088'
@@ -48,6 +49,7 @@ export function edgeCommand (program: Command): void {
     .addOption(new Option('--public-address <ip-or-name>', 'where clients reach this edge\'s Traefik: the publisher writes it into the status of the Ingresses and Gateways the edges serve, for ExternalDNS').env('DIME_PUBLIC_ADDRESS'))
     .addOption(new Option('--name <name>', 'what operators call this edge: shown instead of its peer id in dime status and the fleet page').env('DIME_NAME'))
     .addOption(new Option('--label <key=value>', 'a label rollout waves select this edge by (tier=canary, region=eu), repeatable; DIME_LABELS takes several, comma-separated').argParser(collect).env('DIME_LABELS'))
+    .addOption(new Option('--proxy-metrics <url>', 'Traefik\'s Prometheus endpoint (metrics.prometheus, e.g. http://127.0.0.1:8082/metrics): in a rollout, the changed services\' 5xx share since the change is compared with before it').env('DIME_PROXY_METRICS'))
     .addOption(new Option('--stale-after <seconds>', 'report stale after this long without news from a publisher (the config is served regardless)').default(String(STALE_AFTER_MS / 1000)).env('DIME_STALE_AFTER'))
     .addHelpText('after', `
 Traefik's static configuration:
@@ -92,6 +94,7 @@ Example:
         publicAddress: flags.publicAddress,
         name: flags.name,
         labels: labelsFlag(listOf(flags.label)),
+        proxyMetrics: flags.proxyMetrics === undefined ? undefined : httpUrl(flags.proxyMetrics, '--proxy-metrics'),
         bootstrap: await Promise.all(listOf(flags.bootstrap).map(async value => await parseBootstrap(value))),
         swarmKey: readSwarmKey(flags.swarmKey),
         listen: await listenAddresses(flags.listen),
@@ -102,6 +105,11 @@ Example:
       if (listOf(flags.bootstrap).length === 0) log.warn('no --bootstrap peers: this edge only hears from peers that dial it')
       await runUntilSignal(edge, log, () => { edge.setTrust(readTrustedKeys(listOf(flags.trust), { required: true })) })
     })
+}
+
+function httpUrl (text: string, flag: string): string {
+  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) throw new UsageError(`${flag} "${text}": expected an http:// or https:// URL, e.g. http://127.0.0.1:8082/metrics`)
+  return text
 }
 
 function labelsFlag (texts: string[]): Labels {

@@ -104,6 +104,8 @@ ansibleTest(`Traefik's static configuration fits its schema and polls the edge o
   t.true(validate(config), JSON.stringify(validate.errors, null, 2))
   t.is(config.providers.http.endpoint, 'http://127.0.0.1:8088/config')
   t.is(config.providers.http.headers.Authorization, `Bearer ${TOKEN}`)
+  t.deepEqual((config as unknown as { metrics: unknown }).metrics, { prometheus: { entryPoint: 'metrics', addServicesLabels: true } }, 'Prometheus metrics on loopback, with service labels, for the rollout gate')
+  t.regex(await readFile(join(root, 'etc/dime/edge.env'), 'utf8'), /^DIME_PROXY_METRICS=http:\/\/127\.0\.0\.1:8082\/metrics$/m)
   // The same schema refuses a key Traefik would not know.
   t.false(validate({ ...config, providers: { http: { ...config.providers.http, endpiont: 'x' } } }))
 })

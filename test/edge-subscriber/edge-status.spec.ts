@@ -44,7 +44,7 @@ test('a health report for a version in rollout travels in the announcement, its 
   const failing = Array.from({ length: 12 }, (_, i) => `http/web-${i}`)
   const announcement = announcementOf(edgeStatus(parts({
     node: { peerId: '12D3KooWA', peers: () => [], addresses: () => [] },
-    health: { backendHealth: () => ({ version: 7, healthy: false, probed: 12, failing, alreadyDown: [], notProbed: 0 }) }
+    health: { backendHealth: () => ({ version: 7, healthy: false, probed: 12, failing, alreadyDown: [], notProbed: 0, errors: [] }) }
   }), NOW), NOW)
   t.deepEqual(announcement.health, { version: 7, healthy: false, failing: failing.slice(0, 8), alreadyDown: [] })
   t.deepEqual(decodeAnnouncement(encodeAnnouncement(announcement), '12D3KooWA'), announcement)

@@ -1,5 +1,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { createServer, type Server } from 'node:net'
+import { createServer as createHttpServer } from 'node:http'
+import { FAST_TIMING } from '../../simulations/world.js'
 import type { Publisher } from '../../cluster-publisher/create-publisher.js'
 import type { Edge } from '../../edge-subscriber/create-edge.js'
 import { waitFor } from '../../simulations/wait-for.js'
@@ -253,4 +255,44 @@ test('an edge that joins during a rollout serves what its wave should: the canar
   await waitFor('both late edges are in their waves', () => inWave('canary', lateCanary.peerId()) && inWave('everyone', lateOther.peerId()) ? true : undefined)
   await waitFor('the later wave\'s edge serves the released version', () => lateOther.status().version === released ? true : undefined)
   t.not(lateOther.status().version, version)
+})
+
+/** A stand-in for Traefik's Prometheus endpoint, whose service counters the test moves. */
+async function proxyMetricsEndpoint (t: ExecutionContext): Promise<{ url: string, counts: Map<string, { ok: number, errors: number }> }> {
+  const counts = new Map<string, { ok: number, errors: number }>()
+  const server = createHttpServer((_request, response) => {
+    const lines = ['# TYPE traefik_service_requests_total counter', ...[...counts].flatMap(([service, { ok, errors }]) => [
+      `traefik_service_requests_total{code="200",method="GET",protocol="http",service="${service}"} ${ok}`,
+      `traefik_service_requests_total{code="502",method="GET",protocol="http",service="${service}"} ${errors}`
+    ])]
+    response.setHeader('content-type', 'text/plain; version=0.0.4')
+    response.end(`${lines.join('\n')}\n`)
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.close() })
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/metrics`, counts }
+}
+
+test('with --proxy-metrics, a change after which Traefik answers 5xx for the changed service fails the canary and rolls back', async t => {
+  const keys = meshKeys()
+  const fragments = await tempDir(t)
+  await writeFragment(fragments, 'app.yaml', routeFragment('app', 'app.example.com', await listeningBackend(t)))
+  const publisher = await startPublisher(t, keys, fragments, { rollout: SLOW_POLICY })
+  const proxy = await proxyMetricsEndpoint(t)
+  proxy.counts.set('app@http', { ok: 990, errors: 10 })
+  const timing = { ...FAST_TIMING, proxyScrapeIntervalMs: 200 }
+  const canary = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), name: 'canary-1', labels: { tier: 'canary' }, proxyMetrics: proxy.url, timing })
+  const other = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), name: 'paris', labels: { region: 'eu' } })
+  await waitFor('both edges reported', () => publisher.status().edges.filter(edge => edge.takesRollouts && edge.version !== null).length === 2 ? true : undefined)
+  const released = publisher.latest.current()
+
+  // The same service, now behind a backend that answers TCP but whose application fails.
+  await writeFragment(fragments, 'app.yaml', routeFragment('app', 'app.example.com', await listeningBackend(t)))
+  const version = await waitFor('the canary serves the change', () => canary.status().version !== released?.head.version ? canary.status().version ?? undefined : undefined)
+  await waitFor('its backends were probed healthy', () => canary.status().rolloutHealth?.version === version && canary.status().rolloutHealth?.healthy === true ? true : undefined)
+  proxy.counts.set('app@http', { ok: 1000, errors: 50 })
+  const rollout = await waitFor('the rollout fails on the 5xx share', () => publisher.status().rollout?.state === 'rolled-back' ? publisher.status().rollout : undefined)
+  t.regex(rollout?.reason ?? '', /canary-1: more 5xx than before the change: http\/app: 80% 5xx of 50 requests since the change, 1% before/)
+  await waitFor('both edges serve the rollback', () => [canary, other].every(edge => edge.status().configSha256 === released?.head.bodySha256) ? true : undefined)
+  t.not(other.status().version, version, 'paris never served it')
 })
