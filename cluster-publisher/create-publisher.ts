@@ -85,8 +85,10 @@ export interface PublisherOptions {
 
 export interface Publisher {
   readonly mesh: MeshNode
-  /** The newest envelope known: accepted (and announced) the moment this publisher signs one. */
+  /** The newest released envelope known: accepted (and announced) the moment this publisher signs one. */
   readonly latest: LatestEnvelope
+  /** Versions in rollout and the rollout heads this publisher signed. */
+  readonly rolloutTrack: RolloutTrack
   /** The admin endpoint's base URL once listening. */
   adminUrl(): string | undefined
   status(): PublisherStatus
@@ -265,6 +267,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
   const publisher: Publisher = {
     mesh,
     latest,
+    rolloutTrack: track,
     adminUrl: () => adminUrl,
     status,
     async pin (version) {

@@ -29,7 +29,10 @@ export interface Edge {
   readonly mesh: MeshNode
   /** The edge's peer id once it has joined the mesh. */
   peerId(): string | undefined
+  /** The newest released version held: what it serves unless its wave has taken a version in rollout. */
   readonly latest: LatestEnvelope
+  /** Called with each envelope it starts serving, released or in rollout (origin DISK_ORIGIN when restored at start). */
+  onServing(listener: (envelope: Envelope, origin: string) => void): void
   /** The config endpoint's base URL once listening. */
   serveUrl(): string | undefined
   status(): EdgeStatus
@@ -73,7 +76,19 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     proxyErrors
   })
   rollouts.onHealth(() => { mesh?.announcer.poke() })
+  const servingListeners: Array<(envelope: Envelope, origin: string) => void> = []
+  let servingVersion = 0
+  // At start, the released version and the one taken in a rollout are both restored: only the newer is served.
+  let restoring: { newest?: Envelope } | undefined
   const serve = (envelope: Envelope, origin: string): void => {
+    if (restoring !== undefined) {
+      if (envelope.head.version > (restoring.newest?.head.version ?? 0)) restoring.newest = envelope
+      return
+    }
+    // A version taken in its wave arrives again once released: it is served already.
+    if (envelope.head.version <= servingVersion) return
+    servingVersion = envelope.head.version
+    for (const listener of servingListeners) listener(envelope, origin)
     void served.accepted(envelope, origin)
     if (origin !== DISK_ORIGIN) {
       freshness.heard(Date.now())
@@ -98,6 +113,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
     },
     peerId: () => mesh?.node.peerId,
     latest,
+    onServing: listener => { servingListeners.push(listener) },
     serveUrl: () => listening?.url,
     status,
     setTrust (keys) {
@@ -108,9 +124,13 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
       if (latest.currentKeyTrusted() === false) log.warn({ keyId: latest.current()?.head.keyId }, 'the served config is signed by a key no longer trusted; serving it until a trusted one arrives')
     },
     async start () {
+      restoring = {}
       await rollouts.restore()
       const notRestored = await latest.restore()
-      if (notRestored !== undefined) log.warn({ reason: notRestored }, 'no persisted config to serve; answering 503 until one is verified')
+      const { newest } = restoring
+      restoring = undefined
+      if (newest !== undefined) serve(newest, DISK_ORIGIN)
+      else log.warn({ reason: notRestored }, 'no persisted config to serve; answering 503 until one is verified')
       const doors = { token: options.token, tls: options.tls }
       listening = await listenFirst({ ...options.serve, current: () => served.current(), fetched, ...doors })
       log.info({ url: `${listening.url}/config` }, 'serving Traefik config')

@@ -1,6 +1,7 @@
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { createServer, type AddressInfo, type Server } from 'node:net'
 import { join } from 'node:path'
 import { freePort } from '../cli/processes.js'
 import { createPublisher, type Leadership, type Publisher } from '../cluster-publisher/create-publisher.js'
@@ -13,6 +14,8 @@ import { peerIdOfKey } from '../node/mesh/identity.js'
 import type { TrustedKey } from '../node/signing-keys.js'
 import { generateSwarmKey, parseSwarmKey } from '../node/swarm-key.js'
 import { waitFor } from './wait-for.js'
+import type { Envelope } from '../node/envelope.js'
+import { wavesReached, type RolloutHead } from '../node/rollout-head.js'
 import { FAST_TIMING, signingKeyPair } from './world.js'
 
 const MESH = 'faults'
@@ -39,6 +42,20 @@ class ManualLeadership implements Leadership {
 }
 
 interface Replica { port: number, publisher: Publisher | undefined, leadership: ManualLeadership | undefined }
+
+/** Rollouts in a fault world: the policy, and the labels of the n-th edge (from 0). */
+export interface WorldRollouts {
+  policy: string
+  labels: (index: number) => Record<string, string>
+}
+
+/** What the rollout heads signed so far say of one version in rollout. */
+export interface RolloutRecord {
+  /** The edges (by peer id) of every wave a head reached while rolling. */
+  allowed: Set<string>
+  complete: boolean
+  rolledBack: boolean
+}
 interface SimEdge { name: string, dataDir: string, port: number, edge: Edge | undefined }
 /** What an edge started serving: its version and body hash, and where it came from. */
 export interface Served { version: number, sha: string, origin: string }
@@ -71,10 +88,39 @@ export class FaultWorld {
   readonly bodies = new Map<string, Uint8Array>()
   /** Per edge name, everything it started serving, across restarts. */
   readonly served = new Map<string, Served[]>()
+  /** Per version in rollout, what the signed heads allowed. */
+  readonly rollouts = new Map<number, RolloutRecord>()
+  /** Each edge's peer id (its identity is kept in its data directory, so restarts keep it). */
+  readonly peerIds = new Map<string, string>()
+  private readonly backends: Server[] = []
+  private readonly backendPorts = new Map<number, number>()
 
-  constructor (private readonly root: string) {
+  constructor (private readonly root: string, private readonly waves?: WorldRollouts) {
     this.fragments = join(root, 'fragments')
     this.stateFile = join(root, 'publisher-state.envelope')
+  }
+
+  /**
+   * Makes the server of a fragment's variant. With rollouts, edges probe backends:
+   * each variant is a live TCP listener here, and variant 0 a port nothing
+   * listens on (a change the health gate fails). Without, an address that is
+   * never dialled.
+   */
+  async addBackend (variant: number): Promise<void> {
+    if (this.waves === undefined || this.backendPorts.has(variant)) return
+    const backend = createServer(socket => { socket.end() })
+    await new Promise<void>(resolve => backend.listen(0, '127.0.0.1', resolve))
+    this.backendPorts.set(variant, (backend.address() as AddressInfo).port)
+    if (variant === 0) await new Promise<void>(resolve => backend.close(() => { resolve() }))
+    else this.backends.push(backend)
+  }
+
+  /** The server of a variant (`addBackend` first, with rollouts). */
+  serverUrl (variant: number): string {
+    if (this.waves === undefined) return `http://10.0.0.${variant}:80`
+    const port = this.backendPorts.get(variant)
+    if (port === undefined) throw new TypeError(`no backend for variant ${variant} yet`)
+    return `http://127.0.0.1:${port}`
   }
 
   async start (edges: number): Promise<void> {
@@ -87,6 +133,7 @@ export class FaultWorld {
   async stop (): Promise<void> {
     await Promise.all(this.edges.map(async edge => { await edge.edge?.stop(); edge.edge = undefined }))
     for (const replica of this.replicas) { await replica.publisher?.stop(); replica.publisher = undefined }
+    for (const backend of this.backends) backend.close()
   }
 
   leader (): Publisher {
@@ -236,18 +283,31 @@ export class FaultWorld {
       stateStore: fileEnvelopeStore(this.stateFile),
       leadership,
       now: () => Date.now() + this.clockOffsetMs,
-      timing: { ...FAST_TIMING, beaconIntervalMs: 500 },
-      connectionGater: this.gaterFor(PUBLISHER)
+      timing: { ...FAST_TIMING, beaconIntervalMs: 500, missingAfterMs: 3000 },
+      connectionGater: this.gaterFor(PUBLISHER),
+      rolloutPolicy: this.waves === undefined ? undefined : { read: () => ({ where: 'fault world', text: this.waves?.policy ?? '' }), onChange: () => {} }
     })
-    publisher.latest.onAccepted((envelope, origin) => {
+    const signed = (envelope: Envelope, origin: string): void => {
       if (origin !== 'self') return
       this.signed.set(envelope.head.version, envelope.head.bodySha256)
       this.bodies.set(envelope.head.bodySha256, envelope.body)
-    })
+    }
+    publisher.latest.onAccepted(signed)
+    publisher.rolloutTrack.candidates.onAccepted(signed)
+    publisher.rolloutTrack.onChange(() => { this.recordHead(publisher.rolloutTrack.head()) })
     replica.publisher = publisher
     replica.leadership = leadership
     await publisher.start()
     if (index === this.leaderIndex) await this.leaderListening()
+  }
+
+  private recordHead (head: RolloutHead | undefined): void {
+    if (head === undefined) return
+    const record = this.rollouts.get(head.version) ?? { allowed: new Set<string>(), complete: false, rolledBack: false }
+    this.rollouts.set(head.version, record)
+    if (head.state === 'complete') record.complete = true
+    if (head.state === 'rolled-back') record.rolledBack = true
+    if (head.state === 'rolling') for (const wave of wavesReached(head)) for (const peer of wave.peers) record.allowed.add(peer)
   }
 
   private async leaderListening (): Promise<void> {
@@ -266,14 +326,16 @@ export class FaultWorld {
       serve: { host: '127.0.0.1', port: 0 },
       log: silentLogger(),
       timing: FAST_TIMING,
-      connectionGater: this.gaterFor(sim.name, () => ownPeerId())
+      connectionGater: this.gaterFor(sim.name, () => ownPeerId()),
+      labels: this.waves?.labels(this.edges.indexOf(sim))
     })
     ownPeerId = () => edge.peerId()
     const history = this.served.get(sim.name) ?? []
     this.served.set(sim.name, history)
-    edge.latest.onAccepted((envelope, origin) => { history.push({ version: envelope.head.version, sha: envelope.head.bodySha256, origin }) })
+    edge.onServing((envelope, origin) => { history.push({ version: envelope.head.version, sha: envelope.head.bodySha256, origin }) })
     await edge.start()
     this.names.set(edge.mesh.peerId, sim.name)
+    this.peerIds.set(sim.name, edge.mesh.peerId)
     sim.edge = edge
   }
 

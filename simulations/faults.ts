@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { sha256Hex } from '../node/envelope.js'
 import { FaultWorld, isCanonical, PUBLISHER } from './fault-world.js'
 import { waitFor } from './wait-for.js'
+import { NoRolloutError } from '../cluster-publisher/rollouts.js'
 
 const FRAGMENTS = ['alpha', 'bravo', 'charlie'] as const
 const MAX_EDGES = 5
@@ -19,26 +20,30 @@ export interface Model {
   lastGood: Map<string, number>
   edges: number
   rotation: 'none' | 'trusting-next' | 'signing-next'
+  /** Versions go out in waves (the rollout policy of ROLLOUT_POLICY). */
+  rollouts: boolean
   /** Steps run so far in this sequence (for the report). */
   steps: number
 }
 
+/** Three waves, moved on only by the operator's steps and failed gates (the bakes do not end in a run). */
+const ROLLOUT_POLICY = 'waves:\n  - {name: canary, edges: {tier: canary}, bake: 1h}\n  - {name: europe, edges: {region: eu}, bake: 1h}\n  - {name: everyone}\n'
+const EDGE_LABELS = [{ tier: 'canary' }, { region: 'eu' }, {}]
+const WORLD_ROLLOUTS = { policy: ROLLOUT_POLICY, labels: (index: number) => EDGE_LABELS[index % EDGE_LABELS.length] ?? {} }
+
 /** The routers the newest config must hold: each fragment as it is, or its last good content while broken. */
-export function expectedRouters (model: Model): Record<string, string> {
+export function expectedRouters (model: Model, world: FaultWorld): Record<string, string> {
   const routers: Record<string, string> = {}
   for (const [name, fragment] of [...model.fragments].sort(([a], [b]) => a.localeCompare(b))) {
     const variant = fragment.valid ? fragment.variant : model.lastGood.get(name)
-    if (variant !== undefined) routers[name] = serverUrl(variant)
+    if (variant !== undefined) routers[name] = world.serverUrl(variant)
   }
   return routers
 }
 
-function serverUrl (variant: number): string {
-  return `http://10.0.0.${variant}:80`
-}
-
-function fragmentText (name: string, variant: number): string {
-  return `http:\n  routers:\n    ${name}:\n      rule: "Host(\`${name}.example.com\`)"\n      service: ${name}\n  services:\n    ${name}:\n      loadBalancer:\n        servers:\n          - url: ${serverUrl(variant)}\n`
+async function fragmentText (world: FaultWorld, name: string, variant: number): Promise<string> {
+  await world.addBackend(variant)
+  return `http:\n  routers:\n    ${name}:\n      rule: "Host(\`${name}.example.com\`)"\n      service: ${name}\n  services:\n    ${name}:\n      loadBalancer:\n        servers:\n          - url: ${world.serverUrl(variant)}\n`
 }
 
 /** The routers of a served config, each with its first server's URL. */
@@ -75,9 +80,16 @@ async function checkInvariants (model: Model, world: FaultWorld): Promise<void> 
     if (Object.keys(routersOf(body)).length === 0) problems.push(`${name} served a config with no routers`)
   }
   for (const [sha, body] of world.bodies) if (!isCanonical(body)) problems.push(`a publisher signed non-canonical bytes (${sha.slice(0, 12)})`)
-  if (problems.length === 0 && !world.isPartitioned()) {
+  problems.push(...servedBeforeItsWave(world))
+  if (problems.length === 0 && !world.isPartitioned() && model.rollouts) {
     await world.converged()
-    const expected = JSON.stringify(expectedRouters(model))
+    for (const { name, edge } of world.runningEdges()) {
+      const version = edge.status().version ?? 0
+      if (world.rollouts.get(version)?.rolledBack === true) problems.push(`${name} still serves version ${version}, which was rolled back`)
+    }
+  } else if (problems.length === 0 && !world.isPartitioned()) {
+    await world.converged()
+    const expected = JSON.stringify(expectedRouters(model, world))
     for (const { name, edge } of world.runningEdges()) {
       const body = edge.latest.current()?.body
       const served = body === undefined ? '(nothing)' : JSON.stringify(routersOf(body))
@@ -87,16 +99,41 @@ async function checkInvariants (model: Model, world: FaultWorld): Promise<void> 
   if (problems.length > 0) throw new Error(`after step ${model.steps}: ${problems.join('; ')}`)
 }
 
-/** Waits until the leader's newest config is what the fragments (and their last good content) say. */
+/** Edges that served a version in rollout that no signed head had let them serve (by its waves reached, or complete). */
+function servedBeforeItsWave (world: FaultWorld): string[] {
+  return [...world.served].flatMap(([name, history]) => history.flatMap(served => {
+    const rollout = world.rollouts.get(served.version)
+    if (rollout === undefined || rollout.complete || rollout.allowed.has(world.peerIds.get(name) ?? '')) return []
+    return [`${name} served version ${served.version} (${served.origin}) before its wave was reached`]
+  }))
+}
+
+/**
+ * Waits until the leader's newest config (in rollout, or released) is what
+ * the fragments (and their last good content) say, or that build failed its
+ * rollout and is held back.
+ */
 async function leaderHas (model: Model, world: FaultWorld): Promise<void> {
-  const expected = JSON.stringify(expectedRouters(model))
+  const expected = JSON.stringify(expectedRouters(model, world))
+  const heldBack = (): boolean => model.rollouts && /held back/.test(world.leader().status().lastError ?? '')
   await waitFor(() => `the leader to publish ${expected} (it has ${JSON.stringify(leaderRouters(world))}; ${world.leader().status().lastError ?? 'no error'})`,
-    () => JSON.stringify(leaderRouters(world)) === expected ? true : undefined, 60_000, 20)
+    () => JSON.stringify(leaderRouters(world)) === expected || heldBack() ? true : undefined, 60_000, 20)
 }
 
 function leaderRouters (world: FaultWorld): Record<string, string> {
-  const body = world.leader().latest.current()?.body
+  const leader = world.leader()
+  const rolling = leader.status().rollout?.state === 'rolling' ? leader.rolloutTrack.candidates.current() : undefined
+  const body = (rolling ?? leader.latest.current())?.body
   return body === undefined ? {} : routersOf(body)
+}
+
+/** Promotes or aborts the rollout in progress, if there still is one (a gate may have ended it meanwhile). */
+async function actOnRollout (world: FaultWorld, act: (leader: ReturnType<FaultWorld['leader']>) => Promise<unknown>): Promise<void> {
+  try {
+    await act(world.leader())
+  } catch (err) {
+    if (!(err instanceof NoRolloutError)) throw err
+  }
 }
 
 type Command = fc.AsyncCommand<Model, FaultWorld>
@@ -120,14 +157,27 @@ function keepsARouter (model: Readonly<Model>, name: string, next: { valid: bool
   else fragments.set(name, next)
   const lastGood = new Map(model.lastGood)
   if (next === undefined) lastGood.delete(name)
-  return Object.keys(expectedRouters({ ...model, fragments, lastGood })).length > 0
+  return [...fragments].some(([fragment, { valid }]) => valid || lastGood.has(fragment))
 }
 
 const fragmentName = fc.constantFrom(...FRAGMENTS)
 
+const rolloutCommands: Array<fc.Arbitrary<Command>> = [
+  fragmentName.map(name => command(`edit ${name} → a backend nothing listens on`, model => model.rollouts, async (model, world) => {
+    await world.writeFragment(name, await fragmentText(world, name, 0))
+    model.fragments.set(name, { valid: true, variant: 0 })
+    model.lastGood.set(name, 0)
+    await leaderHas(model, world)
+  })),
+  fc.constant(command('promote the rollout to its next wave', model => model.rollouts, async (_model, world) => { await actOnRollout(world, async leader => await leader.promote(false)) })),
+  fc.constant(command('promote the rollout to every edge', model => model.rollouts, async (_model, world) => { await actOnRollout(world, async leader => await leader.promote(true)) })),
+  fc.constant(command('abort the rollout', model => model.rollouts, async (_model, world) => { await actOnRollout(world, async leader => await leader.abort()) }))
+]
+
 const commands: Array<fc.Arbitrary<Command>> = [
+  ...rolloutCommands,
   fc.tuple(fragmentName, fc.integer({ min: 1, max: 9 })).map(([name, variant]) => command(`edit ${name} → server ${variant}`, () => true, async (model, world) => {
-    await world.writeFragment(name, fragmentText(name, variant))
+    await world.writeFragment(name, await fragmentText(world, name, variant))
     model.fragments.set(name, { valid: true, variant })
     model.lastGood.set(name, variant)
     await leaderHas(model, world)
@@ -187,6 +237,8 @@ const commands: Array<fc.Arbitrary<Command>> = [
 ]
 
 export interface FaultRunOptions {
+  /** Versions go out in waves, and the sequences promote, abort and fail gates too. */
+  rollouts?: boolean
   runs: number
   maxSteps: number
   seed: number
@@ -199,6 +251,8 @@ export interface FaultRunReport {
   runs: number
   sequences: number
   steps: number
+  /** Versions that went out in waves (some released at once: no edge in a wave yet), and those rolled back. */
+  rollouts: { inWaves: number, rolledBack: number }
   /** The shrunk failing sequence, with the seed and path that replay it. */
   failure?: { seed: number, path: string, steps: string[], error: string }
 }
@@ -211,16 +265,18 @@ export interface FaultRunReport {
 export async function runFaultSequences (options: FaultRunOptions): Promise<FaultRunReport> {
   let sequences = 0
   let steps = 0
+  const waves = { inWaves: 0, rolledBack: 0 }
   // Sequences of at least half the maximum length: the faults worth finding need several steps to line up.
   const candidates = fc.array(fc.oneof(...commands), { minLength: Math.ceil(options.maxSteps / 2), maxLength: options.maxSteps })
   const property = fc.asyncProperty(candidates, async sequence => {
     const root = await mkdtemp(join(tmpdir(), 'dime-faults-'))
-    const world = new FaultWorld(root)
-    const model: Model = { fragments: new Map(), lastGood: new Map(), edges: START_EDGES, rotation: 'none', steps: 0 }
+    const rollouts = options.rollouts === true
+    const world = new FaultWorld(root, rollouts ? WORLD_ROLLOUTS : undefined)
+    const model: Model = { fragments: new Map(), lastGood: new Map(), edges: START_EDGES, rotation: 'none', rollouts, steps: 0 }
     let failed = true
     try {
       for (const name of ['alpha', 'bravo']) {
-        await world.writeFragment(name, fragmentText(name, 1))
+        await world.writeFragment(name, await fragmentText(world, name, 1))
         model.fragments.set(name, { valid: true, variant: 1 })
         model.lastGood.set(name, 1)
       }
@@ -228,18 +284,21 @@ export async function runFaultSequences (options: FaultRunOptions): Promise<Faul
       await leaderHas(model, world)
       await fc.asyncModelRun(() => ({ model, real: world }), sequence)
       world.healAll()
+      if (rollouts) await actOnRollout(world, async leader => await leader.promote(true))
       await checkInvariants(model, world)
       failed = false
     } finally {
       sequences++
       steps += model.steps
+      waves.inWaves += [...world.rollouts.values()].filter(record => record.allowed.size > 0).length
+      waves.rolledBack += [...world.rollouts.values()].filter(record => record.rolledBack).length
       options.onSequence?.(model.steps, failed)
       await world.stop()
       await rm(root, { recursive: true, force: true })
     }
   })
   const details = await fc.check(property, { seed: options.seed, numRuns: options.runs, endOnFailure: false, interruptAfterTimeLimit: 20 * 60_000 })
-  const report: FaultRunReport = { seed: options.seed, runs: options.runs, sequences, steps }
+  const report: FaultRunReport = { seed: options.seed, runs: options.runs, sequences, steps, rollouts: waves }
   if (details.failed) {
     const counterexample = details.counterexample?.[0]
     report.failure = {

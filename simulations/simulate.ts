@@ -1,6 +1,6 @@
 // npm run simulate -- [SCENARIO…|all] [--nodes N] [--seed S] [--out DIR]
 // npm run simulate -- heal [--nodes N] [--partitions 5,60,600] [--rounds R] [--out DIR]
-// npm run simulate -- faults [--runs N] [--steps M] [--seed S] [--out DIR]
+// npm run simulate -- faults [--rollouts] [--runs N] [--steps M] [--seed S] [--out DIR]
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,7 +21,8 @@ const { values, positionals } = parseArgs({
     partitions: { type: 'string', default: '5,60' },
     rounds: { type: 'string', default: '3' },
     runs: { type: 'string', default: '20' },
-    steps: { type: 'string', default: '15' }
+    steps: { type: 'string', default: '15' },
+    rollouts: { type: 'boolean', default: false }
   }
 })
 
@@ -98,13 +99,15 @@ async function heals (): Promise<boolean> {
 async function faults (): Promise<boolean> {
   const started = Date.now()
   const report = await runFaultSequences({
+    rollouts: values.rollouts,
     runs: Number(values.runs),
     maxSteps: Number(values.steps),
     seed: Number(values.seed),
     onSequence: (steps, failed) => { process.stdout.write(`  sequence of ${steps} steps: ${failed ? 'FAILED' : 'clean'}\n`) }
   })
   const minutes = Math.round((Date.now() - started) / 6000) / 10
-  process.stdout.write(`${report.sequences} sequences, ${report.steps} steps in ${minutes} min, seed ${report.seed}: ${report.failure === undefined ? 'every invariant held' : 'FAILED'}\n`)
+  const rollouts = values.rollouts ? ` (${report.rollouts.inWaves} versions went out in waves, ${report.rollouts.rolledBack} were rolled back)` : ''
+  process.stdout.write(`${report.sequences} sequences, ${report.steps} steps${rollouts} in ${minutes} min, seed ${report.seed}: ${report.failure === undefined ? 'every invariant held' : 'FAILED'}\n`)
   if (report.failure !== undefined) {
     process.stdout.write(`  replay: --seed ${report.failure.seed} (path ${report.failure.path})\n  shrunk steps:\n${report.failure.steps.map(step => `    ${step}`).join('\n')}\n  ${report.failure.error}\n`)
   }

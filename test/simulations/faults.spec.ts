@@ -14,6 +14,13 @@ test.serial('random sequences of faults keep every invariant, and every edge con
   t.log(`${report.sequences} sequences, ${report.steps} steps, all clean`)
 })
 
+test.serial('random sequences with rollouts (promotions, aborts, failing gates) among restarts and cuts keep every invariant: no edge serves a version before its wave, none serves a rolled-back one once healed, versions only move forward', async t => {
+  const report = await runFaultSequences({ rollouts: true, runs: 3, maxSteps: 10, seed: 20261206 })
+  t.is(report.failure, undefined, report.failure === undefined ? '' : `seed ${report.failure.seed}, path ${report.failure.path}:\n  ${report.failure.steps.join('\n  ')}\n${report.failure.error}`)
+  t.is(report.sequences, 3)
+  t.log(`${report.sequences} sequences, ${report.steps} steps, all clean`)
+})
+
 // Found by the checker (seed 12): a replica that lost the lease and won it back never published again,
 // because its mesh node could not register its report protocol a second time.
 test.serial('a leader that loses the lease and wins it back publishes again', async t => {
