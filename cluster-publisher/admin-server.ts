@@ -100,7 +100,18 @@ const statusResponse = {
           meshAddresses: { type: 'array', items: { type: 'string' } },
           peers: { type: ['integer', 'null'] },
           fetchedVersion: { type: ['integer', 'null'] },
-          fetchedSecondsAgo: { type: ['integer', 'null'] }
+          fetchedSecondsAgo: { type: ['integer', 'null'] },
+          takesRollouts: { type: 'boolean' },
+          health: {
+            type: ['object', 'null'],
+            properties: {
+              version: { type: 'integer' },
+              healthy: { type: 'boolean' },
+              failing: { type: 'array', items: { type: 'string' } },
+              alreadyDown: { type: 'array', items: { type: 'string' } },
+              errors: { type: 'array', items: { type: 'string' } }
+            }
+          }
         }
       }
     },
