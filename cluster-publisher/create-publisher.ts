@@ -169,6 +169,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     track,
     edges: () => fleet.view(null, now()),
     publishHead: async bytes => await mesh.publish(rolloutTopic(options.mesh), bytes),
+    carried: async () => await mesh.carriedCandidate(),
     release: async envelope => { await signer.release(envelope) },
     rollBack: async () => {
       const released = latest.current()

@@ -80,6 +80,8 @@ export interface RolloutsComponents {
   edges: () => EdgeReport[]
   /** Gossips a signed rollout head. */
   publishHead: (bytes: Uint8Array) => Promise<number>
+  /** The version in rollout as a head carries it (small ones), for the head that starts the rollout. */
+  carried: () => Promise<Uint8Array | undefined>
   /** Releases the version to every edge, an earlier release's too (the released track). */
   release: (envelope: Envelope) => Promise<void>
   /** Serves the last version that completed its rollout again, signed above `failed`. */
@@ -250,7 +252,7 @@ export class Rollouts {
     this.resumedAt = this.now()
     this.metrics.wave.set(run.state === 'rolling' ? run.reached : 0)
     this.init.log.info({ version: envelope.head.version, state: run.state, reached: run.reached }, 'rollout carried on from the stored state')
-    await this.signHead(run.state === 'superseded' ? 'rolled-back' : run.state)
+    await this.signHead(this.running, run.state === 'superseded' ? 'rolled-back' : run.state)
   }
 
   private notReached (peers: readonly string[]): EdgeVerdict[] {
@@ -317,8 +319,9 @@ export class Rollouts {
   /** A version published outside the waves (a pin) ends the rollout running: the pin wins. */
   async overridden (reason: string): Promise<void> {
     if (this.running?.state !== 'rolling') return
+    const run = this.running
     this.end('superseded', reason)
-    await this.signHead('rolled-back')
+    await this.signHead(run, 'rolled-back')
   }
 
   private nothingRolling (action: string): string {
@@ -386,7 +389,7 @@ export class Rollouts {
       }
       this.init.log.info({ version: run.envelope.head.version, edge: edge.name ?? edge.peerId, wave: wave.name }, 'an edge joined during the rollout')
     }
-    if (reachedWaveGrew) await this.signHead('rolling')
+    if (reachedWaveGrew) await this.signHead(run, 'rolling')
   }
 
   private async reachNext (): Promise<void> {
@@ -404,26 +407,27 @@ export class Rollouts {
       this.init.log.info({ version: run.envelope.head.version, wave: wave.name, edges: wave.edges.length, bakeMs: wave.bakeMs }, 'rollout wave reached')
     }
     this.metrics.wave.set(run.reached)
-    await this.signHead('rolling')
+    await this.signHead(run, 'rolling')
   }
 
   private async complete (reason: string | null): Promise<void> {
     const run = this.running
     if (run === undefined) return
-    this.end('complete', reason)
-    await this.signHead('complete')
+    // Released before it stops rolling: a rebuild meanwhile finds it either in rollout or released, never neither.
     await this.components.release(run.envelope)
+    this.end('complete', reason)
+    await this.signHead(run, 'complete')
     this.init.log.info({ version: run.envelope.head.version }, 'rollout complete: released to every edge')
   }
 
   private async fail (reason: string): Promise<void> {
     const run = this.running
     if (run === undefined) return
+    this.init.log.warn({ version: run.envelope.head.version, reason }, 'rollout failed: the last released config is served again, and this build is held back until the fragments change')
     this.end('rolled-back', reason)
     this.failedBodySha256 = run.envelope.head.bodySha256
     await this.components.rollBack(run.envelope)
-    await this.signHead('rolled-back')
-    this.init.log.warn({ version: run.envelope.head.version, reason }, 'rollout failed: the last released config is served again, and this build is held back until the fragments change')
+    await this.signHead(run, 'rolled-back')
   }
 
   private end (state: RolloutStatus['state'], reason: string | null): void {
@@ -438,9 +442,11 @@ export class Rollouts {
     if (status !== undefined) this.components.ended(status)
   }
 
-  private async signHead (state: RolloutState): Promise<void> {
-    const run = this.running
+  /** Signs the rollout as it stands (`run`: the rollout the step was taken on, even if a newer one began meanwhile). */
+  private async signHead (run: Running | undefined, state: RolloutState): Promise<void> {
     if (run === undefined) return
+    // The head that starts a rollout carries a small body: the first wave needs no pull.
+    const carried = state === 'rolling' && run.reached === 1 ? await this.components.carried() : undefined
     this.lastIssuedAt = Math.max(this.now(), this.lastIssuedAt + 1)
     const { bytes } = sealRolloutHead({
       version: run.envelope.head,
@@ -448,10 +454,12 @@ export class Rollouts {
       reached: run.reached,
       state,
       issuedAt: new Date(this.lastIssuedAt)
-    }, this.init.signingKey)
+    }, this.init.signingKey, carried)
     this.components.track.offerHead(bytes, 'self')
-    await this.components.persist()
-    await this.components.publishHead(bytes)
+    // Kept and sent at once: written first, a promotion would wait for the disk. Should this
+    // replica stop in between, the next leader re-signs the step before, and an edge that took
+    // the version meanwhile keeps it (a signed head let it), as after any lost step.
+    await Promise.all([this.components.persist(), this.components.publishHead(bytes)])
   }
 }
 

@@ -101,7 +101,7 @@ export async function createEdge (options: EdgeOptions): Promise<Edge> {
   latest.onAccepted(serve)
   rollouts.taken.onAccepted(serve)
   const fetched = (fetch: ConfigFetch): void => { if (served.fetched(fetch)) mesh?.announcer.poke() }
-  const status = (): EdgeStatus => edgeStatus({ mesh: options.mesh, latest, served, health: rollouts, freshness, node: mesh?.node, publicAddress: options.publicAddress, name: options.name, labels: options.labels }, Date.now())
+  const status = (): EdgeStatus => edgeStatus({ mesh: options.mesh, latest, served, rollouts, freshness, node: mesh?.node, publicAddress: options.publicAddress, name: options.name, labels: options.labels }, Date.now())
   const announcement = (): PeerAnnouncement => announcementOf(status(), Date.now())
 
   let server: FastifyInstance | undefined

@@ -1,16 +1,28 @@
 import { join } from 'node:path'
 import type { Envelope } from '../node/envelope.js'
 import { fileEnvelopeStore } from '../node/file-envelope-store.js'
+import { memoryEnvelopeStore } from '../node/envelope-store.js'
 import { DISK_ORIGIN, LatestEnvelope, type OfferOutcome } from '../node/latest-envelope.js'
 import type { Logger } from '../node/logger.js'
 import { RolloutTrack } from '../node/rollout-track.js'
+import type { RolloutState } from '../node/rollout-head.js'
 import type { TrustPolicy } from '../node/signed-frame.js'
 import { changedServices, checkBackends, type BackendHealth } from './backend-probes.js'
 import type { ProxyErrors } from './proxy-errors.js'
 
-export const CANDIDATE_FILE = 'candidate.bin'
-export const ROLLOUT_FILE = 'rollout.bin'
 export const SERVED_CANDIDATE_FILE = 'served-candidate.bin'
+
+/** The rollout an edge knows of, as its /status shows it. */
+export interface KnownRollout {
+  version: number
+  state: RolloutState
+  reached: number
+  waves: number
+  /** The version's bytes are here (it may be held before this edge's wave is reached). */
+  held: boolean
+  /** A head lets this edge serve it. */
+  mayServe: boolean
+}
 /** The origin of a version in rollout this edge took, as the served envelope reports it. */
 export const ROLLOUT_ORIGIN = 'rollout'
 
@@ -30,7 +42,7 @@ export interface EdgeRolloutsInit {
 
 /**
  * An edge's part in rollouts: versions in rollout and their heads are held
- * (RolloutTrack); one this edge's wave has reached is taken, persisted apart
+ * in memory (RolloutTrack); one this edge's wave has reached is taken, persisted apart
  * (so after a restart, or a rollback head, it is still what this edge
  * served: never a step back), and handed to `onServable` like a released one.
  * Once taken, the backends it changed are probed and the result is reported.
@@ -44,9 +56,9 @@ export class EdgeRollouts {
   private readonly healthListeners = new Set<() => void>()
 
   constructor (private readonly init: EdgeRolloutsInit) {
-    const files = (name: string): ReturnType<typeof fileEnvelopeStore> => fileEnvelopeStore(join(init.dataDir, name))
-    this.track = new RolloutTrack({ trust: init.trust, candidateStore: files(CANDIDATE_FILE), headStore: files(ROLLOUT_FILE), log: init.log, maxBodyBytes: init.maxBodyBytes, countOffer: init.countOffer })
-    this.taken = new LatestEnvelope({ trust: init.trust, store: files(SERVED_CANDIDATE_FILE), log: init.log, maxBodyBytes: init.maxBodyBytes })
+    // What is held but not served needs no disk: after a restart, peers offer it again. What was taken is kept.
+    this.track = new RolloutTrack({ trust: init.trust, candidateStore: memoryEnvelopeStore(), headStore: memoryEnvelopeStore(), log: init.log, maxBodyBytes: init.maxBodyBytes, countOffer: init.countOffer })
+    this.taken = new LatestEnvelope({ trust: init.trust, store: fileEnvelopeStore(join(init.dataDir, SERVED_CANDIDATE_FILE)), log: init.log, maxBodyBytes: init.maxBodyBytes })
     this.track.onChange(() => { this.takeServable() })
     this.taken.onAccepted((envelope, origin) => { if (origin !== DISK_ORIGIN) void this.checkHealth(envelope) })
     init.proxyErrors?.onScrape(() => { this.recheckErrors() })
@@ -62,6 +74,14 @@ export class EdgeRollouts {
   joined (peerId: string): void {
     this.peerId = peerId
     this.takeServable()
+  }
+
+  /** The rollout this edge knows of, if any: its version, its state, whether the version is held here and whether this edge may serve it. */
+  known (): KnownRollout | undefined {
+    const head = this.track.head()
+    if (head === undefined) return undefined
+    const held = this.track.candidates.current()?.head.version === head.version
+    return { version: head.version, state: head.state, reached: head.reached, waves: head.waves.length, held, mayServe: this.peerId !== undefined && this.track.servable(this.peerId) !== undefined }
   }
 
   backendHealth (): BackendHealth | undefined {

@@ -5,7 +5,7 @@ import type { MeshNode } from '../node/mesh/mesh-node.js'
 import type { PeerAnnouncement } from '../node/peer-announcement.js'
 import type { ConfigFetch } from './config-answer.js'
 import type { ServedState } from './served-state.js'
-import type { EdgeRollouts } from './edge-rollouts.js'
+import type { EdgeRollouts, KnownRollout } from './edge-rollouts.js'
 import { announcedHealth, type BackendHealth } from './backend-probes.js'
 
 export interface EdgeStatus {
@@ -37,13 +37,15 @@ export interface EdgeStatus {
   lastFetch: ConfigFetch | null
   /** What the backends a version in rollout changed answered here; null before any was served. */
   rolloutHealth: BackendHealth | null
+  /** The rollout this edge knows of; null when it knows of none. */
+  rollout: KnownRollout | null
 }
 
 export interface EdgeStatusParts {
   mesh: string
   latest: Pick<LatestEnvelope, 'current' | 'currentKeyTrusted' | 'trustedKeyIds'>
   served: Pick<ServedState, 'current' | 'lastReceivedAt' | 'unopened' | 'lastFetch'>
-  health: Pick<EdgeRollouts, 'backendHealth'>
+  rollouts: Pick<EdgeRollouts, 'backendHealth' | 'known'>
   freshness: Pick<Freshness, 'ageMs' | 'isStale'>
   /** The edge's mesh node, once it has joined. */
   node: Pick<MeshNode, 'peerId' | 'peers' | 'addresses'> | undefined
@@ -76,7 +78,8 @@ export function edgeStatus (parts: EdgeStatusParts, now: number): EdgeStatus {
     listen: parts.node?.addresses() ?? [],
     publicAddress: parts.publicAddress ?? null,
     lastFetch: parts.served.lastFetch() ?? null,
-    rolloutHealth: parts.health.backendHealth() ?? null
+    rolloutHealth: parts.rollouts.backendHealth() ?? null,
+    rollout: parts.rollouts.known() ?? null
   }
 }
 

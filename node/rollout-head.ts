@@ -44,7 +44,12 @@ export interface RolloutHeadInput {
   readonly issuedAt: Date
 }
 
-export function sealRolloutHead (input: RolloutHeadInput, key: SigningKey): { head: RolloutHead, bytes: Uint8Array } {
+/**
+ * `carried`: the version's body as an encoded `CarriedTransfer` (small ones
+ * only), outside the signature (it holds its own): edges of the first wave
+ * then need no pull. Promotions carry none: the body is held by then.
+ */
+export function sealRolloutHead (input: RolloutHeadInput, key: SigningKey, carried?: Uint8Array): { head: RolloutHead, bytes: Uint8Array } {
   const head: RolloutHead = {
     mesh: input.version.mesh,
     keyId: key.keyId,
@@ -56,18 +61,27 @@ export function sealRolloutHead (input: RolloutHeadInput, key: SigningKey): { he
     issuedAt: input.issuedAt.toISOString()
   }
   if (!isRolloutHead(head)) throw new TypeError('a rollout head reaches between 0 and all of its waves')
-  const bytes = encodeFrame(ROLLOUT_MAGIC, ROLLOUT_DOMAIN, head, key)
+  const bytes = encodeFrame(ROLLOUT_MAGIC, ROLLOUT_DOMAIN, head, key, carried)
   if (bytes.byteLength > MAX_ROLLOUT_HEAD_BYTES) throw new TypeError(`a rollout head of ${bytes.byteLength} bytes is over the ${MAX_ROLLOUT_HEAD_BYTES} a node accepts: too many edges in waves`)
   return { head, bytes }
 }
 
+export interface OpenedRolloutHead {
+  readonly head: RolloutHead
+  /** The signed part alone: what is kept and compared (the same head may come with or without a body). */
+  readonly signed: Uint8Array
+  /** What it carried (unverified: its own signed head and hash are checked when it lands). */
+  readonly carried: Uint8Array | undefined
+}
+
 /** Verifies a rollout head: framing, fields, mesh, key and signature. */
-export function openRolloutHead (bytes: Uint8Array, trust: TrustPolicy): RolloutHead {
+export function openRolloutHead (bytes: Uint8Array, trust: TrustPolicy): OpenedRolloutHead {
   if (bytes.byteLength > MAX_ROLLOUT_HEAD_BYTES) throw new InvalidEnvelopeError(`a rollout head of ${bytes.byteLength} bytes is too large`)
   const frame = decodeFrame(ROLLOUT_MAGIC, 'a rollout head', bytes, MAX_ROLLOUT_HEAD_BYTES)
-  if (!isRolloutHead(frame.head) || frame.trailer.byteLength !== 0) throw new InvalidEnvelopeError('not a rollout head')
+  if (!isRolloutHead(frame.head)) throw new InvalidEnvelopeError('not a rollout head')
   verifyFrame(frame, frame.head, ROLLOUT_DOMAIN, trust)
-  return frame.head
+  const signed = bytes.subarray(0, bytes.byteLength - frame.trailer.byteLength)
+  return { head: frame.head, signed, carried: frame.trailer.byteLength > 0 ? frame.trailer : undefined }
 }
 
 function isRolloutHead (value: unknown): value is RolloutHead {

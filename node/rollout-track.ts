@@ -2,14 +2,14 @@ import type { Envelope } from './envelope.js'
 import type { EnvelopeStore } from './envelope-store.js'
 import { classifyError, LatestEnvelope, type OfferOutcome, type Verdict } from './latest-envelope.js'
 import type { Logger } from './logger.js'
-import { assertNewerRollout, mayServe, openRolloutHead, type RolloutHead } from './rollout-head.js'
+import { assertNewerRollout, mayServe, openRolloutHead, type OpenedRolloutHead, type RolloutHead } from './rollout-head.js'
 import type { TrustPolicy } from './signed-frame.js'
 
 export interface RolloutTrackInit {
   trust: TrustPolicy
-  /** Where the newest version in rollout is kept (held, served or not). */
+  /** Where the newest version in rollout is kept (held, served or not); an edge keeps it in memory (what it served is kept apart). */
   candidateStore: EnvelopeStore
-  /** Where the newest rollout head is kept. */
+  /** Where the newest rollout head is kept; in memory on an edge too (peers tell it again after a restart). */
   headStore: EnvelopeStore
   log: Logger
   maxBodyBytes?: number | undefined
@@ -44,6 +44,7 @@ export class RolloutTrack {
     return this.held?.head
   }
 
+  /** The held head as signed, without a body (what a peer that asks is told). */
   headBytes (): Uint8Array | undefined {
     return this.held?.bytes
   }
@@ -64,7 +65,8 @@ export class RolloutTrack {
     const bytes = await this.init.headStore.load()
     if (bytes === undefined) return
     try {
-      this.held = { head: openRolloutHead(bytes, this.candidates.trustPolicy()), bytes }
+      const { head, signed } = openRolloutHead(bytes, this.candidates.trustPolicy())
+      this.held = { head, bytes: signed }
       this.notify()
     } catch (err) {
       this.init.log.warn({ reason: (err as Error).message }, 'stored rollout head refused')
@@ -77,24 +79,25 @@ export class RolloutTrack {
    * not serve after a restart without it). The same head again is accepted
    * without change, so gossip relays it; anything older is ignored.
    */
-  offerHead (bytes: Uint8Array, origin: string): { verdict: Verdict, head?: RolloutHead } {
-    let head: RolloutHead
+  offerHead (bytes: Uint8Array, origin: string): { verdict: Verdict, head?: RolloutHead, carried?: Uint8Array | undefined } {
+    let opened: OpenedRolloutHead
     try {
-      head = openRolloutHead(bytes, this.candidates.trustPolicy())
-      if (this.held !== undefined && Buffer.from(bytes).equals(this.held.bytes)) return { verdict: 'accept', head }
-      assertNewerRollout(head, this.held?.head)
+      opened = openRolloutHead(bytes, this.candidates.trustPolicy())
+      if (this.held !== undefined && Buffer.from(opened.signed).equals(this.held.bytes)) return { verdict: 'accept', head: opened.head, carried: opened.carried }
+      assertNewerRollout(opened.head, this.held?.head)
     } catch (err) {
       const known = classifyError(err)
       if (known === undefined) throw err
       if (known.verdict === 'reject') this.init.log.warn({ origin, reason: (err as Error).message }, 'rollout head refused')
       return { verdict: known.verdict }
     }
-    this.held = { head, bytes }
-    this.saving = this.saving.then(async () => { await this.init.headStore.save(bytes) }).catch((err: unknown) => {
+    const { head, signed, carried } = opened
+    this.held = { head, bytes: signed }
+    this.saving = this.saving.then(async () => { await this.init.headStore.save(signed) }).catch((err: unknown) => {
       this.init.log.error({ version: head.version, err }, 'could not persist the rollout head')
     })
     this.notify()
-    return { verdict: 'accept', head }
+    return { verdict: 'accept', head, carried }
   }
 
   /** The held version this edge may serve by the held head, if any. */

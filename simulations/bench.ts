@@ -1,5 +1,6 @@
 // npm run bench [-- processes]: every figure beside a baseline measured in the same run, as a ratio.
 // `processes [EDGES…]` runs only the all-processes part: every node its own process, against bare libp2p processes.
+// `rollouts` runs only the rollout part (issue 26): edit → first wave, promotion → next wave, verdict → rollback.
 import { execFileSync } from 'node:child_process'
 import { commandExists } from '../cli/processes.js'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -12,6 +13,7 @@ import { configWithRouters, routersForSize } from './bench/configs.js'
 import { measurePropagation } from './bench/propagation.js'
 import { measureDimePropagation, measureRawPropagation, type IdleCost } from './bench/process-propagation.js'
 import { measureStartTimes } from './bench/process-start.js'
+import { measureRolloutPropagation } from './bench/rollout-propagation.js'
 import { edgeProcess, nginxServing, wrk } from './bench/serving.js'
 import { round } from './bench/stats.js'
 
@@ -72,10 +74,37 @@ async function processes (sizes: number[] = []): Promise<Record<string, unknown>
   return { meshes, large, huge, start }
 }
 
+/**
+ * Rollouts in waves, every node its own process: an edit reaching the first
+ * wave against an edit reaching every edge without a policy; a promotion
+ * (a signed head, no body) against raw gossipsub of a head-sized message;
+ * a failed verdict to the rollback served on every edge that took the version.
+ */
+async function rollouts (): Promise<Record<string, unknown>> {
+  const edges = 20
+  const rounds = 10
+  const small = routersForSize(2048)
+  const raw = await measureRawPropagation(edges, 2048, rounds)
+  const today = await measureDimePropagation(edges, small, rounds, 'every router')
+  const waves = await measureRolloutPropagation(edges, 2, 8, rounds, small)
+  const pair = (l: { p50: number, p99: number }): string => `p50 ${round(l.p50)} ms / p99 ${round(l.p99)} ms`
+  row(`fragment written → first wave served (${waves.waves[0]} of ${edges} edge processes, 2 KiB config, ${rounds} edits)`, pair(waves.editToFirstWave),
+    `without a policy, fragment written → every edge served: ${pair(today.fromEdit)}`, `${ratio(waves.editToFirstWave.p50, today.fromEdit.p50)} / ${ratio(waves.editToFirstWave.p99, today.fromEdit.p99)}`)
+  row(`promotion → next wave served (${waves.waves[1]} edge processes: a signed head, no body)`, pair(waves.promotionToWave),
+    `raw gossipsub, 2 KiB messages, ${edges} processes: ${pair(raw.latency)}`, `${ratio(waves.promotionToWave.p50, raw.latency.p50)} / ${ratio(waves.promotionToWave.p99, raw.latency.p99)} (target p99 ≤ ×1.5)`)
+  row(`failed verdict → rollback served on every edge that took it (${waves.waves[0] + waves.waves[1]} edge processes)`, pair(waves.verdictToRollback), 'target p99 ≤ 2,000 ms', '')
+  return { raw, today, waves }
+}
+
 async function main (): Promise<void> {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${round(totalmem() / 2 ** 30)} GiB, Node.js ${process.version}`
   process.stdout.write(`machine: ${machine}\n\n`)
   const results: Record<string, unknown> = { machine }
+  if (process.argv[2] === 'rollouts') {
+    results.rollouts = await rollouts()
+    await report(results, 'bench-rollouts.json')
+    return
+  }
   if (process.argv[2] === 'processes') {
     results.processes = await processes(process.argv.slice(3).map(size => {
       if (!/^[1-9]\d*$/.test(size)) throw new Error(`"${size}" is not a mesh size: npm run bench -- processes [EDGES…]`)
@@ -138,6 +167,7 @@ async function main (): Promise<void> {
   results.apiLoad = apiLoad
 
   results.processes = await processes()
+  results.rollouts = await rollouts()
   await report(results, 'bench.json')
 }
 

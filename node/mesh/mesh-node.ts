@@ -78,6 +78,8 @@ export interface MeshNode {
   publish(topic: string, data: Uint8Array): Promise<number>
   /** The current envelope as the beacon announcing it carries it: undefined when too large to carry. */
   carried(): Promise<Uint8Array | undefined>
+  /** The newest version in rollout held, as a rollout head carries it: undefined when too large to carry. */
+  carriedCandidate(): Promise<Uint8Array | undefined>
   /** Sends a status announcement straight to those of these peers that are connected; resolves with how many got it. */
   report(peerIds: string[], announcement: Uint8Array): Promise<number>
   /** Remembers where a peer can be dialled (from its announcement). */
@@ -231,6 +233,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     knownPeers: () => book.list().length,
     publish,
     carried: async () => await libp2p.services.sync.carried(),
+    carriedCandidate: async () => await libp2p.services.candidateSync.carried(),
     report: async (peerIds, announcement) => await libp2p.services.reports.send(peerIds, announcement),
     learnPeer: (peerId, addresses) => { book.learn(peerId, addresses) },
     syncWith: async (peerId) => await libp2p.services.sync.syncWith(peerIdFromString(peerId)),

@@ -66,9 +66,9 @@ class RolloutSyncService implements RolloutSync, Startable {
   }
 
   private async offer (bytes: Uint8Array, from: PeerId): Promise<Verdict> {
-    const { verdict, head } = this.init.track.offerHead(bytes, `rollout:${from.toString()}`)
+    const { verdict, head, carried } = this.init.track.offerHead(bytes, `rollout:${from.toString()}`)
     if (head === undefined || head.state === 'rolled-back') return verdict
-    await this.components.candidateSync.pull(head.version, from)
+    await this.components.candidateSync.pull(head.version, from, carried)
     return this.init.track.candidates.highestVersion() >= head.version ? verdict : 'ignore'
   }
 

@@ -168,7 +168,16 @@ export interface DimeMesh extends ProcessMesh {
  * dialling the publisher and a few earlier edges. Resolves once every edge
  * serves the first version.
  */
-export async function startDimeMesh (root: string, size: number, seed: number, fragment: string, logLevel = 'info'): Promise<DimeMesh> {
+export interface DimeMeshOptions {
+  logLevel?: string
+  /** Further flags of the publisher (a rollout policy). */
+  publisherArgs?: string[]
+  /** Further flags of the n-th edge, from 1 (its labels). */
+  edgeArgs?: (index: number) => string[]
+}
+
+export async function startDimeMesh (root: string, size: number, seed: number, fragment: string, options: DimeMeshOptions = {}): Promise<DimeMesh> {
+  const logLevel = options.logLevel ?? 'info'
   const keys = join(root, 'keys')
   const fragments = join(root, 'fragments')
   await mkdir(keys, { recursive: true })
@@ -185,7 +194,7 @@ export async function startDimeMesh (root: string, size: number, seed: number, f
   const env = { DIME_LOG_LEVEL: logLevel }
   const common = ['--mesh', MESH, '--swarm-key', join(keys, 'swarm.key'), '--listen', '/ip4/127.0.0.1/tcp/0']
   const publisher = spawnNode('publisher', [DIME, 'publisher', ...common, '--fragments', fragments, '--key', join(keys, 'publisher.key'),
-    '--data-dir', join(root, 'publisher'), '--admin', '127.0.0.1:0'], env)
+    '--data-dir', join(root, 'publisher'), '--admin', '127.0.0.1:0', ...options.publisherArgs ?? []], env)
   const nodes = [publisher]
   const addresses: string[] = []
   const configUrls: string[] = []
@@ -194,7 +203,7 @@ export async function startDimeMesh (root: string, size: number, seed: number, f
     addresses.push(await meshAddress(publisher))
     for (let i = 1; i <= size; i++) {
       const edge = spawnNode(`edge-${i}`, [DIME, 'edge', ...common, '--trust', join(keys, 'publisher.pub'), '--data-dir', join(root, `edge-${i}`), '--serve', '127.0.0.1:0',
-        ...dialPattern(i, random).flatMap(n => ['--bootstrap', addresses[n] ?? ''])], env)
+        ...dialPattern(i, random).flatMap(n => ['--bootstrap', addresses[n] ?? '']), ...options.edgeArgs?.(i) ?? []], env)
       nodes.push(edge)
       configUrls.push(String((await edge.line('serving /config', line => line.msg === 'serving Traefik config')).url))
       addresses.push(await meshAddress(edge))

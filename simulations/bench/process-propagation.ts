@@ -24,6 +24,8 @@ export interface ProcessPropagation {
   edit: 'every router' | 'one router'
   /** From the publisher's "config published" line to each edge's "serving config" line, in ms. */
   latency: Latencies
+  /** From writing the fragment (its watcher waits for 100 ms of quiet) to each edge's "serving config" line, in ms. */
+  fromEdit: Latencies
   /** Measured before the first edit, when `idle` is asked for. */
   idle?: IdleCost
   publisherRssMb: number
@@ -60,6 +62,7 @@ export async function measureDimePropagation (size: number, routers: number, rou
       const idle = options.idle === true ? await idleCost(mesh.edges) : undefined
       const publisherIdleRssMb = idle !== undefined ? await mesh.publisher.rssMb() : undefined
       const samples: number[] = []
+      const fromEdit: number[] = []
       let last = Number((await mesh.publisher.line('a version', line => line.msg === 'config published')).version)
       for (let round = 1; round <= rounds; round++) {
         const began = Date.now()
@@ -68,9 +71,10 @@ export async function measureDimePropagation (size: number, routers: number, rou
         last = Number(published.version)
         const served = await Promise.all(mesh.edges.map(async edge => await servedLine(edge, last)))
         samples.push(...served.map(line => Number(line.time) - Number(published.time)))
+        fromEdit.push(...served.map(line => Number(line.time) - began))
         await sleep(ROUND_GAP_MS - (Date.now() - began))
       }
-      return { nodes: size, routers, edit, latency: latencies(samples), ...(idle !== undefined ? { idle } : {}), ...(publisherIdleRssMb !== undefined ? { publisherIdleRssMb } : {}), publisherRssMb: await mesh.publisher.rssMb(), edgeRssMb: await rssOf(mesh.edges) }
+      return { nodes: size, routers, edit, latency: latencies(samples), fromEdit: latencies(fromEdit), ...(idle !== undefined ? { idle } : {}), ...(publisherIdleRssMb !== undefined ? { publisherIdleRssMb } : {}), publisherRssMb: await mesh.publisher.rssMb(), edgeRssMb: await rssOf(mesh.edges) }
     } finally {
       await mesh.stop()
     }

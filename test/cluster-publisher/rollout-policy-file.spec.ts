@@ -15,7 +15,7 @@ import { tempDir } from '../fixtures/temp-dir.js'
 function rollouts (): Rollouts {
   const { signing, trusted } = signingKeyPair('policy test')
   const track = new RolloutTrack({ trust: trustPolicy('m', [trusted]), candidateStore: memoryEnvelopeStore(), headStore: memoryEnvelopeStore(), log: silentLogger() })
-  return new Rollouts({ track, edges: () => [], publishHead: async () => 0, release: async () => {}, rollBack: async () => {}, persist: async () => {}, ended: () => {} },
+  return new Rollouts({ track, edges: () => [], publishHead: async () => 0, carried: async () => undefined, release: async () => {}, rollBack: async () => {}, persist: async () => {}, ended: () => {} },
     { signingKey: signing, log: silentLogger(), registry: new Registry(), reportGraceMs: 1000 })
 }
 

@@ -14,7 +14,7 @@ const key = parseSigningKey(generateSigningKeyPem().privatePem, 'test')
 const envelope = sealEnvelope({ mesh: 'm', version: 42, issuedAt: new Date('2026-11-27T10:00:00Z'), body: canonicalBytes({ http: { routers: {} } }) }, key)
 const served = plainServedConfig(envelope)
 const status: EdgeStatus = {
-  mesh: 'm', peerId: 'p', name: null, labels: {}, version: null, configSha256: null, issuedAt: null, receivedAt: null, keyId: null, keyTrusted: null, trustedKeyIds: [], lastNewsAgeSeconds: null, stale: false, sealedUnopened: [], peers: [], listen: [], publicAddress: null, lastFetch: null, rolloutHealth: null
+  mesh: 'm', peerId: 'p', name: null, labels: {}, version: null, configSha256: null, issuedAt: null, receivedAt: null, keyId: null, keyTrusted: null, trustedKeyIds: [], lastNewsAgeSeconds: null, stale: false, sealedUnopened: [], peers: [], listen: [], publicAddress: null, lastFetch: null, rolloutHealth: null, rollout: null
 }
 
 async function server (current: ServedConfig | undefined): ReturnType<typeof buildEdgeServer> {

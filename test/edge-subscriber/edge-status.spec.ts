@@ -9,7 +9,7 @@ function parts (overrides: Partial<EdgeStatusParts> = {}): EdgeStatusParts {
     mesh: 'test-mesh',
     latest: { current: () => undefined, currentKeyTrusted: () => undefined, trustedKeyIds: () => ['k1'] },
     served: { current: () => undefined, lastReceivedAt: () => null, unopened: () => [], lastFetch: () => undefined },
-    health: { backendHealth: () => undefined },
+    rollouts: { backendHealth: () => undefined, known: () => undefined },
     freshness: { ageMs: () => undefined, isStale: () => false },
     node: undefined,
     publicAddress: undefined,
@@ -44,7 +44,7 @@ test('a health report for a version in rollout travels in the announcement, its 
   const failing = Array.from({ length: 12 }, (_, i) => `http/web-${i}`)
   const announcement = announcementOf(edgeStatus(parts({
     node: { peerId: '12D3KooWA', peers: () => [], addresses: () => [] },
-    health: { backendHealth: () => ({ version: 7, healthy: false, probed: 12, failing, alreadyDown: [], notProbed: 0, errors: [] }) }
+    rollouts: { known: () => undefined, backendHealth: () => ({ version: 7, healthy: false, probed: 12, failing, alreadyDown: [], notProbed: 0, errors: [] }) }
   }), NOW), NOW)
   t.deepEqual(announcement.health, { version: 7, healthy: false, failing: failing.slice(0, 8), alreadyDown: [] })
   t.deepEqual(decodeAnnouncement(encodeAnnouncement(announcement), '12D3KooWA'), announcement)

@@ -7,10 +7,8 @@ import type { Edge } from '../../edge-subscriber/create-edge.js'
 import { waitFor } from '../../simulations/wait-for.js'
 import { meshKeys, routeFragment, startEdge, startPublisher, writeFragment, type MeshKeys } from '../fixtures/mesh.js'
 import { tempDir } from '../fixtures/temp-dir.js'
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileEnvelopeStore } from '../../node/file-envelope-store.js'
-import { CANDIDATE_FILE, ROLLOUT_FILE } from '../../edge-subscriber/edge-rollouts.js'
 import { dime } from '../fixtures/dime-process.js'
 
 const POLICY = `
@@ -179,8 +177,8 @@ test('edges restarted mid-rollout: one whose wave is reached still serves the ve
   const before = fleet.publisher.latest.current()?.head.version ?? null
   const version = await changeReachesCanary(t, fleet, 'second')
   const paris = edgeNamed(fleet, 'paris')
-  await waitFor('paris holds the version and its head, not serving it', () => existsSync(join(paris.dataDir, CANDIDATE_FILE)) && existsSync(join(paris.dataDir, ROLLOUT_FILE)) ? true : undefined)
-  t.is(paris.status().version, before)
+  await waitFor('paris holds the version, not serving it', () => paris.status().rollout?.version === version && paris.status().rollout?.held === true ? true : undefined)
+  t.like(paris.status(), { version: before, rollout: { version, state: 'rolling', reached: 1, waves: 3, held: true, mayServe: false } })
   const bootstrap = fleet.publisher.mesh.addresses()
   for (const [label, expected] of [['canary-1', version], ['paris', before]] as const) {
     const edge = edgeNamed(fleet, label)
@@ -196,17 +194,22 @@ test('edges restarted mid-rollout: one whose wave is reached still serves the ve
 test('a publisher restarted mid-rollout carries on: the same version and wave, the bake not restarted, nothing served beyond its wave', async t => {
   const fleet = await fleetInWaves(t, SLOW_POLICY)
   const version = await changeReachesCanary(t, fleet, 'second')
+  const releasedBefore = fleet.publisher.latest.current()?.head.version
   const reachedAt = fleet.publisher.status().rollout?.waves[0]?.reachedAt
   const listen = (fleet.publisher.mesh.addresses()[0] ?? '').replace(/\/p2p\/.*$/, '')
   await fleet.publisher.stop()
   const publisher = await startPublisher(t, fleet.keys, fleet.fragments, { rollout: SLOW_POLICY, listen, stateStore: fileEnvelopeStore(join(fleet.stateDir, 'published.envelope')) })
+  const trace: string[] = [`before restart: released ${String(releasedBefore)}, rolling ${version}`, `after restart: released ${publisher.latest.current()?.head.version ?? 'none'} rollout ${JSON.stringify({ ...publisher.status().rollout, waves: undefined })}`]
+  publisher.latest.onAccepted((envelope, origin) => { trace.push(`P2 released ${envelope.head.version} from ${origin} at ${Date.now()}`) })
   const rollout = publisher.status().rollout
   t.like(rollout, { version, state: 'rolling', reached: 1 })
   t.is(rollout?.waves[0]?.reachedAt, reachedAt, 'the bake goes on from when the canary was reached')
   await waitFor('the edges report to the restarted publisher', () => publisher.status().edges.length === EDGES.length ? true : undefined)
   t.deepEqual(fleet.edges.map(edge => edge.status().version === version), [true, false, false], 'only the canary serves it')
-  await publisher.promote(true)
-  await waitFor('every edge serves it once promoted', () => fleet.edges.every(edge => edge.status().version === version) ? true : undefined)
+  const promoted = await publisher.promote(true)
+  trace.push(`promote returned ${promoted.state} at ${Date.now()}`)
+  await waitFor(() => `${trace.join('; ')}; every edge serves it once promoted (${fleet.edges.map(edge => `${edge.label}: v${edge.status().version ?? 'none'} ${JSON.stringify(edge.status().rollout)} peers ${edge.status().peers.length}`).join('; ')}; publisher v${publisher.latest.current()?.head.version ?? 'none'}, rollout ${JSON.stringify({ ...publisher.status().rollout, waves: undefined })}, ${publisher.status().lastError ?? ''})`,
+    () => fleet.edges.every(edge => edge.status().version === version) ? true : undefined)
   t.pass()
 })
 

@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import { canonicalBytes } from '../../node/canonical-json.js'
 import { sealEnvelope, trustPolicy } from '../../node/envelope.js'
 import { BadSignatureError, InvalidEnvelopeError, RollbackError, SameVersionError, UntrustedKeyError } from '../../node/errors.js'
-import { assertNewerRollout, mayServe, openRolloutHead, sealRolloutHead, type RolloutState } from '../../node/rollout-head.js'
+import { assertNewerRollout, mayServe, openRolloutHead, sealRolloutHead, type RolloutHead, type RolloutState } from '../../node/rollout-head.js'
 import { signingKeyPair } from '../../simulations/world.js'
 
 const { signing, trusted } = signingKeyPair('rollout test')
@@ -16,7 +16,7 @@ function head (reached: number, state: RolloutState = 'rolling', issuedAt = new 
 }
 
 test('only the edges of the waves reached may serve a version in rollout; every edge once complete; none that has not yet once rolled back', t => {
-  const servers = (bytes: Uint8Array): string[] => ['a', 'b', 'c', 'd', 'stranger'].filter(peer => mayServe(openRolloutHead(bytes, trust), peer))
+  const servers = (bytes: Uint8Array): string[] => ['a', 'b', 'c', 'd', 'stranger'].filter(peer => mayServe(openRolloutHead(bytes, trust).head, peer))
   t.deepEqual(servers(head(1)), ['a'])
   t.deepEqual(servers(head(2)), ['a', 'b', 'c'])
   t.deepEqual(servers(head(3)), ['a', 'b', 'c', 'd'])
@@ -46,12 +46,21 @@ test('property: any bytes are refused with a refusal error, never a crash', t =>
 })
 
 test('a later head of the same version supersedes; the same or an earlier one, or an older version, does not', t => {
-  const at = (iso: string, reached = 1): ReturnType<typeof openRolloutHead> => openRolloutHead(head(reached, 'rolling', new Date(iso)), trust)
+  const at = (iso: string, reached = 1): RolloutHead => openRolloutHead(head(reached, 'rolling', new Date(iso)), trust).head
   const held = at('2026-12-06T10:00:05Z')
   t.notThrows(() => { assertNewerRollout(at('2026-12-06T10:00:06Z', 2), held) })
   t.throws(() => { assertNewerRollout(at('2026-12-06T10:00:05Z', 2), held) }, { instanceOf: SameVersionError })
   t.throws(() => { assertNewerRollout(at('2026-12-06T10:00:04Z', 3), held) }, { instanceOf: SameVersionError })
-  const newer = openRolloutHead(sealRolloutHead({ version: { ...envelope.head, version: 8 }, waves: WAVES, reached: 1, state: 'rolling', issuedAt: new Date('2026-12-06T09:00:00Z') }, signing).bytes, trust)
+  const newer = openRolloutHead(sealRolloutHead({ version: { ...envelope.head, version: 8 }, waves: WAVES, reached: 1, state: 'rolling', issuedAt: new Date('2026-12-06T09:00:00Z') }, signing).bytes, trust).head
   t.notThrows(() => { assertNewerRollout(newer, held) }, 'a newer version supersedes whatever its time')
   t.throws(() => { assertNewerRollout(held, newer) }, { instanceOf: RollbackError })
+})
+
+test('a head may carry a small body outside its signature; the signed part is the same with or without it', t => {
+  const bare = sealRolloutHead({ version: envelope.head, waves: WAVES, reached: 1, state: 'rolling', issuedAt: new Date('2026-12-06T10:00:01Z') }, signing).bytes
+  const carrying = sealRolloutHead({ version: envelope.head, waves: WAVES, reached: 1, state: 'rolling', issuedAt: new Date('2026-12-06T10:00:01Z') }, signing, new Uint8Array([1, 2, 3])).bytes
+  const opened = openRolloutHead(carrying, trust)
+  t.deepEqual([...opened.carried ?? []], [1, 2, 3])
+  t.true(Buffer.from(opened.signed).equals(bare))
+  t.is(openRolloutHead(bare, trust).carried, undefined)
 })
