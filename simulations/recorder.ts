@@ -1,5 +1,5 @@
 import type { Publisher } from '../cluster-publisher/create-publisher.js'
-import { sha256Hex } from '../node/envelope.js'
+import { sha256Hex, type Envelope } from '../node/envelope.js'
 import type { Edge } from '../edge-subscriber/create-edge.js'
 
 /** An edge started serving a config (from the mesh, or restored from disk). */
@@ -10,7 +10,7 @@ export interface Published { t: number, version: number, sha: string }
 export interface Sample { t: number, edge: string, status: number, sha?: string }
 /** A period something was cut. */
 export interface Window { label: string, start: number, end?: number }
-/** A moment worth marking (a kill, a restart, a join). */
+/** A moment worth marking (a kill, a restart, a join; a rollout's steps and verdict). */
 export interface Mark { t: number, label: string }
 /** From `from` on, these edges must serve `version` or newer within `boundMs`. */
 export interface Expectation { label: string, edges: string[], version: number, from: number, boundMs: number }
@@ -25,6 +25,10 @@ export interface RunRecord {
   samples: Sample[]
   windows: Window[]
   marks: Mark[]
+  /** Each step of a rollout as the publisher signed it: a wave reached, complete, rolled back. */
+  rolloutSteps: Mark[]
+  /** Versions whose rollout was rolled back. */
+  rolledBack: number[]
   expectations: Expectation[]
   errors: string[]
 }
@@ -38,6 +42,8 @@ export class Recorder {
   readonly samples: Sample[] = []
   readonly windows: Window[] = []
   readonly marks: Mark[] = []
+  readonly rolloutSteps: Mark[] = []
+  readonly rolledBack: number[] = []
   readonly expectations: Expectation[] = []
   readonly errors: string[] = []
   private readonly startedAt = Date.now()
@@ -48,15 +54,28 @@ export class Recorder {
   }
 
   watchEdge (name: string, edge: Edge): void {
-    edge.latest.onAccepted((envelope, origin) => {
+    edge.onServing((envelope, origin) => {
       this.served.push({ t: this.now(), edge: name, version: envelope.head.version, sha: envelope.head.bodySha256, origin })
     })
   }
 
-  /** Every version the publisher holds as newest: the ones it signs, and any it learns from the mesh. */
+  /** Every version the publisher holds as newest (the ones it signs, any it learns from the mesh), those it rolls out, and each step of their rollouts. */
   watchPublisher (publisher: Publisher): void {
-    publisher.latest.onAccepted(envelope => {
-      this.published.push({ t: this.now(), version: envelope.head.version, sha: envelope.head.bodySha256 })
+    const signed = (envelope: Envelope): void => {
+      if (!this.published.some(p => p.version === envelope.head.version)) this.published.push({ t: this.now(), version: envelope.head.version, sha: envelope.head.bodySha256 })
+    }
+    publisher.latest.onAccepted(signed)
+    publisher.rolloutTrack.candidates.onAccepted(signed)
+    let last = ''
+    publisher.rolloutTrack.onChange(() => {
+      const head = publisher.rolloutTrack.head()
+      if (head === undefined) return
+      const step = head.state === 'rolling' ? `wave ${head.waves[head.reached - 1]?.name ?? head.reached} reached` : head.state
+      const label = `v…${String(head.version).slice(-5)} ${step}`
+      if (label === last) return
+      last = label
+      this.rolloutSteps.push({ t: this.now(), label })
+      if (head.state === 'rolled-back') this.rolledBack.push(head.version)
     })
   }
 
@@ -102,7 +121,7 @@ export class Recorder {
     return {
       scenario, nodes, seed, durationMs: this.now(),
       served: this.served, published: this.published, samples: this.samples,
-      windows: this.windows, marks: this.marks, expectations: this.expectations, errors: this.errors
+      windows: this.windows, marks: this.marks, rolloutSteps: this.rolloutSteps, rolledBack: this.rolledBack, expectations: this.expectations, errors: this.errors
     }
   }
 }

@@ -8,32 +8,101 @@ const LEFT = 90
 const WIDTH = 900
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac']
 
+/** About how wide a 9 px label is, per character. */
+const CHAR_WIDTH = 5.2
+
+/**
+ * Labels beside their lines, each on the first of `lanes` lines where it
+ * overlaps no label before it (to the left of its line near the right edge,
+ * where it would be cut off): neighbouring events stay readable.
+ */
+function placeLabels (items: Array<{ x: number, text: string }>, lanes: number): Array<{ attributes: string, lane: number }> {
+  const ends = Array.from({ length: lanes }, () => -Infinity)
+  return items.map(({ x, text }) => {
+    const width = text.length * CHAR_WIDTH
+    const leftward = x + 2 + width > WIDTH
+    const [from, to] = leftward ? [x - 2 - width, x - 2] : [x + 2, x + 2 + width]
+    const free = ends.findIndex(end => end + 6 <= from)
+    const lane = free >= 0 ? free : ends.indexOf(Math.min(...ends))
+    ends[lane] = to
+    return { attributes: leftward ? `x="${x - 2}" text-anchor="end"` : `x="${x + 2}"`, lane }
+  })
+}
+
 function escape (text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }
 
+const STEP_COLOUR = '#1f5fbf'
+/** Rollout steps come close together (a verdict right after a wave): their labels take turns on this many lines. */
+const STEP_LANES = 4
+/** Bars of a version whose rollout was rolled back are hatched over their colour. */
+const HATCH = '<defs><pattern id="rolled-back" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="2" height="6" fill="#000" opacity="0.45"/></pattern></defs>'
+const shortVersion = (version: number): string => `v…${String(version).slice(-5)}`
+
+/**
+ * What each colour, band, line and dot of the timeline means: every version
+ * with its colour (and whether its rollout was rolled back), then the rest.
+ */
+function legend (versions: number[], colour: (version: number) => string, run: RunRecord): string {
+  const swatch = (fill: string, extra = '', hatched = false): string => `<svg width="14" height="12" aria-hidden="true">${hatched ? HATCH : ''}<rect width="14" height="12" fill="${fill}"${extra}/>${hatched ? '<rect width="14" height="12" fill="url(#rolled-back)"/>' : ''}</svg>`
+  const line = (stroke: string, dash: string): string => `<svg width="14" height="12" aria-hidden="true"><line x1="7" x2="7" y1="0" y2="12" stroke="${stroke}" stroke-width="2" stroke-dasharray="${dash}"/></svg>`
+  const items = versions.map(version => {
+    const published = run.published.find(p => p.version === version)
+    const notes = [
+      published === undefined ? '' : `signed at ${Math.round(published.t / 100) / 10} s`,
+      run.rolledBack.includes(version) ? 'rolled back: hatched' : ''
+    ].filter(note => note !== '').join(', ')
+    return `<li>${swatch(colour(version), '', run.rolledBack.includes(version))} ${escape(shortVersion(version))}${notes === '' ? '' : ` <span class="muted">(${escape(notes)})</span>`}</li>`
+  })
+  items.push(
+    `<li>${swatch('#d62728', ' opacity="0.18"')} a partition: links cut</li>`,
+    `<li>${line('#555', '3,3')} an event (a publish, a kill, a restart, a join)</li>`,
+    ...run.rolloutSteps.length > 0 ? [`<li>${line(STEP_COLOUR, '1,2')} a rollout step the publisher signed: a wave reached, complete, or rolled back (the verdict)</li>`] : [],
+    '<li><svg width="14" height="12" aria-hidden="true"><circle cx="7" cy="6" r="4" fill="#2ca02c"/></svg> every edge of an expectation served its version</li>'
+  )
+  return `<ul class="legend">${items.join('')}</ul>`
+}
+
 /**
  * A self-contained HTML page: a timeline per edge coloured by the version it
- * serves, partition windows shaded, marks (publishes, kills, restarts) as
- * lines, convergence per expectation, and the verdict.
+ * serves, with a legend saying which colour is which version, partition
+ * windows shaded, marks (publishes, kills, restarts) and rollout steps (waves
+ * reached, the verdict) as labelled lines, convergence per expectation, and
+ * the verdict on the invariants.
  */
 export function renderReport (run: RunRecord, verdict: Verdict): string {
   const edges = [...new Set(run.served.map(change => change.edge))].sort()
   const x = (t: number): number => LEFT + (t / Math.max(1, run.durationMs)) * (WIDTH - LEFT - 10)
-  const versions = [...new Set(run.published.map(p => p.version))].sort((a, b) => a - b)
+  const versions = [...new Set([...run.published.map(p => p.version), ...run.served.map(change => change.version)])].sort((a, b) => a - b)
   const colour = (version: number): string => PALETTE[versions.indexOf(version) % PALETTE.length] ?? '#999'
-  const top = 44
+  const stepLanes = run.rolloutSteps.length > 0 ? STEP_LANES : 0
+  const top = 44 + stepLanes * 12
   const height = top + edges.length * ROW + 30
 
   const windows = run.windows.map(w => `<rect x="${x(w.start)}" y="${top - 6}" width="${Math.max(1, x(w.end ?? run.durationMs) - x(w.start))}" height="${edges.length * ROW + 6}" fill="#d62728" opacity="0.18"><title>${escape(w.label)}</title></rect>`)
   // Labels alternate between two lines so neighbouring events stay readable.
-  const marks = run.marks.map((m, i) => `<line x1="${x(m.t)}" x2="${x(m.t)}" y1="${top - 10 - (i % 2) * 12}" y2="${top + edges.length * ROW}" stroke="#555" stroke-dasharray="3,3"><title>${escape(m.label)} at ${m.t} ms</title></line><text x="${x(m.t) + 2}" y="${top - 12 - (i % 2) * 12}" font-size="9" fill="#555">${escape(m.label)}</text>`)
+  const markLabels = placeLabels(run.marks.map(m => ({ x: x(m.t), text: m.label })), 2)
+  const marks = run.marks.map((m, i) => {
+    const { attributes, lane } = markLabels[i] ?? { attributes: '', lane: 0 }
+    return `<line x1="${x(m.t)}" x2="${x(m.t)}" y1="${top - 10 - lane * 12}" y2="${top + edges.length * ROW}" stroke="#555" stroke-dasharray="3,3"><title>${escape(m.label)} at ${m.t} ms</title></line><text ${attributes} y="${top - 12 - lane * 12}" font-size="9" fill="#555">${escape(m.label)}</text>`
+  })
+  const stepText = (label: string): string => label.replace(/rolled-back$/, 'rolled back (the verdict)')
+  const stepLabels = placeLabels(run.rolloutSteps.map(step => ({ x: x(step.t), text: stepText(step.label) })), STEP_LANES)
+  const steps = run.rolloutSteps.map((step, i) => {
+    const rolledBack = step.label.endsWith('rolled-back')
+    const { attributes, lane } = stepLabels[i] ?? { attributes: '', lane: 0 }
+    const y = 10 + lane * 12
+    return `<line x1="${x(step.t)}" x2="${x(step.t)}" y1="${y + 2}" y2="${top + edges.length * ROW}" stroke="${rolledBack ? '#d62728' : STEP_COLOUR}" stroke-dasharray="1,2"><title>${escape(step.label)} at ${step.t} ms</title></line><text ${attributes} y="${y}" font-size="9" fill="${rolledBack ? '#d62728' : STEP_COLOUR}" font-weight="${rolledBack ? 'bold' : 'normal'}">${escape(stepText(step.label))}</text>`
+  })
   const rows = edges.map((edge, i) => {
     const y = top + i * ROW
     const changes = run.served.filter(change => change.edge === edge)
     const bars = changes.map((change, j) => {
       const end = changes[j + 1]?.t ?? run.durationMs
-      return `<rect x="${x(change.t)}" y="${y + 2}" width="${Math.max(1, x(end) - x(change.t))}" height="${ROW - 4}" fill="${colour(change.version)}"><title>${escape(edge)}: version ${change.version} from ${change.t} ms (${escape(change.origin.replace(/:.*/, ''))})</title></rect>`
+      const box = `x="${x(change.t)}" y="${y + 2}" width="${Math.max(1, x(end) - x(change.t))}" height="${ROW - 4}"`
+      const hatch = run.rolledBack.includes(change.version) ? `<rect ${box} fill="url(#rolled-back)"/>` : ''
+      return `<rect ${box} fill="${colour(change.version)}"><title>${escape(edge)}: version ${change.version} from ${change.t} ms (${escape(change.origin.replace(/:.*/, ''))})</title></rect>${hatch}`
     })
     return `<text x="4" y="${y + ROW - 5}" font-size="11">${escape(edge)}</text>${bars.join('')}`
   })
@@ -53,14 +122,15 @@ export function renderReport (run: RunRecord, verdict: Verdict): string {
 
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escape(run.scenario)}: simulation report</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:${WIDTH + 40}px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}.ok{color:#2ca02c}.bad{color:#d62728}</style></head>
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:${WIDTH + 40}px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}.ok{color:#2ca02c}.bad{color:#d62728}.muted{color:#666}.legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.3em 1.2em}.legend svg{vertical-align:middle}</style></head>
 <body>
 <h1>${escape(run.scenario)}</h1>
 <p>${run.nodes} edges and a publisher, seed ${run.seed}, ${Math.round(run.durationMs / 100) / 10} s; ${run.published.length} versions published, ${run.served.length} changes served.</p>
 ${violations}
 <h2>Timeline</h2>
-<p>One row per edge, coloured by the version it serves; red bands are partitions; dashed lines are events; green dots mark when each expectation was met by every edge. Hover for details.</p>
-<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" role="img" aria-label="timeline">${windows.join('')}${rows.join('')}${marks.join('')}${convergence.join('')}${axis.join('')}</svg>
+<p>One row per edge, coloured by the version it serves (the legend below says which colour is which version). Hover for details.</p>
+<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" role="img" aria-label="timeline">${HATCH}${windows.join('')}${rows.join('')}${marks.join('')}${steps.join('')}${convergence.join('')}${axis.join('')}</svg>
+${legend(versions, colour, run)}
 <h2>Convergence</h2>
 <table><tr><th>expectation</th><th>edges</th><th>p50 ms</th><th>worst ms</th><th>bound ms</th><th></th></tr>${summary.join('')}</table>
 </body></html>

@@ -27,7 +27,7 @@ export function seeded (seed: number): () => number {
 export async function runScenario (scenario: Scenario, nodes: number, seed: number): Promise<RunResult> {
   const root = await mkdtemp(join(tmpdir(), `dime-sim-${scenario.name}-`))
   const recorder = new Recorder()
-  const world = new World({ edges: nodes, root, recorder })
+  const world = new World({ edges: nodes, root, recorder, rollout: scenario.rollout })
   const onCrash = (err: unknown): void => { recorder.errors.push(String((err as Error).stack ?? err)) }
   process.on('uncaughtException', onCrash)
   process.on('unhandledRejection', onCrash)

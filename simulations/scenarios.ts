@@ -1,6 +1,6 @@
 import type { Recorder } from './recorder.js'
 import { waitFor } from './wait-for.js'
-import { PUBLISHER, type World } from './world.js'
+import { PUBLISHER, type World, type WorldInit } from './world.js'
 
 /** Every edge that can reach an up-to-date peer should serve the newest version within this long (reported, not required). */
 export const CONVERGE_BOUND_MS = 5000
@@ -19,8 +19,13 @@ export interface ScenarioContext {
 export interface Scenario {
   name: string
   description: string
+  /** Versions go out in waves under this policy, edges labelled by index. */
+  rollout?: WorldInit['rollout']
   run: (context: ScenarioContext) => Promise<void>
 }
+
+/** Waves take their bakes, a report interval or two each, and gossip: a good change reaches the last wave within this. */
+const ROLLOUT_BOUND_MS = 15_000
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
@@ -41,6 +46,35 @@ async function publishTo ({ world, recorder }: ScenarioContext, label: string, e
 }
 
 export const SCENARIOS: Scenario[] = [
+  {
+    name: 'rollout-waves',
+    description: 'Under three waves (two canaries, three in europe, the rest; 1 s bakes) a good change moves wave by wave; a change to a backend nothing listens on stops at the canaries and rolls back, and no other edge ever serves it.',
+    rollout: {
+      policy: 'waves:\n  - {name: canary, edges: {tier: canary}, bake: 1s}\n  - {name: europe, edges: {region: eu}, bake: 1s}\n  - {name: everyone}\n',
+      labels: index => index < 2 ? { tier: 'canary' } : index < 5 ? { region: 'eu' } : {}
+    },
+    async run (context) {
+      const { world, recorder } = context
+      const reported = (): number => world.publisherStatus()?.edges.filter(edge => edge.takesRollouts).length ?? 0
+      await waitFor('every edge reported to the publisher', () => reported() === world.edgeNames().length ? true : undefined, MET_LIMIT_MS, 50)
+      const good = await world.publish()
+      recorder.mark('a good change')
+      recorder.expect('the good change, wave by wave', world.edgeNames(), good, ROLLOUT_BOUND_MS)
+      await untilMet(recorder)
+      const bad = await world.publish(await world.deadServer())
+      recorder.mark('a change to a dead backend')
+      const rollback = await waitFor('the rollback', () => {
+        const status = world.publisherStatus()
+        return status?.rollout?.version === bad && status.rollout.state === 'rolled-back' && (status.version ?? 0) > bad ? status.version ?? undefined : undefined
+      }, MET_LIMIT_MS, 20)
+      recorder.expect('the rollback, on every edge', world.edgeNames(), rollback, CONVERGE_BOUND_MS)
+      await untilMet(recorder)
+      const canaries = world.edgeNames().slice(0, 2)
+      for (const change of recorder.served.filter(change => change.version === bad && !canaries.includes(change.edge))) {
+        recorder.errors.push(`${change.edge} served version ${bad}, whose rollout failed at the canaries`)
+      }
+    }
+  },
   {
     name: 'fan-out',
     description: 'Three versions published one after another reach every edge.',

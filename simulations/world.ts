@@ -1,6 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { createServer, type AddressInfo, type Server } from 'node:net'
 import { createPublisher, type Publisher } from '../cluster-publisher/create-publisher.js'
 import { directorySource } from '../cluster-publisher/sources/directory-source.js'
 import { createEdge, type Edge } from '../edge-subscriber/create-edge.js'
@@ -53,6 +54,8 @@ export interface WorldInit {
   recorder: Recorder
   /** The clock the publisher signs with (a replacement may run behind). */
   now?: (() => number) | undefined
+  /** Versions go out in waves under this policy; the n-th edge (from 0) gets these labels. */
+  rollout?: { policy: string, labels: (index: number) => Record<string, string> } | undefined
 }
 
 /**
@@ -70,6 +73,9 @@ export class World {
   private readonly swarmKey: Uint8Array
   private readonly fragments: string
   private publishCount = 0
+  /** With rollouts, the service's backend answers (edges probe it); without, it is never dialled. */
+  private backend: Server | undefined
+  private server = 'http://192.0.2.1:80'
   private readonly timing: typeof FAST_TIMING
 
   constructor (private readonly init: WorldInit) {
@@ -79,6 +85,10 @@ export class World {
     this.swarmKey = parseSwarmKey(generateSwarmKey(), 'simulation swarm key')
     this.fragments = join(init.root, 'fragments')
     this.timing = timingFor(init.edges)
+  }
+
+  publisherStatus (): ReturnType<Publisher['status']> | undefined {
+    return this.publisher?.status()
   }
 
   edgeNames (): string[] {
@@ -92,6 +102,12 @@ export class World {
   /** Starts everything and waits until every edge serves the first config, so scenarios measure propagation, not start-up. */
   async start (): Promise<void> {
     await mkdir(this.fragments, { recursive: true })
+    if (this.init.rollout !== undefined) {
+      const backend = createServer(socket => { socket.end() })
+      this.backend = backend
+      await new Promise<void>(resolve => backend.listen(0, '127.0.0.1', resolve))
+      this.server = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`
+    }
     await this.writeFragment()
     await this.startPublisher()
     await this.addEdges(this.init.edges)
@@ -108,14 +124,29 @@ export class World {
   async stop (): Promise<void> {
     await Promise.all(this.runningEdges().map(async ({ name }) => { await this.killEdge(name) }))
     await this.killPublisher()
+    this.backend?.close()
   }
 
-  /** Changes a fragment and waits until the publisher has signed the new config. */
-  async publish (): Promise<number> {
-    const before = this.publisher?.status().version ?? null
-    await this.writeFragment()
+  /** A backend address nothing listens on: a port just given back. */
+  async deadServer (): Promise<string> {
+    const probe = createServer()
+    await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
+    const { port } = probe.address() as AddressInfo
+    await new Promise<void>(resolve => probe.close(() => { resolve() }))
+    return `http://127.0.0.1:${port}`
+  }
+
+  /**
+   * Changes a fragment and waits until the publisher has signed the new
+   * config (released, or put in rollout). `server`: the service's backend
+   * (a changed one is probed by the edges of a rollout's waves).
+   */
+  async publish (server?: string): Promise<number> {
+    const newest = (): number | null => Math.max(this.publisher?.status().version ?? 0, this.publisher?.status().rollout?.version ?? 0) || null
+    const before = newest()
+    await this.writeFragment(server)
     return await waitFor('the publisher to sign a new version', () => {
-      const version = this.publisher?.status().version ?? null
+      const version = newest()
       return version !== null && version !== before ? version : undefined
     }, 60_000, 10)
   }
@@ -131,6 +162,7 @@ export class World {
       log: silentLogger(),
       timing: { ...this.timing, beaconIntervalMs: 500 },
       connectionGater: this.partition.gaterFor(() => self),
+      rolloutPolicy: this.init.rollout === undefined ? undefined : { read: () => ({ where: 'simulation', text: this.init.rollout?.policy ?? '' }), onChange: () => {} },
       now
     })
     self = publisher.mesh.peerId
@@ -179,7 +211,8 @@ export class World {
       serve: { host: '127.0.0.1', port: 0 },
       log: silentLogger(),
       timing: this.timing,
-      connectionGater: this.partition.gaterFor(() => self())
+      connectionGater: this.partition.gaterFor(() => self()),
+      labels: this.init.rollout?.labels(this.edges.indexOf(sim))
     })
     self = () => edge.peerId() ?? sim.peerId
     this.init.recorder.watchEdge(name, edge)
@@ -209,9 +242,9 @@ export class World {
     return sim
   }
 
-  private async writeFragment (): Promise<void> {
+  private async writeFragment (server = this.server): Promise<void> {
     const n = this.publishCount++
     const routers = Array.from({ length: 3 }, (_, i) => `    r${n}-${i}:\n      rule: "Host(\`r${n}-${i}.example.com\`)"\n      service: s\n`).join('')
-    await writeFile(join(this.fragments, 'routes.yaml'), `http:\n  routers:\n${routers}  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: "http://192.0.2.1:80"\n`)
+    await writeFile(join(this.fragments, 'routes.yaml'), `http:\n  routers:\n${routers}  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: "${server}"\n`)
   }
 }

@@ -30,7 +30,7 @@ const run: RunRecord = {
     { t: 200, edge: 'e1', version: 3, sha: 'b'.repeat(64), origin: 'gossip' }
   ],
   samples: [{ t: 50, edge: 'e1', status: 200, sha: 'a'.repeat(64) }],
-  windows: [], marks: [], errors: [],
+  windows: [], marks: [], rolloutSteps: [], rolledBack: [], errors: [],
   expectations: [{ label: 'v3', edges: ['e1'], version: 3, from: 100, boundMs: 500 }]
 }
 
