@@ -46,6 +46,29 @@ const statusResponse = {
     lastFetch: {
       type: ['object', 'null'],
       properties: { version: { type: 'integer' }, at: { type: 'string' }, from: { type: 'string' }, userAgent: nullableString }
+    },
+    rolloutHealth: {
+      type: ['object', 'null'],
+      properties: {
+        version: { type: 'integer' },
+        healthy: { type: 'boolean' },
+        probed: { type: 'integer' },
+        failing: { type: 'array', items: { type: 'string' } },
+        alreadyDown: { type: 'array', items: { type: 'string' } },
+        notProbed: { type: 'integer' },
+        errors: { type: 'array', items: { type: 'string' } }
+      }
+    },
+    rollout: {
+      type: ['object', 'null'],
+      properties: {
+        version: { type: 'integer' },
+        state: { type: 'string' },
+        reached: { type: 'integer' },
+        waves: { type: 'integer' },
+        held: { type: 'boolean' },
+        mayServe: { type: 'boolean' }
+      }
     }
   }
 } as const

@@ -143,4 +143,9 @@ test('real dime processes: six edges in three waves by label; a good change move
   t.regex(rollout?.reason ?? '', /wave "canary" failed its health gate: canary-\d: backends that do not answer from this edge: http\/broken/)
   const tookIt = waves.map(([name]) => name).filter(name => bad.has(`${name} v${rollout?.version ?? 0}`))
   t.true(tookIt.every(name => name.startsWith('canary-')), `only canaries served the bad version (${tookIt.join(', ')})`)
+  const canaryStatus = await waitFor('the canary\'s /status shows the rollback', async () => {
+    const now = await (await fetch(`${urls[0] ?? ''}/status`)).json() as { rollout: { version: number, state: string } | null, rolloutHealth: { version: number, healthy: boolean, failing: string[] } | null }
+    return now.rollout?.state === 'rolled-back' ? now : undefined
+  })
+  t.like(canaryStatus, { rollout: { version: rollout?.version, state: 'rolled-back', mayServe: false }, rolloutHealth: { version: rollout?.version, healthy: false, failing: ['http/broken'] } })
 })

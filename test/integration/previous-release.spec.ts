@@ -1,0 +1,105 @@
+import test, { type ExecutionContext } from 'ava'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { dime, logged, spawnDime } from '../fixtures/dime-process.js'
+import { routeFragment, writeFragment } from '../fixtures/mesh.js'
+import { previousRelease } from '../fixtures/previous-release.js'
+import { tempDir } from '../fixtures/temp-dir.js'
+import { waitFor } from '../../simulations/wait-for.js'
+
+// The previous release (compat/previous-release), checked out and built once for this file.
+const release = await previousRelease()
+const compatTest = 'script' in release ? test.serial : test.serial.skip
+const skipped = 'script' in release ? '' : ` (skipped: ${release.unavailable})`
+const previousScript = 'script' in release ? release.script : ''
+
+interface Mesh { dir: string, keys: string, fragments: string }
+
+async function mesh (t: ExecutionContext): Promise<Mesh> {
+  const dir = await tempDir(t)
+  const keys = join(dir, 'keys')
+  const fragments = join(dir, 'fragments')
+  await dime('keygen', '--out', keys)
+  await dime('keygen', '--out', fragments)
+  await writeFragment(fragments, 'app.yaml', routeFragment('app', 'app.example.com'))
+  return { dir, keys, fragments }
+}
+
+type Release = 'previous' | 'this'
+const scriptOf = (which: Release): string | undefined => which === 'previous' ? previousScript : undefined
+
+function publisher (t: ExecutionContext, m: Mesh, which: Release, extra: string[] = []): ReturnType<typeof spawnDime> {
+  return spawnDime(t, ['publisher', '--fragments', m.fragments, '--key', join(m.keys, 'publisher.key'), '--swarm-key', join(m.keys, 'swarm.key'),
+    '--listen', '/ip4/127.0.0.1/tcp/0', '--admin', '127.0.0.1:0', ...extra], which === 'previous' ? { script: previousScript } : {})
+}
+
+function edge (t: ExecutionContext, m: Mesh, which: Release, name: string, bootstrap: string, extra: string[] = []): ReturnType<typeof spawnDime> {
+  return spawnDime(t, ['edge', '--trust', join(m.keys, 'publisher.pub'), '--bootstrap', bootstrap, '--swarm-key', join(m.keys, 'swarm.key'),
+    '--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(m.dir, name), '--serve', '127.0.0.1:0', '--name', name, ...extra], which === 'previous' ? { script: previousScript } : {})
+}
+
+/** What an edge serves: its version (from /status) and its /config bytes. */
+async function serving (base: string): Promise<{ version: number | null, body: string | undefined }> {
+  const status = await (await fetch(`${base}/status`)).json() as { version: number | null }
+  const config = await fetch(`${base}/config`)
+  return { version: status.version, body: config.status === 200 ? await config.text() : undefined }
+}
+
+async function edgeUrl (child: ReturnType<typeof spawnDime>): Promise<string> {
+  return (await logged(child, 'serving Traefik config', 'url')).replace(/\/config$/, '')
+}
+
+for (const [publisherRelease, label] of [['this', 'this release\'s publisher'], ['previous', 'the previous release\'s publisher']] as const) {
+  compatTest(`with ${label}, an edge of each release converges on the newest config and serves it byte for byte alike${skipped}`, async t => {
+    const m = await mesh(t)
+    const p = publisher(t, m, publisherRelease)
+    const bootstrap = await logged(p, 'mesh node listening', 'addresses')
+    const urls = await Promise.all([edgeUrl(edge(t, m, 'previous', 'old-edge', bootstrap)), edgeUrl(edge(t, m, 'this', 'new-edge', bootstrap))])
+    await writeFragment(m.fragments, 'more.yaml', routeFragment('more', 'more.example.com'))
+    const served = await waitFor(() => `both edges serve the edit (publisher's log:\n${p.output().slice(-3000)})`, async () => {
+      const both = await Promise.all(urls.map(async url => await serving(url).catch(() => undefined)))
+      // Read apart, /status and /config may straddle a change: wait until both say the edit.
+      return both.every(s => s?.body?.includes('more.example.com') === true && s.version !== null) && both[0]?.version === both[1]?.version ? both : undefined
+    }, 120_000)
+    t.not(served[0]?.version, undefined)
+    t.is(served[0]?.body, served[1]?.body, 'the same bytes')
+  })
+}
+
+compatTest(`an edge of the previous release, which knows nothing of waves, never serves a version still in rollout: it gets it when the rollout completes, as the last wave${skipped}`, async t => {
+  const m = await mesh(t)
+  const policy = join(m.dir, 'rollout.yaml')
+  await writeFile(policy, 'waves:\n  - {name: canary, edges: {tier: canary}, bake: 1h}\n  - {name: everyone}\n')
+  const p = publisher(t, m, 'this', ['--rollout', policy])
+  const bootstrap = await logged(p, 'mesh node listening', 'addresses')
+  const admin = await logged(p, 'admin endpoint listening', 'url')
+  const canaryUrl = await edgeUrl(edge(t, m, 'this', 'canary', bootstrap, ['--label', 'tier=canary']))
+  const old = edge(t, m, 'previous', 'old-edge', bootstrap, ['--label', 'tier=canary'])
+  const oldUrl = await edgeUrl(old)
+  type Status = { rollout: { version: number, state: string, last: string[] } | null, edges: Array<{ peerId: string, name: string | null, version: number | null, takesRollouts?: boolean }>, version: number | null }
+  const status = async (): Promise<Status> => await (await fetch(`${admin}/status`)).json() as Status
+  await waitFor('both edges report serving the first version', async () => {
+    const now = await status()
+    return now.edges.filter(e => e.version !== null && e.version === now.version).length === 2 ? true : undefined
+  }, 120_000)
+  const released = (await status()).version
+
+  await writeFragment(m.fragments, 'more.yaml', routeFragment('more', 'more.example.com'))
+  const version = await waitFor('the canary serves the version in rollout', async () => {
+    const now = await status()
+    const canary = await serving(canaryUrl)
+    return now.rollout?.state === 'rolling' && canary.version === now.rollout.version ? canary.version : undefined
+  }, 120_000)
+  const oldPeer = (await status()).edges.find(e => e.name === 'old-edge')?.peerId ?? ''
+  t.deepEqual((await status()).rollout?.last, [oldPeer], 'the old edge, labelled for the canary wave but knowing nothing of waves, is in the last wave')
+  // It is connected to the canary, which serves the version: it syncs with every peer it connects to, and is offered only released versions.
+  await waitFor('the old edge connected to the canary', async () => ((await (await fetch(`${oldUrl}/status`)).json()) as { peers: string[] }).peers.length >= 2 ? true : undefined)
+  await new Promise(resolve => setTimeout(resolve, 3000))
+  t.is((await serving(oldUrl)).version, released, 'the old edge still serves the released version')
+  t.false(old.output().includes(`"version":${version}`), 'nor did it ever take the version in rollout')
+
+  const promoted = await fetch(`${admin}/rollout/promote`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ all: true }) })
+  t.is(promoted.status, 200)
+  await waitFor('the old edge serves it once released', async () => (await serving(oldUrl)).version === version ? true : undefined, 120_000)
+  t.is((await serving(oldUrl)).body, (await serving(canaryUrl)).body, 'the same bytes as the canary')
+})
