@@ -26,7 +26,6 @@ async function mesh (t: ExecutionContext): Promise<Mesh> {
 }
 
 type Release = 'previous' | 'this'
-const scriptOf = (which: Release): string | undefined => which === 'previous' ? previousScript : undefined
 
 function publisher (t: ExecutionContext, m: Mesh, which: Release, extra: string[] = []): ReturnType<typeof spawnDime> {
   return spawnDime(t, ['publisher', '--fragments', m.fragments, '--key', join(m.keys, 'publisher.key'), '--swarm-key', join(m.keys, 'swarm.key'),
