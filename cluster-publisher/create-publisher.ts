@@ -19,7 +19,7 @@ import { HeadAnnouncer } from './head-announcer.js'
 import { leadershipTransitions, NotLeadingError } from './leadership-transitions.js'
 import { LEAD_RETRY_MAX_MS, LEAD_RETRY_MIN_MS } from './constants.js'
 import { backoffDelay } from '../node/backoff.js'
-import { PublisherController, type FragmentReporter } from './publisher-controller.js'
+import { PublisherController, type FragmentReporter, type HeldFragment } from './publisher-controller.js'
 import { publisherState, type Pin } from './publisher-state.js'
 import type { JsonObject } from './json.js'
 import { notReadyReason, publisherStatus, type PublisherStatus, type PublisherStatusParts } from './publisher-status.js'
@@ -34,6 +34,9 @@ import { RolloutTrack } from '../node/rollout-track.js'
 import { rolloutTopic } from '../node/constants.js'
 import { Rollouts, type RolloutReporter, type RolloutStatus, type SavedRollout } from './rollouts.js'
 import type { RolloutPolicySource } from './rollout-policy.js'
+
+/** Versions whose fragments' contents are remembered (a rollout and the version it replaces are among the last few). */
+const CONTENTS_KEPT = 8
 
 /** Several replicas: only the holder of the lease publishes. */
 export interface Leadership {
@@ -77,7 +80,8 @@ export interface PublisherOptions {
   /** Where the rollout policy is kept (`--rollout FILE`, a ConfigMap): new versions go out wave by wave under it; all at once when absent. */
   rolloutPolicy?: RolloutPolicySource | undefined
   now?: (() => number) | undefined
-  timing?: MeshTiming & { beaconIntervalMs?: number | undefined, missingAfterMs?: number | undefined } | undefined
+  /** `reportGraceMs`: how long an edge of a wave has to report before its silence fails the wave (missingAfterMs when absent). */
+  timing?: MeshTiming & { beaconIntervalMs?: number | undefined, missingAfterMs?: number | undefined, reportGraceMs?: number | undefined } | undefined
   connectionGater?: ConnectionGater | undefined
   /** Metrics to add to (the Kubernetes parts register theirs on it first); a new set when absent. */
   metrics?: MeshMetrics | undefined
@@ -120,7 +124,8 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
   let lastGoodContent = (): ReadonlyMap<string, JsonObject> => new Map()
   let pinned = (): Pin | undefined => undefined
   let rollout = (): SavedRollout | undefined => undefined
-  const state = options.stateStore === undefined ? undefined : publisherState(options.stateStore, { lastGood: () => lastGoodContent(), pin: () => pinned(), rollout: () => rollout() })
+  let held = (): ReadonlyMap<string, HeldFragment> => new Map()
+  const state = options.stateStore === undefined ? undefined : publisherState(options.stateStore, { lastGood: () => lastGoodContent(), pin: () => pinned(), rollout: () => rollout(), held: () => held() })
   const latest = new LatestEnvelope({
     trust: trustPolicy(options.mesh, [options.signingKey, ...options.trust ?? []]),
     store: state ?? memoryEnvelopeStore(),
@@ -165,6 +170,9 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     intervalMs: options.timing?.beaconIntervalMs
   })
   const history = new VersionHistory()
+  // What each fragment held in the versions signed lately: a failed rollout holds back the fragments it changed.
+  const contentsOf = new Map<number, ReadonlyMap<string, JsonObject>>()
+  let resigning: ReadonlyMap<string, JsonObject> | undefined
   const rollouts = new Rollouts({
     track,
     edges: () => fleet.view(null, now()),
@@ -173,17 +181,28 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     release: async envelope => { await signer.release(envelope) },
     rollBack: async () => {
       const released = latest.current()
-      if (released === undefined) log.warn('no released config to go back to: the edges that took the failed version keep it')
-      else await signer.resign(released.body)
+      if (released === undefined) {
+        log.warn('no released config to go back to: the edges that took the failed version keep it')
+      } else {
+        resigning = contentsOf.get(released.head.version) ?? new Map()
+        try {
+          await signer.resign(released.body)
+        } finally {
+          resigning = undefined
+        }
+      }
       // The next build finds the failed one held back, and says so.
       reconciler.markDirty()
     },
     persist: async () => { await state?.rewrite() },
     ended: rollout => {
       const changed = rollout.from === null ? [] : history.fragmentsChanged(rollout.from, rollout.version)
+      const failed = contentsOf.get(rollout.version)
+      const before = rollout.from === null ? undefined : contentsOf.get(rollout.from)
+      if (rollout.state === 'rolled-back' && failed !== undefined && before !== undefined) void controller.holdBack(failed, before)
       for (const reporter of options.rolloutReporters ?? []) reporter.rolloutEnded(rollout, changed)
     }
-  }, { signingKey: options.signingKey, log, registry: metrics.registry, now, reportGraceMs: missingAfterMs })
+  }, { signingKey: options.signingKey, log, registry: metrics.registry, now, reportGraceMs: options.timing?.reportGraceMs ?? missingAfterMs })
   rollout = () => rollouts.saved()
   const policySource = options.rolloutPolicy
   if (policySource !== undefined) {
@@ -195,7 +214,11 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     now,
     onSigned: envelope => {
       fleet.published(envelope.head.version, envelope.head.issuedAt)
-      history.record(envelope.head, envelope.body, controller.lastGoodContent())
+      // A rollback re-signs the released config: its contents are that config's, not the failed build's.
+      const contents = resigning ?? controller.lastGoodContent()
+      history.record(envelope.head, envelope.body, contents)
+      contentsOf.set(envelope.head.version, contents)
+      if (contentsOf.size > CONTENTS_KEPT) contentsOf.delete(Math.min(...contentsOf.keys()))
     }
   })
   const controller = new PublisherController({ source, latest, signer, mesh, state }, {
@@ -206,6 +229,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     allowEmpty: options.allowEmpty
   })
   lastGoodContent = () => controller.lastGoodContent()
+  held = () => controller.heldFragments()
   pinned = () => controller.pinned()
   const reconciler = new Reconciler({
     reconcile: async () => {

@@ -4,11 +4,21 @@ import type { LatestEnvelope } from '../node/latest-envelope.js'
 import type { Logger } from '../node/logger.js'
 import type { ConfigPublisher } from './config-publisher.js'
 import { brokenFragments, buildDesiredConfig, countRouters, recoverLastGood, type FragmentReport, type FragmentStatus } from './desired-config.js'
-import type { SkippedObject } from './fragment-files.js'
+import type { Fragment, SkippedObject } from './fragment-files.js'
 import type { FragmentValidator } from './fragment-schema.js'
 import type { JsonObject } from './json.js'
 import type { FragmentSource } from './sources/fragment-source.js'
 import type { Pin, PublisherState } from './publisher-state.js'
+
+/** A fragment whose change failed its rollout: its content then (canonical JSON), and before (none: it was new). */
+export interface HeldFragment {
+  readonly bad: string
+  readonly good?: JsonObject
+}
+
+function canonicalText (content: JsonObject | undefined): string {
+  return content === undefined ? '' : new TextDecoder().decode(canonicalBytes(content))
+}
 
 /** Told of every fragment whose status or reason changed, and of routes that became pending. */
 export interface FragmentReporter {
@@ -29,7 +39,7 @@ export interface PublisherControllerComponents {
    * The durable state the latest envelope is stored in (survives restarts, shared by the replicas),
    * with each fragment's last good content beside the envelope. Absent: the envelope is in memory only.
    */
-  state?: Pick<PublisherState, 'loadLastGood' | 'loadPin' | 'rewrite'> | undefined
+  state?: Pick<PublisherState, 'loadLastGood' | 'loadPin' | 'loadHeld' | 'rewrite'> | undefined
 }
 
 export interface PublisherControllerInit {
@@ -75,6 +85,8 @@ export class PublisherController {
   private published = false
   private lastError: string | null = null
   private pin: (Pin & { config: JsonObject }) | undefined
+  /** Fragments whose change failed its rollout: while a fragment still says that, its content before the change is built instead. */
+  private held = new Map<string, HeldFragment>()
   private readonly metrics: ReturnType<typeof controllerMetrics>
 
   constructor (private readonly components: PublisherControllerComponents, private readonly init: PublisherControllerInit) {
@@ -97,6 +109,7 @@ export class PublisherController {
     this.newestKnown = state !== undefined && this.components.latest.current() !== undefined
     const remembered = this.newestKnown ? await state?.loadLastGood() : undefined
     const pin = this.newestKnown ? await state?.loadPin() : undefined
+    this.held = new Map(Object.entries((this.newestKnown ? await state?.loadHeld() : undefined) ?? {}))
     const config = pin === undefined ? undefined : this.previousConfig()
     this.setPin(pin === undefined || config === undefined ? undefined : { ...pin, config })
     // While pinned the body is the pinned version's, which the contents need not rebuild.
@@ -144,6 +157,41 @@ export class PublisherController {
     return this.lastGood
   }
 
+  /**
+   * A rollout failed: each fragment whose content differs between the failed
+   * build and the one it was to replace is held at its content before (or
+   * left out, if it is new) until it changes again, so the same change is
+   * not rolled out again with the next edit of another fragment.
+   */
+  async holdBack (failed: ReadonlyMap<string, JsonObject>, before: ReadonlyMap<string, JsonObject>): Promise<string[]> {
+    const changed = [...new Set([...failed.keys(), ...before.keys()])].filter(source => canonicalText(failed.get(source)) !== canonicalText(before.get(source)))
+    for (const source of changed) {
+      const bad = failed.get(source)
+      if (bad === undefined) continue
+      const good = before.get(source)
+      this.held.set(source, { bad: canonicalText(bad), ...(good !== undefined ? { good } : {}) })
+    }
+    await this.components.state?.rewrite()
+    return changed.filter(source => failed.has(source))
+  }
+
+  heldFragments (): ReadonlyMap<string, HeldFragment> {
+    return this.held
+  }
+
+  /** The fragments as built: a held one that still says what failed gives its content before; one that changed again is let go. */
+  private withHeld (fragments: readonly Fragment[]): Fragment[] {
+    return fragments.flatMap(fragment => {
+      const held = this.held.get(fragment.source)
+      if (held === undefined || !('content' in fragment)) return [fragment]
+      if (canonicalText(fragment.content) !== held.bad) {
+        this.held.delete(fragment.source)
+        return [fragment]
+      }
+      return held.good === undefined ? [] : [{ source: fragment.source, content: held.good }]
+    })
+  }
+
   /** Whether these contents, merged, give exactly the newest envelope's body (so they are what went into it). */
   private rebuilds (contents: Record<string, JsonObject>): boolean {
     const body = this.components.latest.current()?.body
@@ -177,7 +225,8 @@ export class PublisherController {
   }
 
   private async syncOnce (): Promise<SyncOutcome> {
-    const snapshot = await this.components.source.snapshot()
+    const observed = await this.components.source.snapshot()
+    const snapshot = { ...observed, fragments: this.withHeld(observed.fragments) }
     const { validate } = this.init
     if (this.pin !== undefined) {
       // The fragments' statuses stay current; what they last contributed is left as it was, for the unpin.
@@ -220,7 +269,9 @@ export class PublisherController {
     const result = await this.components.signer.publish(config, this.pin !== undefined)
     if (result.envelope !== undefined) this.metrics.version.set(result.envelope.head.version)
     this.published = true
-    this.lastError = result.changed || result.heldBack !== true ? null : HELD_BACK
+    this.lastError = this.held.size > 0
+      ? `held back after their change failed its rollout, until they change again: ${[...this.held.keys()].join(', ')} (their content before it is published)`
+      : result.changed || result.heldBack !== true ? null : HELD_BACK
     if (!result.changed) return 'unchanged'
     this.init.log.info({ version: result.envelope.head.version, sha256: result.envelope.head.bodySha256, recipients: result.recipients }, 'config published')
     return 'published'

@@ -1,6 +1,7 @@
 import type { EnvelopeStore } from '../node/envelope-store.js'
 import type { JsonObject } from './json.js'
 import type { SavedRollout } from './rollouts.js'
+import type { HeldFragment } from './publisher-controller.js'
 
 /** First bytes of the publisher's state: the envelope, then what each fragment contributed to it (and, since pins, the pin). */
 const MAGIC = new TextEncoder().encode('DIMS')
@@ -27,13 +28,15 @@ export interface PublisherState extends EnvelopeStore {
   loadPin(): Promise<Pin | undefined>
   /** The rollout in progress or last ended when the envelope was stored (or rewritten since). */
   loadRollout(): Promise<SavedRollout | undefined>
+  /** The fragments held back after their change failed its rollout. */
+  loadHeld(): Promise<Record<string, HeldFragment> | undefined>
   /** Writes the stored envelope again with what is remembered now (a pin set or lifted without a new version). */
   rewrite(): Promise<void>
 }
 
 /** A rollout's version in rollout travels as base64 in the JSON (a ConfigMap compresses the whole). */
 type StoredRollout = Omit<SavedRollout, 'candidate'> & { candidate: string }
-interface Remembered { lastGood?: Record<string, JsonObject>, pin?: Pin, rollout?: StoredRollout }
+interface Remembered { lastGood?: Record<string, JsonObject>, pin?: Pin, rollout?: StoredRollout, held?: Record<string, HeldFragment> }
 
 /**
  * Keeps, beside each envelope the publisher stores, what every fragment
@@ -48,6 +51,7 @@ export interface RememberedNow {
   lastGood: () => ReadonlyMap<string, JsonObject>
   pin?: (() => Pin | undefined) | undefined
   rollout?: (() => SavedRollout | undefined) | undefined
+  held?: (() => ReadonlyMap<string, HeldFragment>) | undefined
 }
 
 export function publisherState (blobs: EnvelopeStore, now: RememberedNow): PublisherState {
@@ -68,7 +72,9 @@ export function publisherState (blobs: EnvelopeStore, now: RememberedNow): Publi
   const save = async (envelope: Uint8Array): Promise<void> => {
     const pinned = now.pin?.()
     const rollout = now.rollout?.()
+    const held = now.held?.()
     const remembered: Remembered = {
+      ...(held !== undefined && held.size > 0 ? { held: Object.fromEntries(held) } : {}),
       lastGood: Object.fromEntries(now.lastGood()),
       ...(pinned !== undefined ? { pin: pinned } : {}),
       ...(rollout !== undefined ? { rollout: { ...rollout, candidate: Buffer.from(rollout.candidate).toString('base64') } } : {})
@@ -91,6 +97,9 @@ export function publisherState (blobs: EnvelopeStore, now: RememberedNow): Publi
     },
     async loadPin () {
       return (await split())?.remembered?.pin
+    },
+    async loadHeld () {
+      return (await split())?.remembered?.held
     },
     async loadRollout () {
       const stored = (await split())?.remembered?.rollout

@@ -16,7 +16,7 @@ import { generateSwarmKey, parseSwarmKey } from '../node/swarm-key.js'
 import { waitFor } from './wait-for.js'
 import type { Envelope } from '../node/envelope.js'
 import { wavesReached, type RolloutHead } from '../node/rollout-head.js'
-import { FAST_TIMING, signingKeyPair } from './world.js'
+import { FAST_TIMING, REPORT_GRACE_MS, signingKeyPair } from './world.js'
 
 const MESH = 'faults'
 export const PUBLISHER = 'publisher'
@@ -283,7 +283,7 @@ export class FaultWorld {
       stateStore: fileEnvelopeStore(this.stateFile),
       leadership,
       now: () => Date.now() + this.clockOffsetMs,
-      timing: { ...FAST_TIMING, beaconIntervalMs: 500, missingAfterMs: 3000 },
+      timing: { ...FAST_TIMING, beaconIntervalMs: 500, missingAfterMs: 3000, reportGraceMs: REPORT_GRACE_MS },
       connectionGater: this.gaterFor(PUBLISHER),
       rolloutPolicy: this.waves === undefined ? undefined : { read: () => ({ where: 'fault world', text: this.waves?.policy ?? '' }), onChange: () => {} }
     })

@@ -18,6 +18,12 @@ import { waitFor } from './wait-for.js'
  * anti-entropy, peer checks, beacons and announcements), so scenarios finish in
  * seconds. Redialling is as in production: heals are part of what is measured.
  */
+/**
+ * How long the edges of a wave have to report before their silence fails it,
+ * in tests and simulations: generous, since a busy machine is slow, not
+ * wrong (a failure an edge reports still fails the wave at once).
+ */
+export const REPORT_GRACE_MS = 60_000
 export const FAST_TIMING = { syncIntervalMs: 1000, peerCheckIntervalMs: 250, announceIntervalMs: 1000, announceJitterMs: 200 }
 /**
  * For large worlds, where every node shares one process and two cores:

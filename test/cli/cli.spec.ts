@@ -158,7 +158,8 @@ test('programs that start dime run node as bin/dime.js\'s first line does, read 
   const child = spawnNodeAsDime(['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
   let output = ''
   child.stdout?.on('data', chunk => { output += String(chunk) })
-  await new Promise(resolve => child.once('exit', resolve))
+  // 'close', not 'exit': its output may still be in the pipe when it exits.
+  await new Promise(resolve => child.once('close', resolve))
   t.deepEqual(JSON.parse(output), [[...flags, '-e', script], '2'])
   t.throws(() => dimeNodeInvocation('#!/bin/sh'), { instanceOf: TypeError })
 })

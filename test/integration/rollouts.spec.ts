@@ -136,10 +136,21 @@ test('a change to a backend nothing listens on stops at the canary and rolls bac
   t.true((rollback?.head.version ?? 0) > (rollout?.version ?? Infinity), 'the rollback is signed above the failed version')
   t.is(rollback?.head.bodySha256, released?.head.bodySha256, 'and holds the last released config')
   for (const edge of fleet.edges) t.is(edge.status().configSha256, released?.head.bodySha256 ?? null)
-  // The same build is held back: the publisher does not roll it out again.
+  // The fragment that changed is held back: the publisher does not roll it out again, even with the next edit of another one.
   const held = await waitFor('the next build says it is held back', () => /held back/.test(fleet.publisher.status().lastError ?? '') ? fleet.publisher.status().lastError ?? undefined : undefined)
-  t.regex(held ?? '', /the last released config stays served until the fragments change/)
+  t.is(held, 'held back after their change failed its rollout, until they change again: broken.yaml (their content before it is published)')
   t.is(fleet.publisher.latest.current()?.head.version, rollback?.head.version, 'and publishes nothing new')
+  await writeFragment(fleet.fragments, 'other.yaml', routeFragment('other', 'other.example.com', await listeningBackend(t)))
+  const next = await waitFor('the next edit released after its waves', () => {
+    const status = fleet.publisher.status()
+    return status.rollout?.state === 'complete' && status.version === status.rollout.version && status.rollout.version > (rollback?.head.version ?? Infinity) ? status.rollout.version : undefined
+  })
+  const body = new TextDecoder().decode(fleet.publisher.latest.current()?.body)
+  t.true(body.includes('other.example.com') && !body.includes('broken.example.com'), 'it went out without the held fragment')
+  await waitFor('every edge serves it', () => fleet.edges.every(edge => edge.status().version === next) ? true : undefined)
+  await writeFragment(fleet.fragments, 'broken.yaml', routeFragment('broken', 'broken.example.com', await listeningBackend(t)))
+  await waitFor('fixed, the fragment is let go and goes out', () => new TextDecoder().decode(fleet.publisher.latest.current()?.body).includes('broken.example.com') ? true : undefined)
+  t.is(fleet.publisher.status().lastError, null)
 })
 
 test('the operator moves a wave on now, then every edge; abort rolls back; with nothing in rollout each says so', async t => {
