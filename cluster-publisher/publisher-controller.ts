@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client'
+import { Gauge, type Counter, type Registry } from 'prom-client'
+import { outcomeCounter } from '../node/metrics.js'
 import { canonicalBytes } from '../node/canonical-json.js'
 import type { LatestEnvelope } from '../node/latest-envelope.js'
 import type { Logger } from '../node/logger.js'
@@ -8,13 +9,7 @@ import type { Fragment, SkippedObject } from './fragment-files.js'
 import type { FragmentValidator } from './fragment-schema.js'
 import type { JsonObject } from './json.js'
 import type { FragmentSource } from './sources/fragment-source.js'
-import type { Pin, PublisherState } from './publisher-state.js'
-
-/** A fragment whose change failed its rollout: its content then (canonical JSON), and before (none: it was new). */
-export interface HeldFragment {
-  readonly bad: string
-  readonly good?: JsonObject
-}
+import type { HeldFragment, Pin, PublisherState } from './publisher-state.js'
 
 function canonicalText (content: JsonObject | undefined): string {
   return content === undefined ? '' : new TextDecoder().decode(canonicalBytes(content))
@@ -316,13 +311,9 @@ const OUTCOMES: ReadonlyArray<SyncOutcome | 'error'> = ['published', 'unchanged'
 /** Every label value is exported from the start, at 0: alerts and dashboards read 0 rather than nothing. */
 function controllerMetrics (registry: Registry): { fragments: Gauge<'status'>, version: Gauge, pending: Gauge, waiting: Gauge, pinned: Gauge, reconciles: Counter<'outcome'> } {
   const registers = [registry]
-  const reconciles = new Counter({
-    name: 'dime_publisher_reconciles_total',
-    help: 'Rebuilds by outcome: published, unchanged, waiting-for-mesh (a broken fragment\'s last good content not known yet), refused-empty (see --allow-empty), error (retried with backoff)',
-    labelNames: ['outcome'] as const,
-    registers
-  })
-  for (const outcome of OUTCOMES) reconciles.inc({ outcome }, 0)
+  const reconciles = outcomeCounter('dime_publisher_reconciles_total',
+    'Rebuilds by outcome: published, unchanged, waiting-for-mesh (a broken fragment\'s last good content not known yet), refused-empty (see --allow-empty), error (retried with backoff)',
+    OUTCOMES, registry)
   const fragments = new Gauge({ name: 'dime_publisher_fragments', help: 'Fragments by status in the latest build', labelNames: ['status'] as const, registers })
   for (const status of FRAGMENT_STATUSES) fragments.set({ status }, 0)
   return {

@@ -1,7 +1,6 @@
 import type { EnvelopeStore } from '../node/envelope-store.js'
 import type { JsonObject } from './json.js'
 import type { SavedRollout } from './rollouts.js'
-import type { HeldFragment } from './publisher-controller.js'
 
 /** First bytes of the publisher's state: the envelope, then what each fragment contributed to it (and, since pins, the pin). */
 const MAGIC = new TextEncoder().encode('DIMS')
@@ -13,6 +12,12 @@ export interface Pin {
   /** The version whose config is held. */
   version: number
   since: string
+}
+
+/** A fragment whose change failed its rollout: its content then (canonical JSON), and before (none: it was new). */
+export interface HeldFragment {
+  readonly bad: string
+  readonly good?: JsonObject
 }
 
 /** A pin and its end as everything that reports them says them: the CLI, the log, the Kubernetes Events. */

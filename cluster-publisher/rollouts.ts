@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
+import { outcomeCounter } from '../node/metrics.js'
 import { peekHead, type Envelope } from '../node/envelope.js'
 import type { Logger } from '../node/logger.js'
 import { sealRolloutHead, type RolloutState } from '../node/rollout-head.js'
@@ -467,13 +468,9 @@ const ENDINGS: ReadonlyArray<RolloutStatus['state']> = ['complete', 'rolled-back
 
 function rolloutMetrics (registry: Registry): { started: Counter, ended: Counter<'outcome'>, wave: Gauge } {
   const registers = [registry]
-  const ended = new Counter({
-    name: 'dime_rollouts_ended_total',
-    help: 'Rollouts ended, by outcome: complete (released to every edge), rolled-back (a failed health gate or an abort), superseded (a newer version or a pin)',
-    labelNames: ['outcome'] as const,
-    registers
-  })
-  for (const outcome of ENDINGS) ended.inc({ outcome }, 0)
+  const ended = outcomeCounter('dime_rollouts_ended_total',
+    'Rollouts ended, by outcome: complete (released to every edge), rolled-back (a failed health gate or an abort), superseded (a newer version or a pin)',
+    ENDINGS, registry)
   return {
     started: new Counter({ name: 'dime_rollouts_started_total', help: 'Rollouts started (a new version under a rollout policy)', registers }),
     ended,

@@ -50,3 +50,10 @@ export function createMeshMetrics (): MeshMetrics {
 export function offerCounter (metrics: MeshMetrics): (outcome: OfferOutcome) => void {
   return (outcome) => { metrics.envelopeOffers.inc({ outcome }) }
 }
+
+/** A counter by outcome whose every outcome is exported from the start, at 0: alerts and dashboards read 0 rather than nothing. */
+export function outcomeCounter (name: string, help: string, outcomes: readonly string[], registry: Registry): Counter<'outcome'> {
+  const counter = new Counter({ name, help, labelNames: ['outcome'] as const, registers: [registry] })
+  for (const outcome of outcomes) counter.inc({ outcome }, 0)
+  return counter
+}

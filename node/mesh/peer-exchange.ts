@@ -1,6 +1,6 @@
 import { serviceCapabilities, serviceDependencies, type Connection, type IdentifyResult, type Libp2pEvents, type PeerId, type Startable, type Stream, type TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import { lpStream } from '@libp2p/utils'
+import { readOneFrame, writeOneFrame } from './one-frame.js'
 import { canonicalBytes } from '../canonical-json.js'
 import { EXCHANGED_PEERS, peerExchangeProtocol, SYNC_TIMEOUT_MS } from '../constants.js'
 import type { Logger } from '../logger.js'
@@ -78,33 +78,19 @@ class PeerExchange implements Startable {
   }
 
   private async ask (peer: PeerId): Promise<void> {
-    const signal = AbortSignal.timeout(this.timeoutMs)
-    const stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
-    try {
-      const answer = (await lpStream(stream, { maxDataLength: MAX_ANSWER_BYTES }).read({ signal })).subarray()
-      await stream.close({ signal })
-      for (const known of decodePeerList(answer)) this.init.book.learn(known.id, known.addresses)
-    } catch (err) {
-      stream.abort(err as Error)
-      throw err
-    }
+    const answer = await readOneFrame(this.components.connectionManager, peer, this.protocol, MAX_ANSWER_BYTES, this.timeoutMs)
+    for (const known of decodePeerList(answer)) this.init.book.learn(known.id, known.addresses)
   }
 
   private async answer (stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(this.timeoutMs)
-    try {
-      const asker = connection.remotePeer.toString()
-      const connected = new Set(this.components.connectionManager.getConnections().map(c => c.remotePeer.toString()))
-      const peers = this.init.book.list()
-        .filter(peer => peer.id !== asker)
-        .sort((a, b) => Number(connected.has(b.id)) - Number(connected.has(a.id)) || b.lastSeen - a.lastSeen)
-        .slice(0, EXCHANGED_PEERS)
-        .map(({ id, addresses }) => ({ id, addresses }))
-      await lpStream(stream).write(canonicalBytes({ peers }), { signal })
-      await stream.close({ signal })
-    } catch (err) {
-      stream.abort(err as Error)
-    }
+    const asker = connection.remotePeer.toString()
+    const connected = new Set(this.components.connectionManager.getConnections().map(c => c.remotePeer.toString()))
+    const peers = this.init.book.list()
+      .filter(peer => peer.id !== asker)
+      .sort((a, b) => Number(connected.has(b.id)) - Number(connected.has(a.id)) || b.lastSeen - a.lastSeen)
+      .slice(0, EXCHANGED_PEERS)
+      .map(({ id, addresses }) => ({ id, addresses }))
+    await writeOneFrame(stream, canonicalBytes({ peers }), this.timeoutMs).catch(() => {})
   }
 }
 

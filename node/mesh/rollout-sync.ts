@@ -1,12 +1,12 @@
 import { serviceCapabilities, serviceDependencies, type Connection, type IdentifyResult, type Libp2pEvents, type PeerId, type Startable, type Stream, type TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { lpStream } from '@libp2p/utils'
 import { MAX_ROLLOUT_HEAD_BYTES, rolloutTopic, SYNC_TIMEOUT_MS } from '../constants.js'
 import type { Verdict } from '../latest-envelope.js'
 import type { Logger } from '../logger.js'
 import type { RolloutTrack } from '../rollout-track.js'
 import type { EnvelopeSync } from './envelope-sync.js'
+import { readOneFrame, writeOneFrame } from './one-frame.js'
 import type { TopicHandler } from './topic-handler.js'
 
 /** Asks a newly connected peer for its rollout head, so a node that joins or heals mid-rollout learns it at once. */
@@ -79,27 +79,14 @@ class RolloutSyncService implements RolloutSync, Startable {
   }
 
   private async ask (peer: PeerId): Promise<void> {
-    const signal = AbortSignal.timeout(this.timeoutMs)
-    const stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
-    try {
-      const answer = (await lpStream(stream, { maxDataLength: MAX_ROLLOUT_HEAD_BYTES }).read({ signal })).subarray()
-      await stream.close({ signal })
-      if (answer.byteLength > 0) await this.offer(answer, peer)
-    } catch (err) {
-      stream.abort(err as Error)
-      throw err
-    }
+    const answer = await readOneFrame(this.components.connectionManager, peer, this.protocol, MAX_ROLLOUT_HEAD_BYTES, this.timeoutMs)
+    if (answer.byteLength > 0) await this.offer(answer, peer)
   }
 
   private async answer (stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(this.timeoutMs)
-    try {
-      await lpStream(stream).write(this.init.track.headBytes() ?? new Uint8Array(0), { signal })
-      await stream.close({ signal })
-    } catch (err) {
+    await writeOneFrame(stream, this.init.track.headBytes() ?? new Uint8Array(0), this.timeoutMs).catch((err: unknown) => {
       this.log.debug({ peer: connection.remotePeer.toString(), err: (err as Error).message }, 'rollout head request dropped')
-      stream.abort(err as Error)
-    }
+    })
   }
 }
 

@@ -1,10 +1,9 @@
 import test, { type ExecutionContext } from 'ava'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { dime, logged, spawnDime } from '../fixtures/dime-process.js'
+import { keysAndFragments, logged, spawnDime } from '../fixtures/dime-process.js'
 import { routeFragment, writeFragment } from '../fixtures/mesh.js'
 import { previousRelease } from '../fixtures/previous-release.js'
-import { tempDir } from '../fixtures/temp-dir.js'
 import { waitFor } from '../../simulations/wait-for.js'
 
 // The previous release (compat/previous-release), checked out and built once for this file.
@@ -16,13 +15,9 @@ const previousScript = 'script' in release ? release.script : ''
 interface Mesh { dir: string, keys: string, fragments: string }
 
 async function mesh (t: ExecutionContext): Promise<Mesh> {
-  const dir = await tempDir(t)
-  const keys = join(dir, 'keys')
-  const fragments = join(dir, 'fragments')
-  await dime('keygen', '--out', keys)
-  await dime('keygen', '--out', fragments)
-  await writeFragment(fragments, 'app.yaml', routeFragment('app', 'app.example.com'))
-  return { dir, keys, fragments }
+  const dirs = await keysAndFragments(t)
+  await writeFragment(dirs.fragments, 'app.yaml', routeFragment('app', 'app.example.com'))
+  return dirs
 }
 
 type Release = 'previous' | 'this'

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { writeFile } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
 import type { RolloutStatus } from '../../cluster-publisher/rollouts.js'
-import { dime, logged, spawnDime } from '../fixtures/dime-process.js'
+import { dime, keysAndFragments, logged, spawnDime } from '../fixtures/dime-process.js'
 import { fakeKubeApi, fragmentConfigMap, kubePublisherProcess } from '../fixtures/kube.js'
 import { routeFragment, writeFragment } from '../fixtures/mesh.js'
 import { tempDir } from '../fixtures/temp-dir.js'
@@ -15,11 +15,7 @@ async function body (url: string): Promise<string | undefined> {
 }
 
 test('real dime processes: killing the publisher changes nothing the edges serve; an edge then restarts into its persisted config', async t => {
-  const dir = await tempDir(t)
-  const keys = join(dir, 'keys')
-  const fragments = join(dir, 'fragments')
-  await dime('keygen', '--out', keys)
-  await dime('keygen', '--out', fragments)
+  const { dir, keys, fragments } = await keysAndFragments(t)
   await writeFragment(fragments, 'whoami.yaml', routeFragment('whoami', 'whoami.example.com'))
 
   const publisher = spawnDime(t, ['publisher', '--fragments', fragments, '--key', join(keys, 'publisher.key'),
@@ -80,11 +76,7 @@ test('real dime processes: a publisher watching the cluster (the fake API server
 })
 
 test('real dime processes: six edges in three waves by label; a good change moves wave by wave, a change to a dead backend stops at the canaries and rolls back', async t => {
-  const dir = await tempDir(t)
-  const keys = join(dir, 'keys')
-  const fragments = join(dir, 'fragments')
-  await dime('keygen', '--out', keys)
-  await dime('keygen', '--out', fragments)
+  const { dir, keys, fragments } = await keysAndFragments(t)
   const backend = createServer(socket => { socket.end() })
   await new Promise<void>(resolve => backend.listen(0, '127.0.0.1', resolve))
   t.teardown(() => { backend.close() })
