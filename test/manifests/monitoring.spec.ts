@@ -32,7 +32,8 @@ const CASES: Record<string, { series: string, firing: string, quiet: string, val
   DimeEdgeMissing: { series: 'dime_publisher_edges{state="missing"}', firing: '1x30', quiet: '0x30', value: '1', at: '15m' },
   DimeFragmentRejected: { series: 'dime_publisher_fragments{status="rejected"}', firing: '1x30', quiet: '0x30', value: '1', at: '15m' },
   DimeReconcileErrors: { series: 'dime_publisher_reconciles_total{outcome="error"}', firing: '0+1x30', quiet: '0x30', at: '25m' },
-  DimeKubernetesApiFailing: { series: 'dime_publisher_kubernetes_failures_total{resource="configmaps"}', firing: '0+1x30', quiet: '0x30', at: '25m' }
+  DimeKubernetesApiFailing: { series: 'dime_publisher_kubernetes_failures_total{resource="configmaps"}', firing: '0+1x30', quiet: '0x30', at: '25m' },
+  DimeRolloutRolledBack: { series: 'dime_rollouts_ended_total{outcome="rolled-back"}', firing: '0 0 0 1 1 1 1 1 1 1', quiet: '0x30', at: '5m' }
 }
 
 function missingTools (...commands: string[]): string | undefined {
