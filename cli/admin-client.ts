@@ -4,6 +4,9 @@ import { UsageError } from './usage-error.js'
 
 export interface AdminFlags { admin: string, tokenFile?: string, caFile?: string }
 
+/** How long the admin endpoint may take to answer: an abort or a pin signs, writes and announces before it does. */
+const ADMIN_TIMEOUT_MS = 30_000
+
 /** The flags that say which admin endpoint to ask, and how. */
 export function adminOptions (command: Command, adminHelp = 'the publisher\'s --admin address; https://HOST:PORT for one serving TLS'): Command {
   return command
@@ -41,7 +44,7 @@ async function requestJson (method: string, url: URL, token: string | undefined,
   const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http')
   return await new Promise((resolve, reject) => {
     const headers = { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) }
-    const req = request(url, { method, timeout: 5000, headers, ...(ca !== undefined ? { ca } : {}) }, response => {
+    const req = request(url, { method, timeout: ADMIN_TIMEOUT_MS, headers, ...(ca !== undefined ? { ca } : {}) }, response => {
       let answer = ''
       response.setEncoding('utf8')
       response.on('data', (chunk: string) => { answer += chunk })
@@ -51,7 +54,7 @@ async function requestJson (method: string, url: URL, token: string | undefined,
         else resolve(JSON.parse(answer) as Record<string, unknown>)
       })
     })
-    req.on('timeout', () => { req.destroy(new Error('no answer within 5 s')) })
+    req.on('timeout', () => { req.destroy(new Error(`no answer within ${ADMIN_TIMEOUT_MS / 1000} s`)) })
     req.on('error', reject)
     req.end(body === undefined ? undefined : JSON.stringify(body))
   })

@@ -31,7 +31,7 @@ import { VersionHistory } from './version-history.js'
 import type { FragmentSource } from './sources/fragment-source.js'
 import { loadTraefikSchema } from './traefik-schema.js'
 import { RolloutTrack } from '../node/rollout-track.js'
-import { rolloutTopic } from '../node/constants.js'
+import { BEACON_INTERVAL_MS, rolloutTopic } from '../node/constants.js'
 import { Rollouts, type RolloutReporter, type RolloutStatus, type SavedRollout } from './rollouts.js'
 import type { RolloutPolicySource } from './rollout-policy.js'
 
@@ -202,7 +202,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
       if (rollout.state === 'rolled-back' && failed !== undefined && before !== undefined) void controller.holdBack(failed, before)
       for (const reporter of options.rolloutReporters ?? []) reporter.rolloutEnded(rollout, changed)
     }
-  }, { signingKey: options.signingKey, log, registry: metrics.registry, now, reportGraceMs: options.timing?.reportGraceMs ?? missingAfterMs })
+  }, { signingKey: options.signingKey, log, registry: metrics.registry, now, reportGraceMs: options.timing?.reportGraceMs ?? missingAfterMs, reannounceMs: options.timing?.beaconIntervalMs ?? BEACON_INTERVAL_MS })
   rollout = () => rollouts.saved()
   const policySource = options.rolloutPolicy
   if (policySource !== undefined) {

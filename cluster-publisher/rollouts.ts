@@ -97,6 +97,8 @@ export interface RolloutsInit {
   signingKey: SigningKey
   log: Logger
   registry: Registry
+  /** How often the head of the rollout in progress is gossiped again (gossip does not replay a message a node missed). */
+  reannounceMs: number
   /**
    * How long an edge has to report on a version before its silence counts
    * against the wave (when the bake is shorter), after the wave is reached
@@ -141,6 +143,7 @@ export class Rollouts {
   private lastIssuedAt = 0
   private resumedAt = -Infinity
   private timer: NodeJS.Timeout | undefined
+  private reannouncing: NodeJS.Timeout | undefined
   private judging: Promise<void> | undefined
   private readonly now: () => number
   private readonly metrics: ReturnType<typeof rolloutMetrics>
@@ -263,10 +266,12 @@ export class Rollouts {
 
   start (): void {
     this.timer = setInterval(() => { void this.check() }, GATE_CHECK_INTERVAL_MS)
+    this.reannouncing = setInterval(() => { this.reannounce() }, this.init.reannounceMs)
   }
 
   async stop (): Promise<void> {
     clearInterval(this.timer)
+    clearInterval(this.reannouncing)
     await this.judging
   }
 
@@ -323,6 +328,18 @@ export class Rollouts {
     const run = this.running
     this.end('superseded', reason)
     await this.signHead(run, 'rolled-back')
+  }
+
+  /**
+   * The head of the rollout in progress, again (without a body: a node that
+   * missed it pulls the version): a wave's edge that missed the step would
+   * otherwise wait for its peers' next connection, and its wave fail for its
+   * silence. Nodes relay a head they hold already without writing anything.
+   */
+  private reannounce (): void {
+    const bytes = this.components.track.headBytes()
+    if (this.running?.state !== 'rolling' || bytes === undefined) return
+    this.components.publishHead(bytes).catch((err: unknown) => { this.init.log.debug({ err: (err as Error).message }, 'rollout head not sent again') })
   }
 
   private nothingRolling (action: string): string {

@@ -16,7 +16,7 @@ function rollouts (): Rollouts {
   const { signing, trusted } = signingKeyPair('policy test')
   const track = new RolloutTrack({ trust: trustPolicy('m', [trusted]), candidateStore: memoryEnvelopeStore(), headStore: memoryEnvelopeStore(), log: silentLogger() })
   return new Rollouts({ track, edges: () => [], publishHead: async () => 0, carried: async () => undefined, release: async () => {}, rollBack: async () => {}, persist: async () => {}, ended: () => {} },
-    { signingKey: signing, log: silentLogger(), registry: new Registry(), reportGraceMs: 1000 })
+    { signingKey: signing, log: silentLogger(), registry: new Registry(), reportGraceMs: 1000, reannounceMs: 1000 })
 }
 
 test('an edited policy file is taken; an unusable edit or a deleted file is refused and the last good policy stays in force', async t => {
