@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { readFileSync } from 'node:fs'
 import { packageFile } from '../node/package-files.js'
+import { MESH_PROTOCOL_VERSION, OLDEST_MESH_PROTOCOL } from '../node/constants.js'
 import { demoCommand } from './commands/demo.js'
 import { edgeCommand } from './commands/edge.js'
 import { diffCommand, historyCommand } from './commands/history.js'
@@ -20,7 +21,7 @@ export const USAGE_EXIT_CODE = 2
 
 const program = new Command('dime')
   .description('cdn-on-a-dime mesh: a signed Traefik config, gossiped from a Kubernetes cluster to edge proxies')
-  .version(version)
+  .version(`dime ${version}, mesh protocol ${MESH_PROTOCOL_VERSION} (shares a mesh with protocol ${OLDEST_MESH_PROTOCOL} and later)`)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
 

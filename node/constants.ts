@@ -27,6 +27,17 @@ export const DELTA_HISTORY = 3
 
 export const DEFAULT_MESH = 'default'
 
+/**
+ * What this release speaks on the mesh, as `dime --version` says it.
+ * 1: head beacons, sync, status reports and announcements, peer exchange.
+ * 2: also rollouts (their topic, the candidate sync protocol, rollout heads);
+ * a node of protocol 1 never joins them, and shares the mesh unharmed
+ * (test/integration/previous-release.spec.ts).
+ */
+export const MESH_PROTOCOL_VERSION = 2
+/** The oldest protocol a node of this release shares a mesh with. */
+export const OLDEST_MESH_PROTOCOL = 1
+
 /** Head beacons: the publisher's signed "this is the newest", sent on each change and periodically. Bodies are pulled, never gossiped. */
 export function beaconTopic (mesh: string): string {
   return `/dime/${mesh}/heads/1`

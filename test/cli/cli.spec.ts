@@ -15,6 +15,15 @@ for (const command of ['publisher', 'edge', 'keygen', 'seal', 'demo', 'status', 
   })
 }
 
+test('dime --version says the release and the mesh protocol, whatever follows it', async t => {
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  for (const args of [['--version'], ['-V'], ['--version', 'edge', '--trusst']]) {
+    const result = await dime(...args)
+    t.is(result.code, 0, args.join(' '))
+    t.is(result.stdout, `dime ${version}, mesh protocol 2 (shares a mesh with protocol 1 and later)\n`)
+  }
+})
+
 test('a wrong flag exits non-zero and says which', async t => {
   const result = await dime('edge', '--swarm-key', 'x', '--data-dir', 'y', '--trusst', 'k')
   t.is(result.code, 2)
