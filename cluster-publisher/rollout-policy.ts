@@ -123,6 +123,11 @@ export interface RolloutPolicySource {
   stop?(): void
 }
 
+/** Whether an edge's labels include every one of `wanted` (a wave's label selector). */
+export function hasLabels (labels: Labels, wanted: Labels): boolean {
+  return Object.entries(wanted).every(([key, value]) => labels[key] === value)
+}
+
 /** A wave with the edges it took. */
 export interface PlannedWave {
   readonly name: string
@@ -159,7 +164,7 @@ export function planWaves (policy: RolloutPolicy, edges: ReadonlyArray<{ readonl
 }
 
 function take<T extends { readonly labels: Labels }> (select: WaveSelector, left: T[]): T[] {
-  if ('labels' in select) return left.filter(edge => Object.entries(select.labels).every(([key, value]) => edge.labels[key] === value))
+  if ('labels' in select) return left.filter(edge => hasLabels(edge.labels, select.labels))
   if ('count' in select) return left.slice(0, select.count)
   if ('percent' in select) return left.length === 0 ? [] : left.slice(0, Math.max(1, Math.ceil(left.length * select.percent / 100)))
   return left

@@ -7,7 +7,7 @@ import type { RolloutTrack } from '../node/rollout-track.js'
 import type { SigningKey } from '../node/signing-keys.js'
 import type { EdgeReport } from './fleet.js'
 import { judgeWave, type EdgeVerdict } from './rollout-gate.js'
-import { parseRolloutPolicy, planWaves, RolloutPolicyError, type PlannedWave, type PolicyDocument, type RolloutPolicy } from './rollout-policy.js'
+import { hasLabels, parseRolloutPolicy, planWaves, RolloutPolicyError, type PlannedWave, type PolicyDocument, type RolloutPolicy } from './rollout-policy.js'
 
 /** How often the gate of the wave baking is judged. */
 export const GATE_CHECK_INTERVAL_MS = 500
@@ -215,7 +215,7 @@ export class Rollouts {
       waves: run.waves.map(wave => ({
         name: wave.name,
         bakeMs: wave.bakeMs,
-        edges: wave.reachedAt === null ? this.notReached(wave.edges) : wave.verdicts,
+        edges: wave.reachedAt === null ? this.waiting(wave.edges, 'wave not reached') : wave.verdicts,
         reachedAt: wave.reachedAt === null ? null : new Date(wave.reachedAt).toISOString()
       })),
       reached: run.reached,
@@ -259,9 +259,10 @@ export class Rollouts {
     await this.signHead(this.running, run.state === 'superseded' ? 'rolled-back' : run.state)
   }
 
-  private notReached (peers: readonly string[]): EdgeVerdict[] {
+  /** Every edge of a wave as waiting, for this reason, by name where it gave one. */
+  private waiting (peers: readonly string[], reason: string): EdgeVerdict[] {
     const names = new Map(this.components.edges().map(edge => [edge.peerId, edge.name]))
-    return peers.map(peerId => ({ peerId, name: names.get(peerId) ?? null, verdict: 'waiting', reason: 'wave not reached' }))
+    return peers.map(peerId => ({ peerId, name: names.get(peerId) ?? null, verdict: 'waiting', reason }))
   }
 
   start (): void {
@@ -391,7 +392,7 @@ export class Rollouts {
     for (const edge of joined) {
       const chosen = edge.takesRollouts
         ? policy.waves.find(wave => 'labels' in wave.select
-          ? Object.entries(wave.select.labels).every(([key, value]) => edge.labels[key] === value)
+          ? hasLabels(edge.labels, wave.select.labels)
           : 'rest' in wave.select)
         : undefined
       const index = run.waves.findIndex(wave => wave.name === chosen?.name)
@@ -421,7 +422,7 @@ export class Rollouts {
     run.reached += 1
     if (wave !== undefined) {
       wave.reachedAt = this.now()
-      wave.verdicts = wave.edges.map(peerId => ({ peerId, name: this.components.edges().find(edge => edge.peerId === peerId)?.name ?? null, verdict: 'waiting', reason: 'wave just reached' }))
+      wave.verdicts = this.waiting(wave.edges, 'wave just reached')
       this.init.log.info({ version: run.envelope.head.version, wave: wave.name, edges: wave.edges.length, bakeMs: wave.bakeMs }, 'rollout wave reached')
     }
     this.metrics.wave.set(run.reached)

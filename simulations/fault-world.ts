@@ -1,7 +1,7 @@
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
-import { createServer, type AddressInfo, type Server } from 'node:net'
+import { deadBackend, listeningBackend } from './backends.js'
 import { join } from 'node:path'
 import { freePort } from '../cli/processes.js'
 import { createPublisher, type Leadership, type Publisher } from '../cluster-publisher/create-publisher.js'
@@ -92,8 +92,8 @@ export class FaultWorld {
   readonly rollouts = new Map<number, RolloutRecord>()
   /** Each edge's peer id (its identity is kept in its data directory, so restarts keep it). */
   readonly peerIds = new Map<string, string>()
-  private readonly backends: Server[] = []
-  private readonly backendPorts = new Map<number, number>()
+  private readonly backends: Array<{ close: () => void }> = []
+  private readonly backendUrls = new Map<number, string>()
 
   constructor (private readonly root: string, private readonly waves?: WorldRollouts) {
     this.fragments = join(root, 'fragments')
@@ -107,20 +107,22 @@ export class FaultWorld {
    * never dialled.
    */
   async addBackend (variant: number): Promise<void> {
-    if (this.waves === undefined || this.backendPorts.has(variant)) return
-    const backend = createServer(socket => { socket.end() })
-    await new Promise<void>(resolve => backend.listen(0, '127.0.0.1', resolve))
-    this.backendPorts.set(variant, (backend.address() as AddressInfo).port)
-    if (variant === 0) await new Promise<void>(resolve => backend.close(() => { resolve() }))
-    else this.backends.push(backend)
+    if (this.waves === undefined || this.backendUrls.has(variant)) return
+    if (variant === 0) {
+      this.backendUrls.set(variant, await deadBackend())
+      return
+    }
+    const backend = await listeningBackend()
+    this.backendUrls.set(variant, backend.url)
+    this.backends.push(backend)
   }
 
   /** The server of a variant (`addBackend` first, with rollouts). */
   serverUrl (variant: number): string {
     if (this.waves === undefined) return `http://10.0.0.${variant}:80`
-    const port = this.backendPorts.get(variant)
-    if (port === undefined) throw new TypeError(`no backend for variant ${variant} yet`)
-    return `http://127.0.0.1:${port}`
+    const url = this.backendUrls.get(variant)
+    if (url === undefined) throw new TypeError(`no backend for variant ${variant} yet`)
+    return url
   }
 
   async start (edges: number): Promise<void> {

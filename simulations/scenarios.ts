@@ -1,5 +1,6 @@
 import type { Recorder } from './recorder.js'
 import { waitFor } from './wait-for.js'
+import { deadBackend } from './backends.js'
 import { PUBLISHER, type World, type WorldInit } from './world.js'
 
 /** Every edge that can reach an up-to-date peer should serve the newest version within this long (reported, not required). */
@@ -61,7 +62,7 @@ export const SCENARIOS: Scenario[] = [
       recorder.mark('a good change')
       recorder.expect('the good change, wave by wave', world.edgeNames(), good, ROLLOUT_BOUND_MS)
       await untilMet(recorder)
-      const bad = await world.publish(await world.deadServer())
+      const bad = await world.publish(await deadBackend())
       recorder.mark('a change to a dead backend')
       const rollback = await waitFor('the rollback', () => {
         const status = world.publisherStatus()

@@ -1,7 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createServer, type AddressInfo, type Server } from 'node:net'
+import { listeningBackend } from './backends.js'
 import { createPublisher, type Publisher } from '../cluster-publisher/create-publisher.js'
 import { directorySource } from '../cluster-publisher/sources/directory-source.js'
 import { createEdge, type Edge } from '../edge-subscriber/create-edge.js'
@@ -80,7 +80,7 @@ export class World {
   private readonly fragments: string
   private publishCount = 0
   /** With rollouts, the service's backend answers (edges probe it); without, it is never dialled. */
-  private backend: Server | undefined
+  private backend: { close: () => void } | undefined
   private server = 'http://192.0.2.1:80'
   private readonly timing: typeof FAST_TIMING
 
@@ -109,10 +109,9 @@ export class World {
   async start (): Promise<void> {
     await mkdir(this.fragments, { recursive: true })
     if (this.init.rollout !== undefined) {
-      const backend = createServer(socket => { socket.end() })
+      const backend = await listeningBackend()
       this.backend = backend
-      await new Promise<void>(resolve => backend.listen(0, '127.0.0.1', resolve))
-      this.server = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`
+      this.server = backend.url
     }
     await this.writeFragment()
     await this.startPublisher()
@@ -131,15 +130,6 @@ export class World {
     await Promise.all(this.runningEdges().map(async ({ name }) => { await this.killEdge(name) }))
     await this.killPublisher()
     this.backend?.close()
-  }
-
-  /** A backend address nothing listens on: a port just given back. */
-  async deadServer (): Promise<string> {
-    const probe = createServer()
-    await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
-    const { port } = probe.address() as AddressInfo
-    await new Promise<void>(resolve => probe.close(() => { resolve() }))
-    return `http://127.0.0.1:${port}`
   }
 
   /**

@@ -1,7 +1,7 @@
 import test from 'ava'
 import { chromiumMissing, launchChromium } from '../fixtures/browser.js'
 import { meshKeys, publisherWithRoute, routeFragment, startEdge, startPublisher, writeFragment } from '../fixtures/mesh.js'
-import { createServer, type AddressInfo } from 'node:net'
+import { listeningBackend } from '../../simulations/backends.js'
 import { tempDir } from '../fixtures/temp-dir.js'
 import type { Publisher } from '../../cluster-publisher/create-publisher.js'
 import { waitFor } from '../../simulations/wait-for.js'
@@ -130,10 +130,9 @@ browserTest(`in Chromium, the fleet page refuses without the token, then follows
 })
 
 browserTest(`in Chromium, the fleet page shows a rollout's waves and each edge's health, and promotes and aborts it${skipped}`, async t => {
-  const backend = createServer(socket => { socket.end() })
-  await new Promise<void>(resolve => backend.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { backend.close() })
-  const live = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`
+  const backend = await listeningBackend()
+  t.teardown(backend.close)
+  const live = backend.url
   const keys = meshKeys()
   const fragments = await tempDir(t)
   await writeFragment(fragments, 'app.yaml', routeFragment('app', 'app.example.com', live))

@@ -12,6 +12,7 @@ import { fakeKubeApi, fragmentConfigMap, loadBalancerService, NAMESPACE, servedR
 import { meshKeys, routeFragment, startEdge, type MeshKeys } from '../fixtures/mesh.js'
 import { scrapeMetric } from '../../simulations/scrape.js'
 import { waitFor } from '../../simulations/wait-for.js'
+import { deadBackend, listeningBackend } from '../../simulations/backends.js'
 import { NotLeadingError } from '../../cluster-publisher/leadership-transitions.js'
 
 const SETTLE_MS = 60_000
@@ -414,10 +415,9 @@ test('a rollout that fails its gate records a Warning Event on the ConfigMap tha
   const api = await fakeKubeApi(t)
   const keys = meshKeys()
   // The backend answers before the change (10.0.0.1 may answer or not, depending on the machine).
-  const live = createServer(socket => { socket.end() })
-  await new Promise<void>(resolve => live.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { live.close() })
-  api.apply('configmaps', fragmentConfigMap('whoami', { 'routes.yaml': routeFragment('whoami', 'whoami.example.com', `http://127.0.0.1:${(live.address() as AddressInfo).port}`) }))
+  const live = await listeningBackend()
+  t.teardown(live.close)
+  api.apply('configmaps', fragmentConfigMap('whoami', { 'routes.yaml': routeFragment('whoami', 'whoami.example.com', live.url) }))
   api.apply('configmaps', fragmentConfigMap('steady', { 'routes.yaml': routeFragment('steady', 'steady.example.com') }))
   api.apply('configmaps', { metadata: { name: ROLLOUT_POLICY_CONFIG_MAP, namespace: NAMESPACE }, data: { [ROLLOUT_POLICY_KEY]: 'waves:\n  - {name: canary, edges: {tier: canary}, bake: 1s}\n  - {name: everyone}\n' } })
   const publisher = await startKubePublisher(t, keys, api, { missingAfterMs: 2000 })
@@ -425,11 +425,7 @@ test('a rollout that fails its gate records a Warning Event on the ConfigMap tha
   await startEdge(t, keys, { bootstrap, labels: { tier: 'canary' } })
   await startEdge(t, keys, { bootstrap })
   await waitFor('both edges report the first version', () => publisher.status().edges.filter(edge => edge.version !== null && edge.version === publisher.status().version).length === 2 ? true : undefined, SETTLE_MS)
-  const dead = createServer()
-  await new Promise<void>(resolve => dead.listen(0, '127.0.0.1', resolve))
-  const port = (dead.address() as AddressInfo).port
-  await new Promise<void>(resolve => dead.close(() => { resolve() }))
-  api.apply('configmaps', fragmentConfigMap('whoami', { 'routes.yaml': routeFragment('whoami', 'whoami.example.com', `http://127.0.0.1:${port}`) }))
+  api.apply('configmaps', fragmentConfigMap('whoami', { 'routes.yaml': routeFragment('whoami', 'whoami.example.com', await deadBackend()) }))
   const events = await waitFor('RolloutRolledBack Events', () => {
     const found = api.list('events').filter(event => event.reason === 'RolloutRolledBack')
     return found.length >= 2 ? found : undefined

@@ -1,7 +1,7 @@
 import test from 'ava'
 import { join } from 'node:path'
 import { writeFile } from 'node:fs/promises'
-import { createServer, type AddressInfo } from 'node:net'
+import { deadBackend, listeningBackend } from '../../simulations/backends.js'
 import type { RolloutStatus } from '../../cluster-publisher/rollouts.js'
 import { dime, keysAndFragments, logged, spawnDime } from '../fixtures/dime-process.js'
 import { fakeKubeApi, fragmentConfigMap, kubePublisherProcess } from '../fixtures/kube.js'
@@ -77,10 +77,9 @@ test('real dime processes: a publisher watching the cluster (the fake API server
 
 test('real dime processes: six edges in three waves by label; a good change moves wave by wave, a change to a dead backend stops at the canaries and rolls back', async t => {
   const { dir, keys, fragments } = await keysAndFragments(t)
-  const backend = createServer(socket => { socket.end() })
-  await new Promise<void>(resolve => backend.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { backend.close() })
-  const live = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`
+  const backend = await listeningBackend()
+  t.teardown(backend.close)
+  const live = backend.url
   await writeFragment(fragments, 'app.yaml', routeFragment('app', 'app.example.com', live))
   const policy = join(dir, 'rollout.yaml')
   await writeFile(policy, 'waves:\n  - {name: canary, edges: {tier: canary}, bake: 2s}\n  - {name: europe, edges: {region: eu}, bake: 2s}\n  - {name: everyone}\n')
@@ -124,11 +123,7 @@ test('real dime processes: six edges in three waves by label; a good change move
   t.true(Math.max(at('canary-1'), at('canary-2')) < Math.min(at('paris'), at('berlin')), 'europe after the canaries')
   t.true(Math.max(at('paris'), at('berlin')) < Math.min(at('austin'), at('tokyo')), 'everyone after europe')
 
-  const dead = createServer()
-  await new Promise<void>(resolve => dead.listen(0, '127.0.0.1', resolve))
-  const deadPort = (dead.address() as AddressInfo).port
-  await new Promise<void>(resolve => dead.close(() => { resolve() }))
-  await writeFragment(fragments, 'broken.yaml', routeFragment('broken', 'broken.example.com', `http://127.0.0.1:${deadPort}`))
+  await writeFragment(fragments, 'broken.yaml', routeFragment('broken', 'broken.example.com', await deadBackend()))
   const bad = await timeline(now => now.rollout?.state === 'rolled-back' && now.edges.every(edge => (edge.version ?? 0) > (now.rollout?.version ?? Infinity)), 'the bad change rolled back everywhere')
   const rollout = (await status()).rollout
   t.log(`bad change v${rollout?.version ?? 0}: ${rollout?.reason ?? ''}`)

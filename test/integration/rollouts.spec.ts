@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from 'ava'
-import { createServer, type Server } from 'node:net'
+import { deadBackend, listeningBackend as liveBackend } from '../../simulations/backends.js'
 import { createServer as createHttpServer } from 'node:http'
 import { FAST_TIMING } from '../../simulations/world.js'
 import type { Publisher } from '../../cluster-publisher/create-publisher.js'
@@ -38,19 +38,9 @@ const EDGES = [
 
 /** A TCP backend that answers (accepts connections) until the test ends. */
 async function listeningBackend (t: ExecutionContext): Promise<string> {
-  const server = createServer(socket => { socket.end() })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { server.close() })
-  return `http://127.0.0.1:${(server.address() as { port: number }).port}`
-}
-
-/** An address nothing listens on: a port just given back. */
-async function deadBackend (): Promise<string> {
-  const server: Server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>(resolve => server.close(() => { resolve() }))
-  return `http://127.0.0.1:${port}`
+  const backend = await liveBackend()
+  t.teardown(backend.close)
+  return backend.url
 }
 
 type NamedEdge = Edge & { label: string, dataDir: string }
