@@ -138,6 +138,7 @@ ansibleTest(`the units are valid: systemd-analyze verify for plain units, quadle
   t.is((await layDown(plain.vars)).code, 0)
   const services = (await readdir(join(plain.root, 'etc/systemd/system'))).sort()
   t.deepEqual(services, ['dime-edge.service', 'traefik.service'])
+  t.regex(await readFile(join(plain.root, 'etc/systemd/system/dime-edge.service'), 'utf8'), /^ExecStart=\/usr\/bin\/podman run .* --read-only .* edge$/m)
   if (commandExists('systemd-analyze') && existsSync('/usr/bin/podman')) {
     const verify = await run('systemd-analyze', ['verify', ...services.map(name => join(plain.root, 'etc/systemd/system', name))])
     t.is(verify.code, 0, verify.output)
@@ -152,6 +153,7 @@ ansibleTest(`the units are valid: systemd-analyze verify for plain units, quadle
   const edgeUnit = await readFile(join(quadlet.root, 'etc/containers/systemd/dime-edge.container'), 'utf8')
   t.regex(edgeUnit, /^Exec=edge$/m)
   t.regex(edgeUnit, /^Network=host$/m)
+  t.regex(edgeUnit, /^ReadOnly=true$/m, 'the edge runs on a read-only root filesystem, as the image test runs it')
   const generator = '/usr/libexec/podman/quadlet'
   if (existsSync(generator)) {
     const dry = await run(generator, ['-dryrun'], { QUADLET_UNIT_DIRS: join(quadlet.root, 'etc/containers/systemd') })
