@@ -162,3 +162,14 @@ ansibleTest(`the units are valid: systemd-analyze verify for plain units, quadle
     t.log(`quadlet's dry run not run: ${generator} is missing (Podman before 4.4)`)
   }
 })
+
+test('site.yml upgrades edges a batch at a time (a quarter by default, -e dime_edge_batch=N), stopping at the first edge that fails; each waits to serve before the next batch', async t => {
+  const plays = parse(await readFile(join(ANSIBLE, 'site.yml'), 'utf8')) as Array<{ roles: string[], serial?: string, max_fail_percentage?: number }>
+  const edgePlay = plays.find(play => play.roles.includes('dime_edge'))
+  t.is(edgePlay?.serial, "{{ dime_edge_batch | default('25%') }}")
+  t.is(edgePlay?.max_fail_percentage, 0)
+  const services = parse(await readFile(join(ANSIBLE, 'roles/dime_edge/tasks/services.yml'), 'utf8')) as Array<Record<string, unknown>>
+  const restart = services.findIndex(task => task['ansible.builtin.meta'] === 'flush_handlers')
+  const wait = services.findIndex(task => (task['ansible.builtin.uri'] as { url?: string } | undefined)?.url?.endsWith('/readyz') === true)
+  t.true(restart >= 0 && wait > restart, 'the wait for /readyz follows the restart')
+})

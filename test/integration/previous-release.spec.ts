@@ -97,3 +97,36 @@ compatTest(`an edge of the previous release, which knows nothing of waves, never
   await waitFor('the old edge serves it once released', async () => (await serving(oldUrl)).version === version ? true : undefined, 120_000)
   t.is((await serving(oldUrl)).body, (await serving(canaryUrl)).body, 'the same bytes as the canary')
 })
+
+compatTest(`going back: the previous release's publisher and edge start from the data this release's wrote, serve it unchanged, and publish above it${skipped}`, async t => {
+  const m = await mesh(t)
+  const data = ['--data-dir', join(m.dir, 'publisher')]
+  const p = publisher(t, m, 'this', data)
+  const bootstrap = await logged(p, 'mesh node listening', 'addresses')
+  const newEdge = edge(t, m, 'this', 'the-edge', bootstrap)
+  const newUrl = await edgeUrl(newEdge)
+  const before = await waitFor('this release\'s edge serves the config', async () => {
+    const now = await serving(newUrl).catch(() => undefined)
+    return now?.body?.includes('app.example.com') === true ? now : undefined
+  }, 120_000)
+  for (const child of [newEdge, p]) child.kill('SIGTERM')
+  await waitFor('this release\'s publisher and edge stopped', () => newEdge.exitCode !== null && p.exitCode !== null ? true : undefined)
+
+  // The same data directories, the previous release's programs: the edge's comes first, with no publisher.
+  const oldUrl = await edgeUrl(edge(t, m, 'previous', 'the-edge', '/ip4/127.0.0.1/tcp/9'))
+  // It answers /config from disk first, and /status once its mesh node is up.
+  const restored = await waitFor('the previous release\'s edge says what it serves', async () => {
+    const now = await serving(oldUrl).catch(() => undefined)
+    return now?.version !== undefined ? now : undefined
+  })
+  t.deepEqual(restored, before, 'the previous release\'s edge serves what this release\'s persisted, byte for byte')
+  const old = publisher(t, m, 'previous', data)
+  const oldBootstrap = await logged(old, 'mesh node listening', 'addresses')
+  const oldEdgeUrl = await edgeUrl(edge(t, m, 'previous', 'another-edge', oldBootstrap))
+  await writeFragment(m.fragments, 'more.yaml', routeFragment('more', 'more.example.com'))
+  const after = await waitFor(() => `the previous release's publisher publishes the edit (its log:\n${old.output().slice(-3000)})`, async () => {
+    const now = await serving(oldEdgeUrl).catch(() => undefined)
+    return now?.body?.includes('more.example.com') === true ? now : undefined
+  }, 120_000)
+  t.true((after.version ?? 0) > (before.version ?? 0), `version ${after.version ?? 'none'} above ${before.version ?? 'none'}`)
+})

@@ -156,3 +156,24 @@ test('every HTTPRoute in the manifests is on an edge Gateway and makes routes th
     else t.fail(resolved.error)
   }
 })
+
+interface KustomizeImage { name: string, newName?: string, newTag?: string }
+
+/** An image reference as kustomize's images: field rewrites it: matched by name (without tag or digest), given a new name and tag. */
+function kustomizedImage (reference: string, images: KustomizeImage[]): string {
+  const name = reference.replace(/@.*$/, '').replace(/:[^/:]*$/, '')
+  const image = images.find(candidate => candidate.name === name)
+  if (image === undefined) return reference
+  const tag = image.newTag ?? (reference.slice(name.length).startsWith(':') ? reference.slice(name.length + 1) : undefined)
+  return `${image.newName ?? name}${tag === undefined ? '' : `:${tag}`}`
+}
+
+test('kubectl apply -k manifests/ asks for the release\'s image: kustomize\'s images: sets the Deployment\'s tag to package.json\'s version, and the result is still a valid Deployment', async t => {
+  const { version } = JSON.parse(readFileSync(join(MANIFESTS, '../package.json'), 'utf8')) as { version: string }
+  const images = (find<{ images?: KustomizeImage[] }>('Kustomization')).images ?? []
+  const deployment = structuredClone(find<{ spec: { template: { spec: { containers: Array<{ image: string }> } } } }>('Deployment', 'dime-publisher'))
+  for (const container of deployment.spec.template.spec.containers) container.image = kustomizedImage(container.image, images)
+  t.deepEqual(deployment.spec.template.spec.containers.map(container => container.image), [`ghcr.io/cdn-on-a-dime/dime:${version}`])
+  const { Deployment } = await import('kubernetes-models/apps/v1')
+  t.notThrows(() => { new Deployment(deployment as unknown as ConstructorParameters<typeof Deployment>[0]).validate() })
+})
