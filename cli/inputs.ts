@@ -128,6 +128,13 @@ export function positiveSeconds (value: string, flag: string): number {
   return positiveNumber(value, flag, 'seconds')
 }
 
+/** A flag's whole number of at least 1 (connections, peers). */
+export function positiveCount (value: string, flag: string): number {
+  const number = Number(value)
+  if (!Number.isInteger(number) || number < 1) throw new UsageError(`${flag} must be a whole number of at least 1, got "${value}"`)
+  return number
+}
+
 /** `--max-config-mib`: a positive number of MiB, as bytes. */
 export function maxConfigBytes (value: string, flag = '--max-config-mib'): number {
   return Math.floor(positiveNumber(value, flag, 'MiB') * 1024 * 1024)

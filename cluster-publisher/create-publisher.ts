@@ -31,7 +31,7 @@ import { VersionHistory } from './version-history.js'
 import type { FragmentSource } from './sources/fragment-source.js'
 import { loadTraefikSchema } from './traefik-schema.js'
 import { RolloutTrack } from '../node/rollout-track.js'
-import { BEACON_INTERVAL_MS, rolloutTopic } from '../node/constants.js'
+import { BEACON_INTERVAL_MS, PUBLISHER_MAX_CONNECTIONS, rolloutTopic } from '../node/constants.js'
 import { Rollouts, type RolloutReporter, type RolloutStatus, type SavedRollout } from './rollouts.js'
 import type { RolloutPolicySource } from './rollout-policy.js'
 
@@ -75,6 +75,8 @@ export interface PublisherOptions {
   onLeadershipChange?: ((leading: boolean) => Promise<void>) | undefined
   /** Largest config to sign (`--max-config-mib`); 64 MiB when absent. */
   maxBodyBytes?: number | undefined
+  /** Mesh connections kept (`--max-connections`); PUBLISHER_MAX_CONNECTIONS when absent. */
+  maxConnections?: number | undefined
   /** Publish a config with no routers even when the published one has some. */
   allowEmpty?: boolean | undefined
   /** Where the rollout policy is kept (`--rollout FILE`, a ConfigMap): new versions go out wave by wave under it; all at once when absent. */
@@ -159,6 +161,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     },
     metrics,
     makeDeltas: true,
+    maxConnections: options.maxConnections ?? PUBLISHER_MAX_CONNECTIONS,
     connectionGater: options.connectionGater,
     timing: options.timing,
     log

@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { EDGE_MAX_CONNECTIONS } from '../node/constants.js'
 import type { Freshness } from '../node/freshness.js'
 import type { LatestEnvelope } from '../node/latest-envelope.js'
 import type { RolloutTrack } from '../node/rollout-track.js'
@@ -56,6 +57,7 @@ export async function edgeMesh (components: EdgeMeshComponents, options: EdgeOpt
   const node = await createMeshNode({
     latest,
     rollouts,
+    maxConnections: EDGE_MAX_CONNECTIONS,
     swarmKey: options.swarmKey,
     listen: options.listen,
     bootstrap: options.bootstrap,

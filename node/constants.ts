@@ -135,6 +135,27 @@ export const TARGET_PEERS = 6
  * but never gossips, syncs or exchanges peers.
  */
 export const IDENTIFY_TIMEOUT_MS = 30_000
+/**
+ * How many connections the publisher keeps, whatever the fleet's size
+ * (`dime publisher --max-connections`): edges beyond it reach it through
+ * other edges. libp2p's default (300) would admit and prune, and an edge
+ * redialling its bootstrap address every second would churn.
+ */
+export const PUBLISHER_MAX_CONNECTIONS = 64
+/** An edge keeps TARGET_PEERS by dialling; others dial it, and past this many the newest are closed. */
+export const EDGE_MAX_CONNECTIONS = 32
+/** Connections libp2p admits over a node's cap, so a newcomer still learns peers and the newest config before it is closed. */
+export const JOIN_HEADROOM = 16
+/** How long a connection over the cap is kept: identify, a peer exchange and a sync take well under this. */
+export const JOIN_GRACE_MS = 10_000
+/**
+ * A bootstrap peer that said it is full is redialled no sooner than this,
+ * doubling to the max, while the node has other connections (with none, as
+ * any bootstrap address): a fleet of a thousand edges then knocks a few times
+ * a second at most, not a thousand.
+ */
+export const FULL_PEER_REDIAL_MIN_MS = 30_000
+export const FULL_PEER_REDIAL_MAX_MS = 600_000
 /** The most peers one answer to a peer exchange lists. */
 export const EXCHANGED_PEERS = 32
 /** How often a node checks its connections against that target. */

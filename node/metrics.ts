@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 import type { OfferOutcome } from './latest-envelope.js'
 
 export interface MeshMetrics {
@@ -8,6 +8,9 @@ export interface MeshMetrics {
   readonly bodyBytes: Counter<'form'>
   readonly dials: Counter<'target' | 'outcome'>
   readonly peerExchanges: Counter<'outcome'>
+  readonly connections: Gauge
+  readonly connectionLimit: Gauge
+  readonly connectionsShed: Counter
 }
 
 /** A registry per program instance (tests run several in one process), with the counters both sides share. */
@@ -44,7 +47,18 @@ export function createMeshMetrics (): MeshMetrics {
     labelNames: ['outcome'] as const,
     registers: [registry]
   })
-  return { registry, envelopeOffers, beacons, bodyBytes, dials, peerExchanges }
+  const connections = new Gauge({ name: 'dime_mesh_connections', help: 'Open mesh connections', registers: [registry] })
+  const connectionLimit = new Gauge({
+    name: 'dime_mesh_max_connections',
+    help: 'Connections this node keeps (the publisher: --max-connections); newcomers over it are let in briefly, then closed',
+    registers: [registry]
+  })
+  const connectionsShed = new Counter({
+    name: 'dime_mesh_connections_shed_total',
+    help: 'Connections closed for being over the cap, after their grace period (their peers reach the mesh through others)',
+    registers: [registry]
+  })
+  return { registry, envelopeOffers, beacons, bodyBytes, dials, peerExchanges, connections, connectionLimit, connectionsShed }
 }
 
 export function offerCounter (metrics: MeshMetrics): (outcome: OfferOutcome) => void {

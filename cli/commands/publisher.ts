@@ -5,10 +5,10 @@ import { join } from 'node:path'
 import type { PublisherOptions } from '../../cluster-publisher/create-publisher.js'
 import type { RolloutPolicySource } from '../../cluster-publisher/rollout-policy.js'
 import { DEFAULT_NAMESPACE } from '../../cluster-publisher/constants.js'
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MESH } from '../../node/constants.js'
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MESH, PUBLISHER_MAX_CONNECTIONS } from '../../node/constants.js'
 import type { Logger } from '../../node/logger.js'
 import type { Registry } from 'prom-client'
-import { collect, isLoopback, readFlagFile, listOf, maxConfigBytes, parseHostPort, readSecretsPublicKey, readServerTls, readToken, parseListen, readSigningKey, readSwarmKey, readTrustedKeys } from '../inputs.js'
+import { collect, isLoopback, readFlagFile, listOf, maxConfigBytes, parseHostPort, positiveCount, readSecretsPublicKey, readServerTls, readToken, parseListen, readSigningKey, readSwarmKey, readTrustedKeys } from '../inputs.js'
 import { runUntilSignal } from '../run-until-signal.js'
 import { UsageError } from '../usage-error.js'
 
@@ -28,6 +28,7 @@ interface PublisherFlags {
   mesh: string
   trust?: string[]
   maxConfigMib: string
+  maxConnections: string
   secretsPub?: string
   tokenFile?: string
   tlsCert?: string
@@ -56,6 +57,7 @@ export function publisherCommand (program: Command): void {
     .addOption(new Option('--tls-key <file>', 'the key of --tls-cert (PEM)').env('DIME_TLS_KEY'))
     .addOption(new Option('--secrets-pub <file>', 'the edges\' public secrets key (secrets.pub from dime keygen): TLS keys and passwords from Secrets are sealed to it').env('DIME_SECRETS_PUB'))
     .addOption(new Option('--mesh <name>', 'mesh name, signed into every config').default(DEFAULT_MESH).env('DIME_MESH'))
+    .addOption(new Option('--max-connections <n>', 'mesh connections kept, whatever the fleet\'s size: edges beyond them reach the publisher through other edges').default(String(PUBLISHER_MAX_CONNECTIONS)).env('DIME_MAX_CONNECTIONS'))
     .addOption(new Option('--max-config-mib <MiB>', 'largest config to sign, uncompressed; edges must accept at least as much').default(String(DEFAULT_MAX_BODY_BYTES / 2 ** 20)).env('DIME_MAX_CONFIG_MIB'))
     .addOption(new Option('--rollout <file>', 'a rollout policy (YAML), watched: each new version reaches the edges wave by wave, each wave proving healthy before the next (README, Rollouts); with --kubernetes, the ConfigMap dime-rollout-policy instead').env('DIME_ROLLOUT').conflicts('kubernetes'))
     .addOption(new Option('--trust <file>', 'an earlier public key (during a key rotation): its configs still count when learning the newest version; repeatable').argParser(collect).env('DIME_TRUST'))
@@ -90,6 +92,7 @@ Examples:
         allowEmpty: flags.allowEmpty === true,
         rolloutPolicy: flags.rollout === undefined ? undefined : await rolloutPolicyFile(flags.rollout),
         maxBodyBytes: maxConfigBytes(flags.maxConfigMib),
+        maxConnections: positiveCount(flags.maxConnections, '--max-connections'),
         log,
         metrics
       }

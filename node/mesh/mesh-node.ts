@@ -10,7 +10,7 @@ import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { beaconTopic, candidateSyncProtocol, IDENTIFY_TIMEOUT_MS, rolloutTopic, STALE_AFTER_MS, TCP_CONNECT_TIMEOUT_MS } from '../constants.js'
+import { beaconTopic, candidateSyncProtocol, IDENTIFY_TIMEOUT_MS, JOIN_HEADROOM, rolloutTopic, STALE_AFTER_MS, TCP_CONNECT_TIMEOUT_MS } from '../constants.js'
 import { Freshness } from '../freshness.js'
 import { HopTimer } from '../hop-timer.js'
 import { DISK_ORIGIN, type LatestEnvelope } from '../latest-envelope.js'
@@ -20,6 +20,7 @@ import type { MeshMetrics } from '../metrics.js'
 import './bounded-pnet-cipher.js'
 import { allowListGater } from './admission.js'
 import { beaconHandler } from './beacon-handler.js'
+import { connectionCap, type ConnectionCap } from './connection-cap.js'
 import { envelopeSync, type EnvelopeSync, type SyncResult } from './envelope-sync.js'
 import { gossipTopics } from './gossip-topics.js'
 import { meshScoreParams } from './gossip-tuning.js'
@@ -61,6 +62,8 @@ export interface MeshNodeInit {
   deltas?: boolean | undefined
   /** Diff each new version against earlier ones (the publisher); other nodes relay the deltas they receive. */
   makeDeltas?: boolean | undefined
+  /** The connections this node keeps (the publisher's fan-in, an edge's links); newcomers over it are let in briefly, then closed. */
+  maxConnections: number
   /** Where the mesh's counters go; a throwaway registry when absent. */
   metrics?: MeshMetrics | undefined
   /** Called with every verified status announcement (peers' addresses are learned from them first). */
@@ -106,6 +109,14 @@ function listenFailure (err: Error): Error {
   return reasons.length === 0 ? err : new MeshListenError(`cannot listen on ${reasons.join('; ')}`, { cause: err })
 }
 
+function countConnections (libp2p: Libp2p, maxConnections: number, metrics: MeshMetrics | undefined): void {
+  if (metrics === undefined) return
+  metrics.connectionLimit.set(maxConnections)
+  const count = (): void => { metrics.connections.set(libp2p.getConnections().length) }
+  libp2p.addEventListener('connection:open', count)
+  libp2p.addEventListener('connection:close', count)
+}
+
 // A type alias, not an interface: libp2p's ServiceMap needs an index signature.
 type Services = {
   pubsub: GossipSub
@@ -114,6 +125,7 @@ type Services = {
   rollouts: RolloutSync
   ping: Ping
   reports: StatusReports
+  cap: ConnectionCap
 }
 
 /**
@@ -142,6 +154,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const timing = init.timing ?? {}
   const rollouts = init.rollouts ?? new RolloutTrack({ trust: init.latest.trustPolicy(), candidateStore: memoryEnvelopeStore(), headStore: memoryEnvelopeStore(), log, maxBodyBytes: init.latest.maxBodyBytes })
 
+  const atCapacity = new Set<string>()
   const libp2p: Libp2p<Services> = await createLibp2p({
     start: false,
     privateKey,
@@ -156,7 +169,9 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     // edges restarting behind one NAT or overlay gateway would be turned away for
     // minutes. Strangers fail at the swarm key, before the costly Noise handshake,
     // so a higher bound is cheap.
-    connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 100 },
+    // Past maxConnections, libp2p refuses a newcomer at once; a few more are admitted so it can learn
+    // other peers first, and the cap closes the newest over the limit after their grace period.
+    connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 100, maxConnections: init.maxConnections + JOIN_HEADROOM },
     // libp2p's connection monitor pings every connection from both ends every 10 s;
     // told not to hang up on a slow overlay link, it only measured, for a third of
     // an idle edge's CPU. The peer keeper pings what needs it: bootstrap
@@ -208,21 +223,26 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
           ...(init.topics ?? [])
         ]
       })(components),
-      peers: peerExchange({
+      cap: connectionCap({ maxConnections: init.maxConnections, log, countShed: () => { init.metrics?.connectionsShed.inc() } }),
+      peers: (components) => peerExchange({
         mesh: init.latest.mesh,
         book,
         log,
+        full: () => components.cap.full(),
+        atCapacity,
         countExchange: outcome => { init.metrics?.peerExchanges.inc({ outcome }) }
-      }),
+      })(components),
       keeper: peerKeeper({
         bootstrap: init.bootstrap ?? [],
         book,
         log,
+        atCapacity,
         countDial: (target, outcome) => { init.metrics?.dials.inc({ target, outcome }) },
         checkIntervalMs: timing.peerCheckIntervalMs
       })
     }
   })
+  countConnections(libp2p, init.maxConnections, init.metrics)
   const publish = async (topic: string, data: Uint8Array): Promise<number> =>
     (await libp2p.services.pubsub.publish(topic, data)).recipients.length
 

@@ -21,6 +21,10 @@ export interface PeerExchangeInit {
   mesh: string
   book: PeerBook
   log: Logger
+  /** Whether this node is over its connection cap: answers then say so, and the asker keeps away. */
+  full?: (() => boolean) | undefined
+  /** The peers whose last answer said they are full (the keeper redials them seldom). */
+  atCapacity?: Set<string> | undefined
   /** Told of every exchange this node asked for: learned (a valid list, even empty), refused (malformed) or failed (no answer). */
   countExchange?: ((outcome: 'learned' | 'refused' | 'failed') => void) | undefined
   timeoutMs?: number | undefined
@@ -33,6 +37,8 @@ export interface PeerExchangeComponents {
 }
 
 interface ExchangedPeer { id: string, addresses: string[] }
+/** An answer: peers, and whether the answering node is over its connection cap (absent from earlier releases: not full). */
+interface PeerList { peers: ExchangedPeer[], full: boolean }
 
 /**
  * Tells a node where the mesh's other members listen as soon as it connects,
@@ -78,8 +84,10 @@ class PeerExchange implements Startable {
   }
 
   private async ask (peer: PeerId): Promise<void> {
-    const answer = await readOneFrame(this.components.connectionManager, peer, this.protocol, MAX_ANSWER_BYTES, this.timeoutMs)
-    for (const known of decodePeerList(answer)) this.init.book.learn(known.id, known.addresses)
+    const answer = decodePeerList(await readOneFrame(this.components.connectionManager, peer, this.protocol, MAX_ANSWER_BYTES, this.timeoutMs))
+    for (const known of answer.peers) this.init.book.learn(known.id, known.addresses)
+    if (answer.full) this.init.atCapacity?.add(peer.toString())
+    else this.init.atCapacity?.delete(peer.toString())
   }
 
   private async answer (stream: Stream, connection: Connection): Promise<void> {
@@ -90,12 +98,14 @@ class PeerExchange implements Startable {
       .sort((a, b) => Number(connected.has(b.id)) - Number(connected.has(a.id)) || b.lastSeen - a.lastSeen)
       .slice(0, EXCHANGED_PEERS)
       .map(({ id, addresses }) => ({ id, addresses }))
-    await writeOneFrame(stream, canonicalBytes({ peers }), this.timeoutMs).catch(() => {})
+    // An earlier release reads `peers` only.
+    const full = this.init.full?.() === true ? { full: true } : {}
+    await writeOneFrame(stream, canonicalBytes({ peers, ...full }), this.timeoutMs).catch(() => {})
   }
 }
 
 /** The peers of an answer; throws InvalidPeerListError unless it is exactly a bounded list of them. */
-export function decodePeerList (bytes: Uint8Array): ExchangedPeer[] {
+export function decodePeerList (bytes: Uint8Array): PeerList {
   let value: unknown
   try {
     value = JSON.parse(Buffer.from(bytes).toString('utf8'))
@@ -105,7 +115,7 @@ export function decodePeerList (bytes: Uint8Array): ExchangedPeer[] {
   if (!isObject(value) || !Array.isArray(value.peers) || value.peers.length > EXCHANGED_PEERS || !value.peers.every(isExchangedPeer)) {
     throw new InvalidPeerListError(`peer list is not a list of at most ${EXCHANGED_PEERS} peers with at most ${MAX_ADDRESSES} addresses each`)
   }
-  return value.peers
+  return { peers: value.peers, full: value.full === true }
 }
 
 function isExchangedPeer (value: unknown): value is ExchangedPeer {

@@ -3,7 +3,7 @@ import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { Ping } from '@libp2p/ping'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { BOOTSTRAP_PING_INTERVAL_MS, BOOTSTRAP_PING_TIMEOUT_MS, BOOTSTRAP_REDIAL_MAX_MS, KNOWN_PEER_REDIAL_MAX_MS, PEER_CHECK_INTERVAL_MS, REDIAL_MIN_MS, TARGET_PEERS } from '../constants.js'
+import { BOOTSTRAP_PING_INTERVAL_MS, BOOTSTRAP_PING_TIMEOUT_MS, BOOTSTRAP_REDIAL_MAX_MS, FULL_PEER_REDIAL_MAX_MS, FULL_PEER_REDIAL_MIN_MS, KNOWN_PEER_REDIAL_MAX_MS, PEER_CHECK_INTERVAL_MS, REDIAL_MIN_MS, TARGET_PEERS } from '../constants.js'
 import { backoffDelay } from '../backoff.js'
 import { withDefaults, type Filled } from '../defaults.js'
 import type { Logger } from '../logger.js'
@@ -22,6 +22,11 @@ export interface PeerKeeperInit {
   checkIntervalMs?: number | undefined
   pingIntervalMs?: number | undefined
   pingTimeoutMs?: number | undefined
+  /** Peers whose last peer exchange answer said they are over their connection cap. */
+  atCapacity?: ReadonlySet<string> | undefined
+  /** Wait before redialling a bootstrap peer that said it is full, while other peers are connected. */
+  fullPeerMinDelayMs?: number | undefined
+  fullPeerMaxDelayMs?: number | undefined
   /** Told of every dial this keeper makes: to a bootstrap address or a known peer, and whether it connected. */
   countDial?: ((target: 'bootstrap' | 'known-peer', outcome: 'connected' | 'failed') => void) | undefined
 }
@@ -42,6 +47,9 @@ export function redialDelay (attempt: number, minMs: number, maxMs: number, rand
 
 interface Backoff { attempts: number, nextAttemptAt: number }
 
+/** The connection manager's tag on bootstrap peers: kept when connections are pruned. */
+const BOOTSTRAP_TAG = 'dime-bootstrap'
+
 /**
  * Keeps the node connected, forever and without a restart:
  * - every bootstrap address is redialled whenever it is not connected, with
@@ -49,9 +57,13 @@ interface Backoff { attempts: number, nextAttemptAt: number }
  *   after a few), so however long a partition lasts, its heal is seen at once;
  *   a connected bootstrap peer is pinged, and hung up on when it stops
  *   answering, since a cut link leaves TCP believing it is still connected;
+ * - a bootstrap peer that said it is full (a publisher at its connection
+ *   cap) is redialled seldom, doubling from half a minute to ten, as long as
+ *   this node has other connections: it reaches the mesh through them;
  * - while fewer than `targetPeers` are connected, known peers from the peer
  *   book are dialled, each with its own backoff. Level-triggered: a check runs
  *   every interval and on every disconnect, whatever happened in between.
+ * Bootstrap peers are tagged, so the connection manager keeps them.
  */
 class PeerKeeper implements Startable {
   readonly [Symbol.toStringTag] = 'dime-peer-keeper'
@@ -72,6 +84,9 @@ class PeerKeeper implements Startable {
       checkIntervalMs: PEER_CHECK_INTERVAL_MS,
       pingIntervalMs: BOOTSTRAP_PING_INTERVAL_MS,
       pingTimeoutMs: BOOTSTRAP_PING_TIMEOUT_MS,
+      atCapacity: new Set<string>(),
+      fullPeerMinDelayMs: FULL_PEER_REDIAL_MIN_MS,
+      fullPeerMaxDelayMs: FULL_PEER_REDIAL_MAX_MS,
       countDial: () => {}
     }, { ...init, log: init.log.child({ component: 'peers' }) })
   }
@@ -134,16 +149,27 @@ class PeerKeeper implements Startable {
   private async keepConnected (address: Multiaddr, signal: AbortSignal): Promise<void> {
     const log = this.init.log.child({ bootstrap: address.toString() })
     let attempt = 0
+    let fullAttempt = 0
     let lastError = ''
     while (!signal.aborted) {
       try {
         const connection = await this.components.connectionManager.openConnection(address, { signal })
         this.init.countDial('bootstrap', 'connected')
-        log.info({ peer: connection.remotePeer.toString() }, 'connected to bootstrap peer')
+        const peer = connection.remotePeer.toString()
+        log.info({ peer }, 'connected to bootstrap peer')
+        await this.components.peerStore.merge(connection.remotePeer, { tags: { [BOOTSTRAP_TAG]: { value: 50 } } }).catch(() => {})
         attempt = 0
         lastError = ''
         await this.watch(connection, signal, log)
-        if (!signal.aborted) log.warn('bootstrap connection lost; redialling')
+        if (signal.aborted) return
+        if (this.init.atCapacity.has(peer) && this.othersConnected()) {
+          const delay = redialDelay(fullAttempt++, this.init.fullPeerMinDelayMs, this.init.fullPeerMaxDelayMs)
+          log.info({ peer, redialInSeconds: Math.round(delay / 1000) }, 'bootstrap peer is full; reaching the mesh through other peers')
+          await this.sleepWhileOthersConnected(delay, signal)
+          continue
+        }
+        fullAttempt = 0
+        log.warn('bootstrap connection lost; redialling')
       } catch (err) {
         if (signal.aborted) return
         this.init.countDial('bootstrap', 'failed')
@@ -153,6 +179,18 @@ class PeerKeeper implements Startable {
         attempt++
       }
       await sleep(redialDelay(attempt, this.init.minDelayMs, this.init.bootstrapMaxDelayMs), signal)
+    }
+  }
+
+  private othersConnected (): boolean {
+    return this.components.connectionManager.getConnections().length > 0
+  }
+
+  /** Waits `ms`, or less once this node has no connection left (a bootstrap address is then its way back). */
+  private async sleepWhileOthersConnected (ms: number, signal: AbortSignal): Promise<void> {
+    const until = Date.now() + ms
+    while (!signal.aborted && Date.now() < until && this.othersConnected()) {
+      await sleep(Math.min(this.init.checkIntervalMs, until - Date.now()), signal)
     }
   }
 

@@ -8,6 +8,7 @@ import { ConfigPublisher } from '../../cluster-publisher/config-publisher.js'
 import { HeadAnnouncer } from '../../cluster-publisher/head-announcer.js'
 import type { JsonObject } from '../../cluster-publisher/json.js'
 import { memoryEnvelopeStore } from '../../node/envelope-store.js'
+import { PUBLISHER_MAX_CONNECTIONS } from '../../node/constants.js'
 import { trustPolicy } from '../../node/envelope.js'
 import { LatestEnvelope } from '../../node/latest-envelope.js'
 import { silentLogger } from '../../node/logger.js'
@@ -75,7 +76,7 @@ export async function measureBurst (edgeCount: number, versions: number, bodyByt
   const log = silentLogger()
   const latest = new LatestEnvelope({ trust: trustPolicy(MESH, [signingKey]), store: memoryEnvelopeStore(), log })
   const mesh: MeshNode = await createMeshNode({
-    latest, swarmKey: parseSwarmKey(swarmKeyText, 'bench'), listen: ['/ip4/127.0.0.1/tcp/0'], privateKey: await peerKeyFromSigningKey(signingKey), makeDeltas: true, log
+    latest, swarmKey: parseSwarmKey(swarmKeyText, 'bench'), listen: ['/ip4/127.0.0.1/tcp/0'], privateKey: await peerKeyFromSigningKey(signingKey), makeDeltas: true, maxConnections: PUBLISHER_MAX_CONNECTIONS, log
   })
   const announcer = new HeadAnnouncer({ latest, mesh }, { signingKey, log })
   const signer = new ConfigPublisher({ latest, announce: async () => await announcer.announce() }, { signingKey })

@@ -63,6 +63,16 @@ test('a public address that is neither an IP address nor a DNS name is refused, 
   t.regex(result.stderr, /--public-address "https:\/\/edge\.example\.net": expected an IP address or a DNS name/)
 })
 
+test('a connection cap that is not a whole number of at least 1 is refused, naming the flag', async t => {
+  const dir = await tempDir(t)
+  await dime('keygen', '--out', dir)
+  for (const bad of ['0', '2.5', 'many']) {
+    const result = await dime('publisher', '--fragments', dir, '--key', join(dir, 'publisher.key'), '--swarm-key', join(dir, 'swarm.key'), '--max-connections', bad)
+    t.is(result.code, 2, bad)
+    t.true(result.stderr.includes(`--max-connections must be a whole number of at least 1, got "${bad}"`), result.stderr)
+  }
+})
+
 test('a config limit that is not a positive number of MiB is refused, naming the flag', async t => {
   const dir = await tempDir(t)
   await dime('keygen', '--out', dir)

@@ -43,7 +43,8 @@ test('a member answering with a malformed peer list is refused and counted; a no
 
 test('a peer list is refused unless it is a bounded list of peers', t => {
   const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
-  t.deepEqual(decodePeerList(encode({ peers: [{ id: 'a', addresses: ['/ip4/192.0.2.1/tcp/4001'] }] })), [{ id: 'a', addresses: ['/ip4/192.0.2.1/tcp/4001'] }])
+  t.deepEqual(decodePeerList(encode({ peers: [{ id: 'a', addresses: ['/ip4/192.0.2.1/tcp/4001'] }] })), { peers: [{ id: 'a', addresses: ['/ip4/192.0.2.1/tcp/4001'] }], full: false })
+  t.deepEqual(decodePeerList(encode({ peers: [], full: true })), { peers: [], full: true }, 'a node over its connection cap says so')
   for (const bad of ['[]', '{"peers":{}}', '{"peers":[{"id":1,"addresses":[]}]}', 'not json']) {
     t.throws(() => decodePeerList(new TextEncoder().encode(bad)), { instanceOf: InvalidPeerListError }, bad)
   }

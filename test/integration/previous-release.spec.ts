@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { keysAndFragments, logged, spawnDime } from '../fixtures/dime-process.js'
 import { routeFragment, writeFragment } from '../fixtures/mesh.js'
 import { previousRelease } from '../fixtures/previous-release.js'
+import { scrapeMetric } from '../../simulations/scrape.js'
 import { waitFor } from '../../simulations/wait-for.js'
 
 // The previous release (compat/previous-release), checked out and built once for this file.
@@ -129,4 +130,20 @@ compatTest(`going back: the previous release's publisher and edge start from the
     return now?.body?.includes('more.example.com') === true ? now : undefined
   }, 120_000)
   t.true((after.version ?? 0) > (before.version ?? 0), `version ${after.version ?? 'none'} above ${before.version ?? 'none'}`)
+})
+
+compatTest(`this release's publisher at its connection cap tells newcomers it is full; edges of the previous release, which read only the peers of that answer, learn of each other from it and converge${skipped}`, async t => {
+  const m = await mesh(t)
+  const p = publisher(t, m, 'this', ['--max-connections', '1'])
+  const bootstrap = await logged(p, 'mesh node listening', 'addresses')
+  const urls = await Promise.all(['old-1', 'old-2', 'old-3'].map(async name => await edgeUrl(edge(t, m, 'previous', name, bootstrap))))
+  await writeFragment(m.fragments, 'more.yaml', routeFragment('more', 'more.example.com'))
+  await waitFor('every edge of the previous release serves the edit', async () => {
+    const all = await Promise.all(urls.map(async url => await serving(url).catch(() => undefined)))
+    return all.every(s => s?.body?.includes('more.example.com') === true) ? true : undefined
+  }, 120_000)
+  for (const url of urls) {
+    t.true(await scrapeMetric(url, 'dime_peer_exchanges_total', { outcome: 'learned' }) >= 1, `${url} read the answers`)
+    t.is(await scrapeMetric(url, 'dime_peer_exchanges_total', { outcome: 'refused' }), 0, `${url} refused none`)
+  }
 })
