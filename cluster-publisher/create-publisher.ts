@@ -162,6 +162,7 @@ export async function createPublisher (options: PublisherOptions): Promise<Publi
     metrics,
     makeDeltas: true,
     maxConnections: options.maxConnections ?? PUBLISHER_MAX_CONNECTIONS,
+    forwardReports: false,
     connectionGater: options.connectionGater,
     timing: options.timing,
     log

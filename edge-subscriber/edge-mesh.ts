@@ -5,7 +5,7 @@ import type { LatestEnvelope } from '../node/latest-envelope.js'
 import type { RolloutTrack } from '../node/rollout-track.js'
 import { peerIdOfKey } from '../node/mesh/identity.js'
 import { createMeshNode, type MeshNode } from '../node/mesh/mesh-node.js'
-import type { MeshMetrics } from '../node/metrics.js'
+import { outcomeCounter, type MeshMetrics } from '../node/metrics.js'
 import type { PeerAnnouncement } from '../node/peer-announcement.js'
 import type { TrustedKey } from '../node/signing-keys.js'
 import type { EdgeOptions } from './edge-options.js'
@@ -58,6 +58,7 @@ export async function edgeMesh (components: EdgeMeshComponents, options: EdgeOpt
     latest,
     rollouts,
     maxConnections: EDGE_MAX_CONNECTIONS,
+    forwardReports: true,
     swarmKey: options.swarmKey,
     listen: options.listen,
     bootstrap: options.bootstrap,
@@ -72,14 +73,19 @@ export async function edgeMesh (components: EdgeMeshComponents, options: EdgeOpt
     timing,
     log
   })
+  const reports = outcomeCounter('dime_status_reports_total',
+    'This edge\'s status announcements by the way they went: direct (to a publisher it is connected to), relayed (through the edge on its way there), gossiped (to every node)',
+    ['direct', 'relayed', 'gossiped'], metrics.registry)
   const announcer = new StatusAnnouncer({
     announcement,
     publish: async (topic, data) => await node.publish(topic, data),
-    report: async data => await node.report(publisherPeerIds, data),
+    // Straight to a publisher this edge is connected to; else through the edges toward it.
+    report: async data => await node.report(publisherPeerIds, data) > 0 ? 'direct' : await node.relayReport(data) ? 'relayed' : undefined,
     knownPeers: () => node.knownPeers()
   }, {
     mesh: options.mesh,
     log,
+    countReport: way => { reports.inc({ outcome: way }) },
     intervalMs: timing.announceIntervalMs,
     jitterMs: timing.announceJitterMs
   })

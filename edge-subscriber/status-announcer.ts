@@ -13,23 +13,28 @@ export interface StatusAnnouncerInit {
    */
   jitterMs?: number | undefined
   random?: (() => number) | undefined
+  /** Told of each announcement by the way it went: direct (to a publisher), relayed (through edges), gossiped. */
+  countReport?: ((way: ReportWay) => void) | undefined
 }
+
+export type ReportWay = 'direct' | 'relayed' | 'gossiped'
 
 export interface StatusAnnouncerComponents {
   announcement: () => PeerAnnouncement
   publish: (topic: string, data: Uint8Array) => Promise<number>
-  /** Sends straight to the publishers this edge is connected to; resolves with how many got it. */
-  report: (data: Uint8Array) => Promise<number>
+  /** Sends straight to the publishers this edge is connected to, else to its upstream edge; resolves with the way it went, if either took it. */
+  report: (data: Uint8Array) => Promise<'direct' | 'relayed' | undefined>
   /** How many peers this edge knows of: the bigger the mesh, the less often each edge gossips. */
   knownPeers: () => number
 }
 
 /**
  * Tells the publishers what this edge serves, straight to those it is
- * connected to, as an Envoy tells its control plane: after each change
- * (jittered) and every interval. Gossip reaches every node, so each
- * gossiped announcement costs every edge a verification: an edge gossips
- * only when it reaches no publisher, when it starts (so other edges learn
+ * connected to, as an Envoy tells its control plane, or through the edge on
+ * its way to them (a publisher keeps a bounded number of connections): after
+ * each change (jittered) and every interval. Gossip reaches every node, so
+ * each gossiped announcement costs every edge a verification: an edge gossips
+ * only when neither way takes it, when it starts (so other edges learn
  * where to dial it), and, for the same reason, every interval times a
  * share of the mesh's size, so the whole mesh gossips a few announcements
  * an interval however large it grows.
@@ -85,8 +90,12 @@ export class StatusAnnouncer {
     try {
       const gossip = now >= this.nextGossipAt
       if (gossip) this.nextGossipAt = now + this.gossipIntervalMs()
-      const reported = await this.components.report(data)
-      if (gossip || reported === 0) await this.components.publish(this.topic, data)
+      const way = await this.components.report(data)
+      if (way !== undefined) this.init.countReport?.(way)
+      if (gossip || way === undefined) {
+        await this.components.publish(this.topic, data)
+        this.init.countReport?.('gossiped')
+      }
     } catch (err) {
       this.init.log.debug({ err: (err as Error).message }, 'status announcement not sent')
     }

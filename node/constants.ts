@@ -53,6 +53,18 @@ export function reportProtocol (mesh: string): string {
   return `/dime/${mesh}/report/1.0.0`
 }
 
+/**
+ * Edges' signed status, passed from edge to edge toward the publisher
+ * (node/mesh/report-relay.ts): a node of an earlier release does not list it.
+ */
+export function relayedReportsProtocol (mesh: string): string {
+  return `/dime/${mesh}/relayed-reports/1.0.0`
+}
+/** The most reports an edge holds for passing on (the newest of each author), and sends in one stream. */
+export const MAX_RELAYED_REPORTS = 2048
+/** Reports received are passed on this long after the first of them, together. */
+export const RELAY_COALESCE_MS = 1_000
+
 /** A node asks each peer it connects to where the mesh's other members listen. */
 export function peerExchangeProtocol (mesh: string): string {
   return `/dime/${mesh}/peers/1.0.0`

@@ -11,6 +11,7 @@ export interface MeshMetrics {
   readonly connections: Gauge
   readonly connectionLimit: Gauge
   readonly connectionsShed: Counter
+  readonly relayedReports: Counter<'outcome'>
 }
 
 /** A registry per program instance (tests run several in one process), with the counters both sides share. */
@@ -58,7 +59,10 @@ export function createMeshMetrics (): MeshMetrics {
     help: 'Connections closed for being over the cap, after their grace period (their peers reach the mesh through others)',
     registers: [registry]
   })
-  return { registry, envelopeOffers, beacons, bodyBytes, dials, peerExchanges, connections, connectionLimit, connectionsShed }
+  const relayedReports = outcomeCounter('dime_relayed_reports_total',
+    'Edges\' status reports relayed toward the publisher, by outcome (sent upstream, received and checked, refused: not signed by its author or malformed, dropped: over the bound while waiting)',
+    ['sent', 'received', 'refused', 'dropped'], registry)
+  return { registry, envelopeOffers, beacons, bodyBytes, dials, peerExchanges, connections, connectionLimit, connectionsShed, relayedReports }
 }
 
 export function offerCounter (metrics: MeshMetrics): (outcome: OfferOutcome) => void {

@@ -11,6 +11,8 @@ export type BeaconOutcome = 'accepted' | 'replayed' | 'too-large' | 'not-fetched
 export interface BeaconHandlerInit {
   latest: LatestEnvelope
   freshness: Freshness
+  /** Told of the peer that delivered each accepted beacon first: the way toward the publisher. */
+  onAccepted?: ((via: string) => void) | undefined
   /** Fetches the body of an announced version: from what the beacon carried, else from the peer that forwarded it first. */
   pull: (version: number, via: string, carried: Uint8Array | undefined) => Promise<void>
   countBeacon?: ((outcome: BeaconOutcome) => void) | undefined
@@ -66,6 +68,7 @@ export function beaconHandler (init: BeaconHandlerInit): TopicHandler {
         return 'ignore'
       }
       init.freshness.heardBeacon(beacon.version, beacon.announcedAt, now())
+      init.onAccepted?.(via)
       count('accepted')
       if (fresh) init.hops?.mark(beacon.version, 'beacon-forwarded')
       return 'accept'

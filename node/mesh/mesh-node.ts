@@ -27,6 +27,7 @@ import { meshScoreParams } from './gossip-tuning.js'
 import { memoryPeerBookStore, PeerBook, type PeerBookStore } from './peer-book.js'
 import { peerExchange } from './peer-exchange.js'
 import { peerKeeper } from './peer-keeper.js'
+import { reportRelay, type ReportRelay } from './report-relay.js'
 import { rolloutSync, type RolloutSync } from './rollout-sync.js'
 import { RolloutTrack } from '../rollout-track.js'
 import { memoryEnvelopeStore } from '../envelope-store.js'
@@ -64,6 +65,8 @@ export interface MeshNodeInit {
   makeDeltas?: boolean | undefined
   /** The connections this node keeps (the publisher's fan-in, an edge's links); newcomers over it are let in briefly, then closed. */
   maxConnections: number
+  /** Pass edges' relayed status on toward the publisher (edges); the publisher keeps what reaches it. */
+  forwardReports: boolean
   /** Where the mesh's counters go; a throwaway registry when absent. */
   metrics?: MeshMetrics | undefined
   /** Called with every verified status announcement (peers' addresses are learned from them first). */
@@ -85,6 +88,8 @@ export interface MeshNode {
   carriedCandidate(): Promise<Uint8Array | undefined>
   /** Sends a status announcement straight to those of these peers that are connected; resolves with how many got it. */
   report(peerIds: string[], announcement: Uint8Array): Promise<number>
+  /** Signs a status announcement and sends it toward the publisher through the peer that delivers beacons first; resolves with whether it took it. */
+  relayReport(announcement: Uint8Array): Promise<boolean>
   /** Remembers where a peer can be dialled (from its announcement). */
   learnPeer(peerId: string, addresses: string[]): void
   syncWith(peerId: string): Promise<SyncResult>
@@ -125,6 +130,7 @@ type Services = {
   rollouts: RolloutSync
   ping: Ping
   reports: StatusReports
+  relay: ReportRelay
   cap: ConnectionCap
 }
 
@@ -209,12 +215,21 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       }),
       rollouts: rolloutSync({ track: rollouts, log }),
       reports: statusReports({ mesh: init.latest.mesh, status, log }),
+      relay: reportRelay({
+        mesh: init.latest.mesh,
+        status,
+        privateKey,
+        forward: init.forwardReports,
+        log,
+        countReport: (outcome, count = 1) => { init.metrics?.relayedReports.inc({ outcome }, count) }
+      }),
       topics: (components) => gossipTopics({
         handlers: [
           beaconHandler({
             latest: init.latest,
             freshness: init.freshness ?? new Freshness(Date.now(), STALE_AFTER_MS),
             pull: async (version, via, carried) => { await components.sync.pull(version, peerIdFromString(via), carried) },
+            onAccepted: via => { components.relay.upstreamIs(via) },
             countBeacon: outcome => { init.metrics?.beacons.inc({ outcome }) },
             hops
           }),
@@ -255,6 +270,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     carried: async () => await libp2p.services.sync.carried(),
     carriedCandidate: async () => await libp2p.services.candidateSync.carried(),
     report: async (peerIds, announcement) => await libp2p.services.reports.send(peerIds, announcement),
+    relayReport: async (announcement) => await libp2p.services.relay.send(announcement),
     learnPeer: (peerId, addresses) => { book.learn(peerId, addresses) },
     syncWith: async (peerId) => await libp2p.services.sync.syncWith(peerIdFromString(peerId)),
     async syncWithPeers () {

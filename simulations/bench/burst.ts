@@ -76,7 +76,7 @@ export async function measureBurst (edgeCount: number, versions: number, bodyByt
   const log = silentLogger()
   const latest = new LatestEnvelope({ trust: trustPolicy(MESH, [signingKey]), store: memoryEnvelopeStore(), log })
   const mesh: MeshNode = await createMeshNode({
-    latest, swarmKey: parseSwarmKey(swarmKeyText, 'bench'), listen: ['/ip4/127.0.0.1/tcp/0'], privateKey: await peerKeyFromSigningKey(signingKey), makeDeltas: true, maxConnections: PUBLISHER_MAX_CONNECTIONS, log
+    latest, swarmKey: parseSwarmKey(swarmKeyText, 'bench'), listen: ['/ip4/127.0.0.1/tcp/0'], privateKey: await peerKeyFromSigningKey(signingKey), makeDeltas: true, maxConnections: PUBLISHER_MAX_CONNECTIONS, forwardReports: false, log
   })
   const announcer = new HeadAnnouncer({ latest, mesh }, { signingKey, log })
   const signer = new ConfigPublisher({ latest, announce: async () => await announcer.announce() }, { signingKey })

@@ -9,7 +9,7 @@ const EDGES = 12
 test(`a publisher keeps at most its cap of connections: ${EDGES} edges that only know it learn of each other, get every version through each other, and knock again seldom`, async t => {
   const { keys, fragments, publisher } = await publisherWithRoute(t, 'whoami', { maxConnections: CAP })
   const edges = await Promise.all(Array.from({ length: EDGES }, async () => await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })))
-  const metric = async (name: string): Promise<number> => await scrapeMetric(publisher.adminUrl() ?? '', name)
+  const metric = async (name: string, labels: Record<string, string> = {}): Promise<number> => await scrapeMetric(publisher.adminUrl() ?? '', name, labels)
   t.is(await metric('dime_mesh_max_connections'), CAP)
 
   const serving = async (host: string): Promise<boolean> => (await Promise.all(edges.map(async edge => (await (await getConfig(edge)).text()).includes(host)))).every(Boolean)
@@ -20,12 +20,30 @@ test(`a publisher keeps at most its cap of connections: ${EDGES} edges that only
   await writeFragment(fragments, 'more.yaml', routeFragment('more', 'more.example.com'))
   await waitFor('every edge serves the next version, most of them through other edges', async () => await serving('more.example.com') ? true : undefined, 120_000)
 
+  // Their status reaches the publisher through the edges connected to it: every edge is listed, serving the newest version.
+  const version = publisher.latest.current()?.head.version
+  await waitFor('the publisher lists every edge, serving the newest version', async () => {
+    const status = await (await fetch(`${publisher.adminUrl() ?? ''}/status`)).json() as { edges: Array<{ peerId: string, version: number | null }> }
+    return edges.every(edge => status.edges.some(listed => listed.peerId === edge.mesh.peerId && listed.version === version)) ? true : undefined
+  }, 120_000)
+  t.true(await metric('dime_relayed_reports_total', { outcome: 'received' }) >= 1, 'some reports came relayed')
+
   // A shed edge redials the publisher no sooner than 15 s (half of 30 s, jittered) while it has other peers: not every second.
   const bootstrapDials = async (): Promise<number> => (await Promise.all(edges.map(async edge =>
     await scrapeMetric(edge.serveUrl() ?? '', 'dime_mesh_dials_total', { target: 'bootstrap', outcome: 'connected' }) +
     await scrapeMetric(edge.serveUrl() ?? '', 'dime_mesh_dials_total', { target: 'bootstrap', outcome: 'failed' })))).reduce((a, b) => a + b, 0)
+  const reportsByWay = async (): Promise<Record<string, number>> => {
+    const totals: Record<string, number> = { direct: 0, relayed: 0, gossiped: 0 }
+    for (const edge of edges) for (const way of Object.keys(totals)) totals[way] = (totals[way] ?? 0) + await scrapeMetric(edge.serveUrl() ?? '', 'dime_status_reports_total', { outcome: way })
+    return totals
+  }
   const before = await bootstrapDials()
+  const reportsBefore = await reportsByWay()
   await new Promise(resolve => setTimeout(resolve, 10_000))
   t.true(await bootstrapDials() - before <= EDGES, 'at most one dial of the publisher per edge in 10 s')
+  const reportsAfter = await reportsByWay()
+  const sent = (way: string): number => (reportsAfter[way] ?? 0) - (reportsBefore[way] ?? 0)
+  t.true(sent('relayed') > 0, 'edges not connected to the publisher report through other edges')
+  t.true(sent('gossiped') < sent('direct') + sent('relayed'), `most reports go direct or relayed, not gossiped to every node (${JSON.stringify({ direct: sent('direct'), relayed: sent('relayed'), gossiped: sent('gossiped') })})`)
   t.true(publisher.mesh.peers().length <= CAP + 16)
 })

@@ -108,7 +108,8 @@ compatTest(`going back: the previous release's publisher and edge start from the
   const newUrl = await edgeUrl(newEdge)
   const before = await waitFor('this release\'s edge serves the config', async () => {
     const now = await serving(newUrl).catch(() => undefined)
-    return now?.body?.includes('app.example.com') === true ? now : undefined
+    // Read apart, /status and /config may straddle the first version: wait until both say it.
+    return now?.body?.includes('app.example.com') === true && now.version !== null ? now : undefined
   }, 120_000)
   for (const child of [newEdge, p]) child.kill('SIGTERM')
   await waitFor('this release\'s publisher and edge stopped', () => newEdge.exitCode !== null && p.exitCode !== null ? true : undefined)
@@ -146,4 +147,22 @@ compatTest(`this release's publisher at its connection cap tells newcomers it is
     t.true(await scrapeMetric(url, 'dime_peer_exchanges_total', { outcome: 'learned' }) >= 1, `${url} read the answers`)
     t.is(await scrapeMetric(url, 'dime_peer_exchanges_total', { outcome: 'refused' }), 0, `${url} refused none`)
   }
+})
+
+compatTest(`an edge of this release reaching the publisher only through an edge of the previous release, which does not relay reports, gossips its status, and the publisher lists it${skipped}`, async t => {
+  const m = await mesh(t)
+  const p = publisher(t, m, 'this', ['--max-connections', '1'])
+  const admin = await logged(p, 'admin endpoint listening', 'url')
+  const bootstrap = await logged(p, 'mesh node listening', 'addresses')
+  const old = edge(t, m, 'previous', 'old-edge', bootstrap)
+  await edgeUrl(old)
+  const oldAddress = await logged(old, 'mesh node listening', 'addresses')
+  const newEdge = edge(t, m, 'this', 'new-edge', oldAddress)
+  const newUrl = await edgeUrl(newEdge)
+  const listed = await waitFor('the publisher lists the new edge, serving its version', async () => {
+    const status = await (await fetch(`${admin}/status`)).json() as { version: number | null, edges: Array<{ name: string | null, version: number | null }> }
+    return status.edges.find(e => e.name === 'new-edge' && e.version === status.version && e.version !== null)
+  }, 120_000)
+  t.truthy(listed)
+  t.true(await scrapeMetric(newUrl, 'dime_status_reports_total', { outcome: 'gossiped' }) >= 1)
 })
