@@ -1,6 +1,7 @@
 // npm run bench [-- processes]: every figure beside a baseline measured in the same run, as a ratio.
 // `processes [EDGES…]` runs only the all-processes part: every node its own process, against bare libp2p processes.
 // `rollouts` runs only the rollout part (issue 26): edit → first wave, promotion → next wave, verdict → rollback.
+// `fan-in [EDGES…]` runs only the fleet-size part (issue 28): what each edge and the publisher cost as the fleet grows.
 import { execFileSync } from 'node:child_process'
 import { commandExists } from '../cli/processes.js'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -8,6 +9,7 @@ import { cpus, totalmem } from 'node:os'
 import { measureApiLoad } from './bench/api-load.js'
 import { measureBurst } from './bench/burst.js'
 import { measureBytesPerVersion } from './bench/bytes-per-version.js'
+import { measureFanIn } from './bench/fan-in.js'
 import { namespacesUnavailable } from './netns.js'
 import { configWithRouters, routersForSize } from './bench/configs.js'
 import { measurePropagation } from './bench/propagation.js'
@@ -80,6 +82,35 @@ async function processes (sizes: number[] = []): Promise<Record<string, unknown>
  * (a signed head, no body) against raw gossipsub of a head-sized message;
  * a failed verdict to the rollback served on every edge that took the version.
  */
+function meshSizes (args: string[], part: string): number[] {
+  return args.map(size => {
+    if (!/^[1-9]\d*$/.test(size)) throw new Error(`"${size}" is not a mesh size: npm run bench -- ${part} [EDGES…]`)
+    return Number(size)
+  })
+}
+
+/**
+ * As the fleet grows (issue 28): the publisher's connections against its cap,
+ * each edge's connections, idle CPU and CPU per version, publish → served, the
+ * reports' ways; beside bare libp2p processes in the same dial pattern.
+ */
+async function fanIn (sizes: number[]): Promise<Record<string, unknown>> {
+  const results = []
+  for (const nodes of sizes.length > 0 ? sizes : [5, 20, 50, 100]) {
+    const ours = await measureFanIn(nodes, 10)
+    const raw = await measureRawPropagation(nodes, 2048, 10, { idle: true })
+    results.push({ ours, raw })
+    row(`${nodes} edge processes: connections`, `publisher ${ours.publisherConnections} (cap ${ours.publisherCap}); per edge mean ${round(ours.edgeConnections.mean, 1)}, max ${ours.edgeConnections.max}`, '', '')
+    row(`${nodes} edge processes: idle CPU per edge`, `${round(ours.idleCpuPercent.mean, 2)} % of a core (largest ${round(ours.idleCpuPercent.max, 2)} %)`,
+      `bare libp2p: ${idleCpu(raw.idle)}`, ratio(ours.idleCpuPercent.mean, raw.idle?.cpuPercent.mean ?? NaN))
+    row(`${nodes} edge processes: CPU per version (2 KiB)`, `per edge mean ${round(ours.cpuPerVersionMs.mean, 1)} ms, max ${round(ours.cpuPerVersionMs.max, 1)} ms; publisher ${round(ours.publisherCpuPerVersionMs, 1)} ms`, '', '')
+    row(`${nodes} edge processes: publish → served`, `p50 ${round(ours.latency.p50)} ms / p99 ${round(ours.latency.p99)} ms`,
+      `raw gossipsub, 2 KiB: p50 ${round(raw.latency.p50)} ms / p99 ${round(raw.latency.p99)} ms`, `${ratio(ours.latency.p50, raw.latency.p50)} / ${ratio(ours.latency.p99, raw.latency.p99)}`)
+    row(`${nodes} edge processes: the publisher's fleet view`, `${ours.listedServingNewest} of ${nodes} edges listed serving the newest version; reports per edge per minute ${Object.entries(ours.reportsPerEdgePerMinute).map(([way, n]) => `${way} ${round(n, 1)}`).join(', ')}`, '', '')
+  }
+  return { results }
+}
+
 async function rollouts (): Promise<Record<string, unknown>> {
   const edges = 20
   const rounds = 10
@@ -105,11 +136,13 @@ async function main (): Promise<void> {
     await report(results, 'bench-rollouts.json')
     return
   }
+  if (process.argv[2] === 'fan-in') {
+    results.fanIn = await fanIn(meshSizes(process.argv.slice(3), 'fan-in'))
+    await report(results, 'bench-fan-in.json')
+    return
+  }
   if (process.argv[2] === 'processes') {
-    results.processes = await processes(process.argv.slice(3).map(size => {
-      if (!/^[1-9]\d*$/.test(size)) throw new Error(`"${size}" is not a mesh size: npm run bench -- processes [EDGES…]`)
-      return Number(size)
-    }))
+    results.processes = await processes(meshSizes(process.argv.slice(3), 'processes'))
     await report(results, 'bench-processes.json')
     return
   }
