@@ -1,7 +1,7 @@
 import { canonicalBytes } from './canonical-json.js'
 import { isLabels, isLabelValue, type Labels } from './edge-labels.js'
 import { isPublicAddress } from './host-names.js'
-import { isIsoTime, isObject } from './signed-frame.js'
+import { isIsoTime, isObject, parseMeshJson } from './signed-frame.js'
 
 /** What an edge tells the mesh about itself on the status topic. */
 export interface PeerAnnouncement {
@@ -68,12 +68,7 @@ export function encodeAnnouncement (announcement: PeerAnnouncement): Uint8Array 
  */
 export function decodeAnnouncement (bytes: Uint8Array, from: string | undefined): PeerAnnouncement {
   if (bytes.byteLength > MAX_ANNOUNCEMENT_BYTES) throw new InvalidAnnouncementError(`announcement of ${bytes.byteLength} bytes is too large`)
-  let value: unknown
-  try {
-    value = JSON.parse(Buffer.from(bytes).toString('utf8'))
-  } catch {
-    throw new InvalidAnnouncementError('announcement is not JSON')
-  }
+  const value = parseMeshJson(bytes, () => new InvalidAnnouncementError('announcement is not JSON'))
   if (!isAnnouncement(value)) throw new InvalidAnnouncementError('announcement lacks a field or has a field of the wrong type')
   if (value.peerId !== from) throw new InvalidAnnouncementError(`announcement about ${value.peerId} sent by ${from ?? 'an unsigned sender'}`)
   return value

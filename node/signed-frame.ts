@@ -82,6 +82,15 @@ export function verifyFrame (frame: Frame, head: { mesh: string, keyId: string }
   }
 }
 
+/** The JSON value of some bytes from the mesh; `invalid` makes the error thrown when they are not JSON. */
+export function parseMeshJson (bytes: Uint8Array, invalid: () => Error): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'))
+  } catch {
+    throw invalid()
+  }
+}
+
 export function isObject (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

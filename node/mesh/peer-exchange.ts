@@ -4,7 +4,7 @@ import { readOneFrame, writeOneFrame } from './one-frame.js'
 import { canonicalBytes } from '../canonical-json.js'
 import { EXCHANGED_PEERS, peerExchangeProtocol, SYNC_TIMEOUT_MS } from '../constants.js'
 import type { Logger } from '../logger.js'
-import { isObject } from '../signed-frame.js'
+import { isObject, parseMeshJson } from '../signed-frame.js'
 import type { PeerBook } from './peer-book.js'
 
 const MAX_ADDRESSES = 8
@@ -106,12 +106,7 @@ class PeerExchange implements Startable {
 
 /** The peers of an answer; throws InvalidPeerListError unless it is exactly a bounded list of them. */
 export function decodePeerList (bytes: Uint8Array): PeerList {
-  let value: unknown
-  try {
-    value = JSON.parse(Buffer.from(bytes).toString('utf8'))
-  } catch {
-    throw new InvalidPeerListError('peer list is not JSON')
-  }
+  const value = parseMeshJson(bytes, () => new InvalidPeerListError('peer list is not JSON'))
   if (!isObject(value) || !Array.isArray(value.peers) || value.peers.length > EXCHANGED_PEERS || !value.peers.every(isExchangedPeer)) {
     throw new InvalidPeerListError(`peer list is not a list of at most ${EXCHANGED_PEERS} peers with at most ${MAX_ADDRESSES} addresses each`)
   }

@@ -6,7 +6,7 @@ import { canonicalBytes } from '../canonical-json.js'
 import { MAX_RELAYED_REPORTS, RELAY_COALESCE_MS, relayedReportsProtocol } from '../constants.js'
 import type { Logger } from '../logger.js'
 import { MAX_ANNOUNCEMENT_BYTES } from '../peer-announcement.js'
-import { isObject } from '../signed-frame.js'
+import { isObject, parseMeshJson } from '../signed-frame.js'
 import type { TopicHandler } from './topic-handler.js'
 
 /** What an edge signs its relayed status with (its libp2p key, which its peer id names), apart from every other use of that key. */
@@ -189,12 +189,7 @@ function concat (a: Uint8Array, b: Uint8Array): Uint8Array {
 
 /** The peer an announcement describes: its only possible signer. */
 function authorOf (announcement: Uint8Array): string {
-  let value: unknown
-  try {
-    value = JSON.parse(Buffer.from(announcement).toString('utf8'))
-  } catch {
-    throw new InvalidRelayedReportError('relayed announcement is not JSON')
-  }
+  const value = parseMeshJson(announcement, () => new InvalidRelayedReportError('relayed announcement is not JSON'))
   if (!isObject(value) || typeof value.peerId !== 'string' || value.peerId.length > 128) throw new InvalidRelayedReportError('relayed announcement names no peer')
   try {
     peerIdFromString(value.peerId)
@@ -205,12 +200,7 @@ function authorOf (announcement: Uint8Array): string {
 }
 
 function decodeFrame (bytes: Uint8Array): Frame {
-  let value: unknown
-  try {
-    value = JSON.parse(Buffer.from(bytes).toString('utf8'))
-  } catch {
-    throw new InvalidRelayedReportError('relayed report is not JSON')
-  }
+  const value = parseMeshJson(bytes, () => new InvalidRelayedReportError('relayed report is not JSON'))
   if (!isObject(value) || typeof value.announcement !== 'string' || typeof value.signature !== 'string' || !Number.isInteger(value.hops) || (value.hops as number) < 0) {
     throw new InvalidRelayedReportError('relayed report is not {announcement, signature, hops}')
   }

@@ -1,13 +1,11 @@
 import { scrapeMetric } from '../scrape.js'
 import { configWithRouters, routersForSize } from './configs.js'
 import { inTempDir, startDimeMesh, type LoggedProcess } from './node-processes.js'
-import { latencies, type Latencies } from './process-propagation.js'
+import { latencies, publishRounds, type Latencies } from './process-propagation.js'
 
 /** Time for gossipsub to build its mesh, and for the connections over the publisher's cap to be closed (10 s grace). */
 const SETTLE_MS = 20_000
 const IDLE_WINDOW_MS = 30_000
-const ROUND_GAP_MS = 1000
-const ARRIVAL_LIMIT_MS = 60_000
 
 /** What one edge costs, and what the publisher holds, in a mesh of `nodes` edge processes. */
 export interface FanIn {
@@ -57,18 +55,8 @@ export async function measureFanIn (size: number, rounds: number): Promise<FanIn
       const idleRate = idleAfter.map((cpu, i) => (cpu - (idleBefore[i] ?? 0)) / idleSeconds)
       const reportsBefore = await reportsByWay(edgeBase)
 
-      const samples: number[] = []
       const started = performance.now()
-      let last = Number((await mesh.publisher.line('a version', line => line.msg === 'config published')).version)
-      for (let round = 1; round <= rounds; round++) {
-        const began = Date.now()
-        await mesh.writeFragment(fragment(round))
-        const published = await mesh.publisher.line(`a version above ${last}`, line => line.msg === 'config published' && Number(line.version) > last)
-        last = Number(published.version)
-        const served = await Promise.all(mesh.edges.map(async edge => await servedLine(edge, last)))
-        samples.push(...served.map(line => Number(line.time) - Number(published.time)))
-        await sleep(ROUND_GAP_MS - (Date.now() - began))
-      }
+      const { samples } = await publishRounds(mesh, rounds, fragment)
       const seconds = (performance.now() - started) / 1000
       const after = await cpuOf(all)
       const perVersionMs = after.map((cpu, i) => (cpu - (idleAfter[i] ?? 0) - (idleRate[i] ?? 0) * seconds) * 1000 / rounds)
@@ -92,10 +80,6 @@ export async function measureFanIn (size: number, rounds: number): Promise<FanIn
       await mesh.stop()
     }
   })
-}
-
-async function servedLine (edge: LoggedProcess, version: number): Promise<Record<string, unknown>> {
-  return await edge.line(`serving version ${version}`, line => line.msg === 'serving config' && line.version === version, ARRIVAL_LIMIT_MS)
 }
 
 async function cpuOf (nodes: LoggedProcess[]): Promise<number[]> {

@@ -1,5 +1,5 @@
 import { configWithRouters, withOneRouterChanged } from './configs.js'
-import { inTempDir, startBareMesh, startDimeMesh, type LoggedProcess } from './node-processes.js'
+import { inTempDir, startBareMesh, startDimeMesh, type DimeMesh, type LoggedProcess } from './node-processes.js'
 import { percentile } from './stats.js'
 
 const ROUND_GAP_MS = 1000
@@ -61,24 +61,34 @@ export async function measureDimePropagation (size: number, routers: number, rou
       await sleep(SETTLE_MS)
       const idle = options.idle === true ? await idleCost(mesh.edges) : undefined
       const publisherIdleRssMb = idle !== undefined ? await mesh.publisher.rssMb() : undefined
-      const samples: number[] = []
-      const fromEdit: number[] = []
-      let last = Number((await mesh.publisher.line('a version', line => line.msg === 'config published')).version)
-      for (let round = 1; round <= rounds; round++) {
-        const began = Date.now()
-        await mesh.writeFragment(fragment(round))
-        const published = await mesh.publisher.line(`a version above ${last}`, line => line.msg === 'config published' && Number(line.version) > last)
-        last = Number(published.version)
-        const served = await Promise.all(mesh.edges.map(async edge => await servedLine(edge, last)))
-        samples.push(...served.map(line => Number(line.time) - Number(published.time)))
-        fromEdit.push(...served.map(line => Number(line.time) - began))
-        await sleep(ROUND_GAP_MS - (Date.now() - began))
-      }
+      const { samples, fromEdit } = await publishRounds(mesh, rounds, fragment)
       return { nodes: size, routers, edit, latency: latencies(samples), fromEdit: latencies(fromEdit), ...(idle !== undefined ? { idle } : {}), ...(publisherIdleRssMb !== undefined ? { publisherIdleRssMb } : {}), publisherRssMb: await mesh.publisher.rssMb(), edgeRssMb: await rssOf(mesh.edges) }
     } finally {
       await mesh.stop()
     }
   })
+}
+
+/**
+ * `rounds` edits of the fragment, a second apart, each waited for on every
+ * edge: per edge and version, the delay from the publisher's "config
+ * published" line (samples) and from writing the fragment (fromEdit).
+ */
+export async function publishRounds (mesh: DimeMesh, rounds: number, fragment: (round: number) => string): Promise<{ samples: number[], fromEdit: number[] }> {
+  const samples: number[] = []
+  const fromEdit: number[] = []
+  let last = Number((await mesh.publisher.line('a version', line => line.msg === 'config published')).version)
+  for (let round = 1; round <= rounds; round++) {
+    const began = Date.now()
+    await mesh.writeFragment(fragment(round))
+    const published = await mesh.publisher.line(`a version above ${last}`, line => line.msg === 'config published' && Number(line.version) > last)
+    last = Number(published.version)
+    const served = await Promise.all(mesh.edges.map(async edge => await servedLine(edge, last)))
+    samples.push(...served.map(line => Number(line.time) - Number(published.time)))
+    fromEdit.push(...served.map(line => Number(line.time) - began))
+    await sleep(ROUND_GAP_MS - (Date.now() - began))
+  }
+  return { samples, fromEdit }
 }
 
 async function servedLine (edge: LoggedProcess, version: number): Promise<Record<string, unknown>> {
