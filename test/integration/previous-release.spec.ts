@@ -128,7 +128,7 @@ compatTest(`going back: the previous release's publisher and edge start from the
   await writeFragment(m.fragments, 'more.yaml', routeFragment('more', 'more.example.com'))
   const after = await waitFor(() => `the previous release's publisher publishes the edit (its log:\n${old.output().slice(-3000)})`, async () => {
     const now = await serving(oldEdgeUrl).catch(() => undefined)
-    return now?.body?.includes('more.example.com') === true ? now : undefined
+    return now?.body?.includes('more.example.com') === true && typeof now.version === 'number' ? now : undefined
   }, 120_000)
   t.true((after.version ?? 0) > (before.version ?? 0), `version ${after.version ?? 'none'} above ${before.version ?? 'none'}`)
 })
