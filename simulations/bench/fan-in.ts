@@ -62,13 +62,13 @@ export async function measureFanIn (size: number, rounds: number): Promise<FanIn
       const perVersionMs = after.map((cpu, i) => (cpu - (idleAfter[i] ?? 0) - (idleRate[i] ?? 0) * seconds) * 1000 / rounds)
       const edgesPerVersion = perVersionMs.slice(1)
       const reportsAfter = await reportsByWay(edgeBase)
-      const status = await (await fetch(`${admin}/status`)).json() as { version: number | null, edges: Array<{ version: number | null }> }
+      const listedServingNewest = await listedAtNewest(admin, size)
       return {
         nodes: size,
         publisherConnections: await scrapeMetric(admin, 'dime_mesh_connections'),
         publisherCap: await scrapeMetric(admin, 'dime_mesh_max_connections'),
         edgeConnections: { mean: mean(connections), max: Math.max(...connections) },
-        listedServingNewest: status.edges.filter(edge => edge.version === status.version).length,
+        listedServingNewest,
         idleCpuPercent: { mean: mean(idleRate.slice(1)) * 100, max: Math.max(...idleRate.slice(1)) * 100 },
         cpuPerVersionMs: { mean: mean(edgesPerVersion), max: Math.max(...edgesPerVersion) },
         publisherCpuPerVersionMs: perVersionMs[0] ?? NaN,
@@ -80,6 +80,17 @@ export async function measureFanIn (size: number, rounds: number): Promise<FanIn
       await mesh.stop()
     }
   })
+}
+
+/** How many edges the publisher lists at its newest version, once every edge is or after 30 s: reports follow a change within a few seconds. */
+async function listedAtNewest (admin: string, size: number): Promise<number> {
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const status = await (await fetch(`${admin}/status`)).json() as { version: number | null, edges: Array<{ version: number | null }> }
+    const listed = status.edges.filter(edge => edge.version === status.version).length
+    if (listed >= size || Date.now() > deadline) return listed
+    await sleep(500)
+  }
 }
 
 async function cpuOf (nodes: LoggedProcess[]): Promise<number[]> {
