@@ -1,10 +1,17 @@
 import test from 'ava'
+import { Partition } from '../../simulations/partition.js'
 import { scrapeMetric } from '../../simulations/scrape.js'
 import { waitFor } from '../../simulations/wait-for.js'
 import { getConfig, publisherWithRoute, routeFragment, startEdge, writeFragment } from '../fixtures/mesh.js'
 
 const CAP = 4
 const EDGES = 12
+
+type Listed = Array<{ peerId: string, version: number | null }>
+
+async function listedEdges (adminUrl: string | undefined): Promise<Listed> {
+  return (await (await fetch(`${adminUrl ?? ''}/status`)).json() as { edges: Listed }).edges
+}
 
 test(`a publisher keeps at most its cap of connections: ${EDGES} edges that only know it learn of each other, get every version through each other, and knock again seldom`, async t => {
   const { keys, fragments, publisher } = await publisherWithRoute(t, 'whoami', { maxConnections: CAP })
@@ -23,8 +30,8 @@ test(`a publisher keeps at most its cap of connections: ${EDGES} edges that only
   // Their status reaches the publisher through the edges connected to it: every edge is listed, serving the newest version.
   const version = publisher.latest.current()?.head.version
   await waitFor('the publisher lists every edge, serving the newest version', async () => {
-    const status = await (await fetch(`${publisher.adminUrl() ?? ''}/status`)).json() as { edges: Array<{ peerId: string, version: number | null }> }
-    return edges.every(edge => status.edges.some(listed => listed.peerId === edge.mesh.peerId && listed.version === version)) ? true : undefined
+    const listed = await listedEdges(publisher.adminUrl())
+    return edges.every(edge => listed.some(listed => listed.peerId === edge.mesh.peerId && listed.version === version)) ? true : undefined
   }, 120_000)
   t.true(await metric('dime_relayed_reports_total', { outcome: 'received' }) >= 1, 'some reports came relayed')
 
@@ -48,4 +55,26 @@ test(`a publisher keeps at most its cap of connections: ${EDGES} edges that only
   t.true(sent('relayed') > 0, 'edges not connected to the publisher report through other edges')
   t.true(sent('gossiped') < sent('direct') + sent('relayed'), `most reports go direct or relayed, not gossiped to every node (${JSON.stringify({ direct: sent('direct'), relayed: sent('relayed'), gossiped: sent('gossiped') })})`)
   t.true(publisher.mesh.peers().length <= CAP + 16)
+})
+
+test('a publisher cut off from every edge but one still reaches them all through that one, and hears from them all through it', async t => {
+  const partition = new Partition()
+  const { keys, fragments, publisher } = await publisherWithRoute(t, 'whoami', { maxConnections: CAP, partition })
+  const edges = await Promise.all(Array.from({ length: 8 }, async () => await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), partition })))
+  const serving = async (host: string): Promise<boolean> => (await Promise.all(edges.map(async edge => (await (await getConfig(edge)).text()).includes(host)))).every(Boolean)
+  await waitFor('every edge serves the first version', async () => await serving('whoami') ? true : undefined, 120_000)
+
+  const bridge = await waitFor('an edge connected to the publisher', () => edges.find(edge => publisher.mesh.peers().includes(edge.mesh.peerId)), 60_000)
+  const others = edges.filter(edge => edge !== bridge)
+  await partition.split([publisher.mesh], others.map(edge => edge.mesh))
+  t.deepEqual(publisher.mesh.peers(), [bridge.mesh.peerId], 'the publisher is connected to the bridge alone')
+
+  await writeFragment(fragments, 'more.yaml', routeFragment('more', 'more.example.com'))
+  await waitFor('every edge serves the next version, through the bridge', async () => await serving('more.example.com') ? true : undefined, 120_000)
+  const version = publisher.latest.current()?.head.version
+  await waitFor('the publisher lists every edge at the newest version, their reports relayed through the bridge', async () => {
+    const listed = await listedEdges(publisher.adminUrl())
+    return edges.every(edge => listed.some(entry => entry.peerId === edge.mesh.peerId && entry.version === version)) ? true : undefined
+  }, 120_000)
+  t.deepEqual(publisher.mesh.peers(), [bridge.mesh.peerId], 'nothing crossed the partition')
 })
