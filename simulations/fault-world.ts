@@ -22,6 +22,8 @@ const MESH = 'faults'
 export const PUBLISHER = 'publisher'
 /** Generous: a busy machine is slow, not wrong. */
 const SETTLE_LIMIT_MS = 60_000
+/** Fewer connections than the world has edges: some reach the publisher, and report to it, only through others, as in a large fleet. */
+const PUBLISHER_MAX_CONNECTIONS = 2
 
 type KeyPair = ReturnType<typeof signingKeyPair>
 
@@ -287,6 +289,7 @@ export class FaultWorld {
       now: () => Date.now() + this.clockOffsetMs,
       timing: { ...FAST_TIMING, beaconIntervalMs: 500, missingAfterMs: 3000, reportGraceMs: REPORT_GRACE_MS },
       connectionGater: this.gaterFor(PUBLISHER),
+      maxConnections: PUBLISHER_MAX_CONNECTIONS,
       rolloutPolicy: this.waves === undefined ? undefined : { read: () => ({ where: 'fault world', text: this.waves?.policy ?? '' }), onChange: () => {} }
     })
     const signed = (envelope: Envelope, origin: string): void => {

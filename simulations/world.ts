@@ -24,14 +24,14 @@ import { waitFor } from './wait-for.js'
  * wrong (a failure an edge reports still fails the wave at once).
  */
 export const REPORT_GRACE_MS = 60_000
-export const FAST_TIMING = { syncIntervalMs: 1000, peerCheckIntervalMs: 250, announceIntervalMs: 1000, announceJitterMs: 200 }
+export const FAST_TIMING = { syncIntervalMs: 1000, peerCheckIntervalMs: 250, joinGraceMs: 3000, announceIntervalMs: 1000, announceJitterMs: 200 }
 /**
  * For large worlds, where every node shares one process and two cores:
  * production intervals for anti-entropy and peer checks, and rarer, more
  * spread status announcements (each is relayed by every node, so a round
  * costs N² sends here, where in a real mesh each node pays only N).
  */
-export const SCALE_TIMING = { syncIntervalMs: 5000, peerCheckIntervalMs: 2000, announceIntervalMs: 60_000, announceJitterMs: 10_000 }
+export const SCALE_TIMING = { syncIntervalMs: 5000, peerCheckIntervalMs: 2000, joinGraceMs: 10_000, announceIntervalMs: 60_000, announceJitterMs: 10_000 }
 /** Worlds larger than this run on SCALE_TIMING. */
 const FAST_TIMING_MAX_EDGES = 20
 

@@ -39,6 +39,8 @@ import type { PeerAnnouncement } from '../peer-announcement.js'
 export interface MeshTiming {
   syncIntervalMs?: number | undefined
   peerCheckIntervalMs?: number | undefined
+  /** How long a connection over the cap is kept before it is closed. */
+  joinGraceMs?: number | undefined
 }
 
 export interface MeshNodeInit {
@@ -238,7 +240,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
           ...(init.topics ?? [])
         ]
       })(components),
-      cap: connectionCap({ maxConnections: init.maxConnections, log, countShed: () => { init.metrics?.connectionsShed.inc() } }),
+      cap: connectionCap({ maxConnections: init.maxConnections, log, graceMs: timing.joinGraceMs, checkIntervalMs: timing.peerCheckIntervalMs, countShed: () => { init.metrics?.connectionsShed.inc() } }),
       peers: (components) => peerExchange({
         mesh: init.latest.mesh,
         book,
