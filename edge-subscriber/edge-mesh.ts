@@ -76,6 +76,9 @@ export async function edgeMesh (components: EdgeMeshComponents, options: EdgeOpt
   const reports = outcomeCounter('dime_status_reports_total',
     'This edge\'s status announcements by the way they went: direct (to a publisher it is connected to), relayed (through the edge on its way there), gossiped (to every node)',
     ['direct', 'relayed', 'gossiped'], metrics.registry)
+  const reportBytes = outcomeCounter('dime_status_report_bytes_total',
+    'Bytes of this edge\'s own status announcements, by the way they went (relayed: before signing and framing; what relays pass on is dime_relayed_report_bytes_total)',
+    ['direct', 'relayed', 'gossiped'], metrics.registry)
   const announcer = new StatusAnnouncer({
     announcement,
     publish: async (topic, data) => await node.publish(topic, data),
@@ -85,7 +88,7 @@ export async function edgeMesh (components: EdgeMeshComponents, options: EdgeOpt
   }, {
     mesh: options.mesh,
     log,
-    countReport: way => { reports.inc({ outcome: way }) },
+    countReport: (way, bytes) => { reports.inc({ outcome: way }); reportBytes.inc({ outcome: way }, bytes) },
     intervalMs: timing.announceIntervalMs,
     jitterMs: timing.announceJitterMs
   })

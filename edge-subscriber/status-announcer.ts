@@ -14,7 +14,7 @@ export interface StatusAnnouncerInit {
   jitterMs?: number | undefined
   random?: (() => number) | undefined
   /** Told of each announcement by the way it went: direct (to a publisher), relayed (through edges), gossiped. */
-  countReport?: ((way: ReportWay) => void) | undefined
+  countReport?: ((way: ReportWay, bytes: number) => void) | undefined
 }
 
 export type ReportWay = 'direct' | 'relayed' | 'gossiped'
@@ -91,10 +91,10 @@ export class StatusAnnouncer {
       const gossip = now >= this.nextGossipAt
       if (gossip) this.nextGossipAt = now + this.gossipIntervalMs()
       const way = await this.components.report(data)
-      if (way !== undefined) this.init.countReport?.(way)
+      if (way !== undefined) this.init.countReport?.(way, data.byteLength)
       if (gossip || way === undefined) {
         await this.components.publish(this.topic, data)
-        this.init.countReport?.('gossiped')
+        this.init.countReport?.('gossiped', data.byteLength)
       }
     } catch (err) {
       this.init.log.debug({ err: (err as Error).message }, 'status announcement not sent')

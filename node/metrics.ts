@@ -12,6 +12,7 @@ export interface MeshMetrics {
   readonly connectionLimit: Gauge
   readonly connectionsShed: Counter
   readonly relayedReports: Counter<'outcome'>
+  readonly relayedReportBytes: Counter
 }
 
 /** A registry per program instance (tests run several in one process), with the counters both sides share. */
@@ -62,7 +63,12 @@ export function createMeshMetrics (): MeshMetrics {
   const relayedReports = outcomeCounter('dime_relayed_reports_total',
     'Edges\' status reports relayed toward the publisher, by outcome (sent upstream, received and checked, refused: not signed by its author or malformed, dropped: over the bound while waiting)',
     ['sent', 'received', 'refused', 'dropped'], registry)
-  return { registry, envelopeOffers, beacons, bodyBytes, dials, peerExchanges, connections, connectionLimit, connectionsShed, relayedReports }
+  const relayedReportBytes = new Counter({
+    name: 'dime_relayed_report_bytes_total',
+    help: 'Bytes of relayed reports this node sent upstream: its own and those of the edges below it',
+    registers: [registry]
+  })
+  return { registry, envelopeOffers, beacons, bodyBytes, dials, peerExchanges, connections, connectionLimit, connectionsShed, relayedReports, relayedReportBytes }
 }
 
 export function offerCounter (metrics: MeshMetrics): (outcome: OfferOutcome) => void {

@@ -107,6 +107,8 @@ async function fanIn (sizes: number[]): Promise<Record<string, unknown>> {
     row(`${nodes} edge processes: publish → served`, `p50 ${round(ours.latency.p50)} ms / p99 ${round(ours.latency.p99)} ms`,
       `raw gossipsub, 2 KiB: p50 ${round(raw.latency.p50)} ms / p99 ${round(raw.latency.p99)} ms`, `${ratio(ours.latency.p50, raw.latency.p50)} / ${ratio(ours.latency.p99, raw.latency.p99)}`)
     row(`${nodes} edge processes: the publisher's fleet view`, `${ours.listedServingNewest} of ${nodes} edges listed serving the newest version; reports per edge per minute ${Object.entries(ours.reportsPerEdgePerMinute).map(([way, n]) => `${way} ${round(n, 1)}`).join(', ')}`, '', '')
+    const bytes = ours.reportBytesPerEdgePerMinute
+    row(`${nodes} edge processes: report bytes per edge per minute (a version a second)`, `own ${round(bytes.own)} B; sent up the relay mean ${round(bytes.relayed.mean)} B, largest ${round(bytes.relayed.max)} B`, '', '')
   }
   return { results }
 }

@@ -223,7 +223,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         privateKey,
         forward: init.forwardReports,
         log,
-        countReport: (outcome, count = 1) => { init.metrics?.relayedReports.inc({ outcome }, count) }
+        countReport: (outcome, count = 1) => { init.metrics?.relayedReports.inc({ outcome }, count) },
+        countSentBytes: bytes => { init.metrics?.relayedReportBytes.inc(bytes) }
       }),
       topics: (components) => gossipTopics({
         handlers: [

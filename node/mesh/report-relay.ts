@@ -32,6 +32,8 @@ export interface ReportRelayInit {
   forward: boolean
   log: Logger
   countReport?: ((outcome: RelayOutcome, count?: number) => void) | undefined
+  /** Told of the bytes of each batch sent upstream. */
+  countSentBytes?: ((bytes: number) => void) | undefined
   coalesceMs?: number | undefined
 }
 
@@ -119,9 +121,15 @@ class ReportRelayService implements ReportRelay, Startable {
     try {
       const stream = await this.components.connectionManager.openStream(peerIdFromString(upstream), this.protocol, { signal: AbortSignal.timeout(STREAM_TIMEOUT_MS) })
       const framed = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
-      for (const [, frame] of frames) await framed.write(encodeFrame(frame), { signal: AbortSignal.timeout(STREAM_TIMEOUT_MS) })
+      let bytes = 0
+      for (const [, frame] of frames) {
+        const encoded = encodeFrame(frame)
+        bytes += encoded.byteLength
+        await framed.write(encoded, { signal: AbortSignal.timeout(STREAM_TIMEOUT_MS) })
+      }
       await stream.close()
       this.count('sent', frames.length)
+      this.init.countSentBytes?.(bytes)
       return true
     } catch (err) {
       for (const [author, frame] of frames) if (!this.waiting.has(author)) this.hold(author, frame)

@@ -27,6 +27,8 @@ export interface FanIn {
   latency: Latencies
   /** Reports that reached the publisher by each way, over the rounds, per edge per minute. */
   reportsPerEdgePerMinute: Record<string, number>
+  /** Report bytes per edge per minute over the rounds: each edge's own announcements (every way), and what it sent up the relay (its own and those it passed on): mean and largest. */
+  reportBytesPerEdgePerMinute: { own: number, relayed: { mean: number, max: number } }
 }
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
@@ -54,6 +56,7 @@ export async function measureFanIn (size: number, rounds: number): Promise<FanIn
       const idleAfter = await cpuOf(all)
       const idleRate = idleAfter.map((cpu, i) => (cpu - (idleBefore[i] ?? 0)) / idleSeconds)
       const reportsBefore = await reportsByWay(edgeBase)
+      const bytesBefore = await reportBytes(edgeBase)
 
       const started = performance.now()
       const { samples } = await publishRounds(mesh, rounds, fragment)
@@ -62,6 +65,9 @@ export async function measureFanIn (size: number, rounds: number): Promise<FanIn
       const perVersionMs = after.map((cpu, i) => (cpu - (idleAfter[i] ?? 0) - (idleRate[i] ?? 0) * seconds) * 1000 / rounds)
       const edgesPerVersion = perVersionMs.slice(1)
       const reportsAfter = await reportsByWay(edgeBase)
+      const bytesAfter = await reportBytes(edgeBase)
+      const perMinute = (values: number[], before: number[]): number[] => values.map((value, i) => (value - (before[i] ?? 0)) / (seconds / 60))
+      const relayedBytes = perMinute(bytesAfter.relayed, bytesBefore.relayed)
       const listedServingNewest = await listedAtNewest(admin, size)
       return {
         nodes: size,
@@ -74,7 +80,8 @@ export async function measureFanIn (size: number, rounds: number): Promise<FanIn
         publisherCpuPerVersionMs: perVersionMs[0] ?? NaN,
         latency: latencies(samples),
         reportsPerEdgePerMinute: Object.fromEntries(Object.keys(reportsAfter).map(way =>
-          [way, ((reportsAfter[way] ?? 0) - (reportsBefore[way] ?? 0)) / size / (seconds / 60)]))
+          [way, ((reportsAfter[way] ?? 0) - (reportsBefore[way] ?? 0)) / size / (seconds / 60)])),
+        reportBytesPerEdgePerMinute: { own: mean(perMinute(bytesAfter.own, bytesBefore.own)), relayed: { mean: mean(relayedBytes), max: Math.max(...relayedBytes) } }
       }
     } finally {
       await mesh.stop()
@@ -104,6 +111,17 @@ async function reportsByWay (bases: string[]): Promise<Record<string, number>> {
     totals[way] = each.reduce((sum, value) => sum + value, 0)
   }
   return totals
+}
+
+/** Each edge's bytes of its own announcements (every way) and of relayed reports it sent upstream. */
+async function reportBytes (bases: string[]): Promise<{ own: number[], relayed: number[] }> {
+  const own = await Promise.all(bases.map(async base => {
+    let sum = 0
+    for (const way of ['direct', 'relayed', 'gossiped']) sum += await scrapeMetric(base, 'dime_status_report_bytes_total', { outcome: way })
+    return sum
+  }))
+  const relayed = await Promise.all(bases.map(async base => await scrapeMetric(base, 'dime_relayed_report_bytes_total')))
+  return { own, relayed }
 }
 
 function mean (values: number[]): number {

@@ -1,4 +1,5 @@
 import test from 'ava'
+import { MAX_ANNOUNCEMENT_BYTES } from '../../node/peer-announcement.js'
 import { Partition } from '../../simulations/partition.js'
 import { scrapeMetric } from '../../simulations/scrape.js'
 import { waitFor } from '../../simulations/wait-for.js'
@@ -55,6 +56,15 @@ test(`a publisher keeps at most its cap of connections: ${EDGES} edges that only
   t.true(sent('relayed') > 0, 'edges not connected to the publisher report through other edges')
   t.true(sent('gossiped') < sent('direct') + sent('relayed'), `most reports go direct or relayed, not gossiped to every node (${JSON.stringify({ direct: sent('direct'), relayed: sent('relayed'), gossiped: sent('gossiped') })})`)
   t.true(publisher.mesh.peers().length <= CAP + 16)
+
+  // What reports cost is counted: each of an edge's own announcements is bounded, and relays say what they passed on.
+  const sumOver = async (name: string, labels: Array<Record<string, string>>): Promise<number> => (await Promise.all(edges.flatMap(edge =>
+    labels.map(async label => await scrapeMetric(edge.serveUrl() ?? '', name, label))))).reduce((a, b) => a + b, 0)
+  const ways = ['direct', 'relayed', 'gossiped'].map(outcome => ({ outcome }))
+  const ownBytes = await sumOver('dime_status_report_bytes_total', ways)
+  const ownReports = await sumOver('dime_status_reports_total', ways)
+  t.true(ownBytes > 0 && ownBytes <= ownReports * MAX_ANNOUNCEMENT_BYTES, `${ownBytes} bytes in ${ownReports} announcements`)
+  t.true(await sumOver('dime_relayed_report_bytes_total', [{}]) > 0, 'relays count the bytes they send')
 })
 
 test('a publisher cut off from every edge but one still reaches them all through that one, and hears from them all through it', async t => {
