@@ -2,6 +2,7 @@
 // `processes [EDGES…]` runs only the all-processes part: every node its own process, against bare libp2p processes.
 // `rollouts` runs only the rollout part (issue 26): edit → first wave, promotion → next wave, verdict → rollback.
 // `fan-in [EDGES…]` runs only the fleet-size part (issue 28): what each edge and the publisher cost as the fleet grows.
+// `fleet-model [EDGES…]` models fleets too large for processes here (1,000 and 10,000 edges by default), from one hop measured on processes, checked against processes at 20 edges.
 import { execFileSync } from 'node:child_process'
 import { commandExists } from '../cli/processes.js'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -10,6 +11,7 @@ import { measureApiLoad } from './bench/api-load.js'
 import { measureBurst } from './bench/burst.js'
 import { measureBytesPerVersion } from './bench/bytes-per-version.js'
 import { measureFanIn } from './bench/fan-in.js'
+import { runFleetModel } from './bench/fleet-model.js'
 import { namespacesUnavailable } from './netns.js'
 import { configWithRouters, routersForSize } from './bench/configs.js'
 import { measurePropagation } from './bench/propagation.js'
@@ -17,7 +19,7 @@ import { measureDimePropagation, measureRawPropagation, type IdleCost } from './
 import { measureStartTimes } from './bench/process-start.js'
 import { measureRolloutPropagation } from './bench/rollout-propagation.js'
 import { edgeProcess, nginxServing, wrk } from './bench/serving.js'
-import { round } from './bench/stats.js'
+import { percentile, round } from './bench/stats.js'
 
 /** nginx and wrk come from Debian's packages; installed here when missing and allowed. */
 function ensureTools (): void {
@@ -113,6 +115,21 @@ async function fanIn (sizes: number[]): Promise<Record<string, unknown>> {
   return { results }
 }
 
+async function fleetModel (sizes: number[]): Promise<Record<string, unknown>> {
+  const run = await runFleetModel(20, sizes.length > 0 ? sizes : [1000, 10_000])
+  row('one hop, measured (publisher → one edge process, 2 KiB, 40 versions)', `p50 ${round(percentile(run.hopDelaysMs, 50))} ms / p99 ${round(percentile(run.hopDelaysMs, 99))} ms`, 'what each modelled hop draws from', '')
+  const { processes, model } = run.calibration
+  row(`calibration, ${processes.nodes} edges: connections per edge, mean / max`, `model ${round(model.edgeConnections.mean, 1)} / ${model.edgeConnections.max}`, `processes ${round(processes.edgeConnections.mean, 1)} / ${processes.edgeConnections.max}`, ratio(model.edgeConnections.mean, processes.edgeConnections.mean))
+  row(`calibration, ${processes.nodes} edges: publish → served`, `model p50 ${round(model.publishToServedMs.p50)} / p99 ${round(model.publishToServedMs.p99)} ms`,
+    `processes p50 ${round(processes.latency.p50)} / p99 ${round(processes.latency.p99)} ms (${processes.nodes + 1} processes on this machine's cores)`, `${ratio(model.publishToServedMs.p50, processes.latency.p50)} / ${ratio(model.publishToServedMs.p99, processes.latency.p99)}`)
+  for (const result of [model, ...run.models]) {
+    row(`model, ${result.edges} edges`, `publisher ${result.publisherConnections} connections, sends ${result.publisherSendsPerVersion} per version; per edge ${round(result.edgeConnections.mean, 1)} connections (max ${result.edgeConnections.max}), ${round(result.copiesPerEdge.mean, 1)} copies of a version (max ${result.copiesPerEdge.max})`,
+      `hops p50 ${result.hops.p50} / p99 ${result.hops.p99} / max ${result.hops.max}; publish → served p50 ${round(result.publishToServedMs.p50)} / p99 ${round(result.publishToServedMs.p99)} ms`,
+      `reports relayed per own report: mean ${round(result.relayedPerOwnReport.mean, 1)}, busiest edge ${result.relayedPerOwnReport.max}`)
+  }
+  return { ...run }
+}
+
 async function rollouts (): Promise<Record<string, unknown>> {
   const edges = 20
   const rounds = 10
@@ -136,6 +153,11 @@ async function main (): Promise<void> {
   if (process.argv[2] === 'rollouts') {
     results.rollouts = await rollouts()
     await report(results, 'bench-rollouts.json')
+    return
+  }
+  if (process.argv[2] === 'fleet-model') {
+    results.fleetModel = await fleetModel(meshSizes(process.argv.slice(3), 'fleet-model'))
+    await report(results, 'bench-fleet-model.json')
     return
   }
   if (process.argv[2] === 'fan-in') {
