@@ -116,14 +116,14 @@ async function fanIn (sizes: number[]): Promise<Record<string, unknown>> {
 }
 
 async function fleetModel (sizes: number[]): Promise<Record<string, unknown>> {
-  const run = await runFleetModel(20, sizes.length > 0 ? sizes : [1000, 10_000])
+  const run = await runFleetModel(20, sizes.length > 0 ? sizes : [20, 50, 100, 1000, 10_000])
   row('one hop, measured (publisher → one edge process, 2 KiB, 40 versions)', `p50 ${round(percentile(run.hopDelaysMs, 50))} ms / p99 ${round(percentile(run.hopDelaysMs, 99))} ms`, 'what each modelled hop draws from', '')
   const { processes, model } = run.calibration
   row(`calibration, ${processes.nodes} edges: connections per edge, mean / max`, `model ${round(model.edgeConnections.mean, 1)} / ${model.edgeConnections.max}`, `processes ${round(processes.edgeConnections.mean, 1)} / ${processes.edgeConnections.max}`, ratio(model.edgeConnections.mean, processes.edgeConnections.mean))
   row(`calibration, ${processes.nodes} edges: publish → served`, `model p50 ${round(model.publishToServedMs.p50)} / p99 ${round(model.publishToServedMs.p99)} ms`,
-    `processes p50 ${round(processes.latency.p50)} / p99 ${round(processes.latency.p99)} ms (${processes.nodes + 1} processes on this machine's cores)`, `${ratio(model.publishToServedMs.p50, processes.latency.p50)} / ${ratio(model.publishToServedMs.p99, processes.latency.p99)}`)
-  for (const result of [model, ...run.models]) {
-    row(`model, ${result.edges} edges`, `publisher ${result.publisherConnections} connections, sends ${result.publisherSendsPerVersion} per version; per edge ${round(result.edgeConnections.mean, 1)} connections (max ${result.edgeConnections.max}), ${round(result.copiesPerEdge.mean, 1)} copies of a version (max ${result.copiesPerEdge.max})`,
+    `processes p50 ${round(processes.latency.p50)} / p99 ${round(processes.latency.p99)} ms (${processes.nodes + 1} processes on this machine's cores; the model given their ${round(processes.cpuPerVersionMs.mean, 1)} ms of CPU per version on as many)`, `${ratio(model.publishToServedMs.p50, processes.latency.p50)} / ${ratio(model.publishToServedMs.p99, processes.latency.p99)}`)
+  for (const result of run.models) {
+    row(`model, ${result.edges} edges, each on its own machine`, `publisher ${result.publisherConnections} connections, sends ${result.publisherSendsPerVersion} per version; per edge ${round(result.edgeConnections.mean, 1)} connections (max ${result.edgeConnections.max}), ${round(result.copiesPerEdge.mean, 1)} copies of a version (max ${result.copiesPerEdge.max})`,
       `hops p50 ${result.hops.p50} / p99 ${result.hops.p99} / max ${result.hops.max}; publish → served p50 ${round(result.publishToServedMs.p50)} / p99 ${round(result.publishToServedMs.p99)} ms`,
       `reports relayed per own report: mean ${round(result.relayedPerOwnReport.mean, 1)}, busiest edge ${result.relayedPerOwnReport.max}`)
   }

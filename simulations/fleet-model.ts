@@ -21,6 +21,9 @@ import { seeded } from './bench/node-processes.js'
  *   (IDONTWANT) and is not sent it again once that has arrived.
  * - Reports: each edge reports to the peer that delivered the version
  *   first, which relays them on the same way to the publisher.
+ * - Machines: every edge on its own, or, to set the model beside processes
+ *   sharing this machine, `shared` cores that each edge's work on a version
+ *   (`cpuPerVersionMs`) waits for, first come first served.
  */
 export interface FleetModelInput {
   edges: number
@@ -34,6 +37,8 @@ export interface FleetModelInput {
   hopDelaysMs: number[]
   /** One-way network latency between nodes (IDONTWANT travels in it). */
   linkLatencyMs: number
+  /** Every edge's work on a version queues for these cores; each edge its own machine when absent. */
+  shared?: { cores: number, cpuPerVersionMs: number } | undefined
   seed: number
 }
 
@@ -126,12 +131,20 @@ function propagate (input: FleetModelInput, links: Array<Set<number>>, mesh: Arr
   const sendsTo = (node: number): Set<number> => node === PUBLISHER ? links[PUBLISHER] ?? new Set() : mesh[node] ?? new Set()
   servedAt[PUBLISHER] = 0
   forwardAt[PUBLISHER] = 0
+  const cores = new Array<number>(input.shared?.cores ?? 0).fill(0)
   const queue = new FlatQueue<number>()
   queue.push(PUBLISHER, 0)
   const done = new Set<number>()
   for (let node = queue.pop(); node !== undefined; node = queue.pop()) {
     if (done.has(node)) continue
     done.add(node)
+    if (node !== PUBLISHER && input.shared !== undefined) {
+      const arrived = servedAt[node] ?? 0
+      const core = cores.indexOf(Math.min(...cores))
+      const finished = Math.max(arrived - input.shared.cpuPerVersionMs, cores[core] ?? 0) + input.shared.cpuPerVersionMs
+      cores[core] = finished
+      servedAt[node] = forwardAt[node] = Math.max(arrived, finished)
+    }
     for (const peer of sendsTo(node)) {
       if (done.has(peer)) continue
       const arrives = (forwardAt[node] ?? 0) + delayOf(node, peer)

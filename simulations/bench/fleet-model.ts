@@ -1,3 +1,4 @@
+import { cpus } from 'node:os'
 import { modelFleet, type FleetModelResult } from '../fleet-model.js'
 import { configWithRouters, routersForSize } from './configs.js'
 import { measureFanIn, type FanIn } from './fan-in.js'
@@ -15,7 +16,7 @@ const SETTLE_MS = 3000
 export interface FleetModelRun {
   /** Publish → served on one edge process (one hop), measured: what each modelled hop draws from. */
   hopDelaysMs: number[]
-  /** Real processes at the calibration size, and the model at the same size. */
+  /** Real processes at the calibration size, and the model at the same size with their CPU per version on this machine's cores. */
   calibration: { processes: FanIn, model: FleetModelResult }
   models: FleetModelResult[]
 }
@@ -27,7 +28,7 @@ export interface FleetModelRun {
  */
 export async function runFleetModel (calibrationEdges: number, sizes: number[]): Promise<FleetModelRun> {
   const hopDelaysMs = await oneHopDelays(40)
-  const model = (edges: number): FleetModelResult => modelFleet({
+  const model = (edges: number, shared?: { cores: number, cpuPerVersionMs: number }): FleetModelResult => modelFleet({
     edges,
     publisherCap: PUBLISHER_MAX_CONNECTIONS,
     edgeCap: EDGE_MAX_CONNECTIONS,
@@ -36,10 +37,12 @@ export async function runFleetModel (calibrationEdges: number, sizes: number[]):
     meshDegreeHigh: MESH_DEGREE_HIGH,
     hopDelaysMs,
     linkLatencyMs: LINK_LATENCY_MS,
+    shared,
     seed: 1
   })
   const processes = await measureFanIn(calibrationEdges, 10)
-  return { hopDelaysMs, calibration: { processes, model: model(calibrationEdges) }, models: sizes.map(model) }
+  const calibrated = model(calibrationEdges, { cores: cpus().length, cpuPerVersionMs: processes.cpuPerVersionMs.mean })
+  return { hopDelaysMs, calibration: { processes, model: calibrated }, models: sizes.map(edges => model(edges)) }
 }
 
 /** Publish → served on a single edge process (2 KiB config), each of `rounds` versions. */

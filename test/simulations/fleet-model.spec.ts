@@ -23,3 +23,10 @@ test('past the publisher\'s cap a fleet ten times larger is a hop or two deeper,
   t.true(large.publishToServedMs.p99 < 3 * small.publishToServedMs.p99)
   t.true(large.relayedPerOwnReport.max > small.relayedPerOwnReport.max, 'edges near the publisher relay for more edges')
 })
+
+test('edges sharing two cores wait for them: the last of 20 is served after about half their work', t => {
+  const alone = modelFleet(input(20, 1))
+  const shared = modelFleet({ ...input(20, 1), shared: { cores: 2, cpuPerVersionMs: 25 } })
+  t.true(shared.publishToServedMs.max >= 20 * 25 / 2, `${shared.publishToServedMs.max} ms`)
+  t.true(shared.publishToServedMs.p50 > alone.publishToServedMs.p50)
+})
