@@ -23,7 +23,7 @@ import { beaconHandler } from './beacon-handler.js'
 import { connectionCap, type ConnectionCap } from './connection-cap.js'
 import { envelopeSync, type EnvelopeSync, type SyncResult } from './envelope-sync.js'
 import { gossipTopics } from './gossip-topics.js'
-import { meshScoreParams } from './gossip-tuning.js'
+import { fastMessageId, meshScoreParams } from './gossip-tuning.js'
 import { memoryPeerBookStore, PeerBook, type PeerBookStore } from './peer-book.js'
 import { peerExchange } from './peer-exchange.js'
 import { peerKeeper } from './peer-keeper.js'
@@ -195,7 +195,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         // IDONTWANT only for messages over gossipsub's default 512 bytes: beacons that
         // carry a body. Below that, sending it to every mesh peer costs as much as
         // the duplicates it spares (an idle beacon is about 450 bytes).
-        scoreParams: meshScoreParams(topicNames)
+        scoreParams: meshScoreParams(topicNames),
+        fastMsgIdFn: fastMessageId
       }),
       sync: envelopeSync({
         latest: init.latest,
