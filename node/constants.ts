@@ -108,10 +108,13 @@ export const SYNC_TIMEOUT_MS = 30_000
 /**
  * Anti-entropy: how often a node asks one connected peer for anything newer.
  * A backstop only: a node also syncs with every peer that connects, and pulls
- * on every beacon (the publisher's come every 10 s). Each exchange opens a
- * stream, which costs libp2p milliseconds of CPU on both sides.
+ * on every beacon (the publisher's come every 10 s), so it matters only to a
+ * node that missed a beacon while the publisher is gone. Each exchange opens
+ * a stream, which costs libp2p milliseconds of CPU on both sides, for the
+ * released versions and again for those in rollout: at 15 s it was about a
+ * sixth of an idle edge's CPU (BENCHMARKS.md).
  */
-export const SYNC_INTERVAL_MS = 15_000
+export const SYNC_INTERVAL_MS = 60_000
 
 export const REDIAL_MIN_MS = 250
 /**
