@@ -10,8 +10,20 @@ const EDGES = 12
 
 type Listed = Array<{ peerId: string, version: number | null }>
 
-async function listedEdges (adminUrl: string | undefined): Promise<Listed> {
-  return (await (await fetch(`${adminUrl ?? ''}/status`)).json() as { edges: Listed }).edges
+type Edges = Array<Awaited<ReturnType<typeof startEdge>>>
+type Publisher = Awaited<ReturnType<typeof publisherWithRoute>>['publisher']
+
+async function serving (edges: Edges, host: string): Promise<boolean> {
+  return (await Promise.all(edges.map(async edge => (await (await getConfig(edge)).text()).includes(host)))).every(Boolean)
+}
+
+/** Until the publisher's /status lists every edge at its newest version: their reports reached it. */
+async function waitUntilListedAtNewest (publisher: Publisher, edges: Edges, what: string): Promise<void> {
+  const version = publisher.latest.current()?.head.version
+  await waitFor(what, async () => {
+    const listed = (await (await fetch(`${publisher.adminUrl() ?? ''}/status`)).json() as { edges: Listed }).edges
+    return edges.every(edge => listed.some(entry => entry.peerId === edge.mesh.peerId && entry.version === version)) ? true : undefined
+  }, 120_000)
 }
 
 test(`a publisher keeps at most its cap of connections: ${EDGES} edges that only know it learn of each other, get every version through each other, and knock again seldom`, async t => {
@@ -20,20 +32,15 @@ test(`a publisher keeps at most its cap of connections: ${EDGES} edges that only
   const metric = async (name: string, labels: Record<string, string> = {}): Promise<number> => await scrapeMetric(publisher.adminUrl() ?? '', name, labels)
   t.is(await metric('dime_mesh_max_connections'), CAP)
 
-  const serving = async (host: string): Promise<boolean> => (await Promise.all(edges.map(async edge => (await (await getConfig(edge)).text()).includes(host)))).every(Boolean)
-  await waitFor('every edge serves the first version', async () => await serving('whoami') ? true : undefined, 120_000)
+  await waitFor('every edge serves the first version', async () => await serving(edges, 'whoami') ? true : undefined, 120_000)
   await waitFor(() => `the publisher is down to ${CAP} connections (has ${publisher.mesh.peers().length})`, () => publisher.mesh.peers().length <= CAP ? true : undefined, 120_000)
   t.true(await metric('dime_mesh_connections_shed_total') >= EDGES - CAP)
 
   await writeFragment(fragments, 'more.yaml', routeFragment('more', 'more.example.com'))
-  await waitFor('every edge serves the next version, most of them through other edges', async () => await serving('more.example.com') ? true : undefined, 120_000)
+  await waitFor('every edge serves the next version, most of them through other edges', async () => await serving(edges, 'more.example.com') ? true : undefined, 120_000)
 
   // Their status reaches the publisher through the edges connected to it: every edge is listed, serving the newest version.
-  const version = publisher.latest.current()?.head.version
-  await waitFor('the publisher lists every edge, serving the newest version', async () => {
-    const listed = await listedEdges(publisher.adminUrl())
-    return edges.every(edge => listed.some(listed => listed.peerId === edge.mesh.peerId && listed.version === version)) ? true : undefined
-  }, 120_000)
+  await waitUntilListedAtNewest(publisher, edges, 'the publisher lists every edge, serving the newest version')
   t.true(await metric('dime_relayed_reports_total', { outcome: 'received' }) >= 1, 'some reports came relayed')
 
   // A shed edge redials the publisher no sooner than 15 s (half of 30 s, jittered) while it has other peers, where it
@@ -71,8 +78,7 @@ test('a publisher cut off from every edge but one still reaches them all through
   const partition = new Partition()
   const { keys, fragments, publisher } = await publisherWithRoute(t, 'whoami', { maxConnections: CAP, partition })
   const edges = await Promise.all(Array.from({ length: 8 }, async () => await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), partition })))
-  const serving = async (host: string): Promise<boolean> => (await Promise.all(edges.map(async edge => (await (await getConfig(edge)).text()).includes(host)))).every(Boolean)
-  await waitFor('every edge serves the first version', async () => await serving('whoami') ? true : undefined, 120_000)
+  await waitFor('every edge serves the first version', async () => await serving(edges, 'whoami') ? true : undefined, 120_000)
 
   const bridge = await waitFor('an edge connected to the publisher', () => edges.find(edge => publisher.mesh.peers().includes(edge.mesh.peerId)), 60_000)
   const others = edges.filter(edge => edge !== bridge)
@@ -80,11 +86,7 @@ test('a publisher cut off from every edge but one still reaches them all through
   t.deepEqual(publisher.mesh.peers(), [bridge.mesh.peerId], 'the publisher is connected to the bridge alone')
 
   await writeFragment(fragments, 'more.yaml', routeFragment('more', 'more.example.com'))
-  await waitFor('every edge serves the next version, through the bridge', async () => await serving('more.example.com') ? true : undefined, 120_000)
-  const version = publisher.latest.current()?.head.version
-  await waitFor('the publisher lists every edge at the newest version, their reports relayed through the bridge', async () => {
-    const listed = await listedEdges(publisher.adminUrl())
-    return edges.every(edge => listed.some(entry => entry.peerId === edge.mesh.peerId && entry.version === version)) ? true : undefined
-  }, 120_000)
+  await waitFor('every edge serves the next version, through the bridge', async () => await serving(edges, 'more.example.com') ? true : undefined, 120_000)
+  await waitUntilListedAtNewest(publisher, edges, 'the publisher lists every edge at the newest version, their reports relayed through the bridge')
   t.deepEqual(publisher.mesh.peers(), [bridge.mesh.peerId], 'nothing crossed the partition')
 })
