@@ -82,7 +82,8 @@ export const probeServer: Probe = async (target) => {
     const socket = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: portNumber, timeout: PROBE_TIMEOUT_MS })
     const done = (answered: boolean): void => { socket.destroy(); resolve(answered) }
     socket.once('connect', () => { done(true) })
-    socket.once('timeout', () => { done(false) })
+    // An event loop that ran late runs this timer before the I/O that came meanwhile: a connect that came is seen first.
+    socket.once('timeout', () => { setImmediate(() => { done(false) }) })
     socket.once('error', () => { done(false) })
   })
 }
