@@ -1,5 +1,5 @@
 import FlatQueue from 'flatqueue'
-import { percentile } from './bench/stats.js'
+import { mean, percentile } from './bench/stats.js'
 import { seeded } from './bench/node-processes.js'
 
 /**
@@ -182,9 +182,6 @@ function summary (values: number[]): { p50: number, p99: number, max: number } {
   return { p50: percentile(values, 50), p99: percentile(values, 99), max: Math.max(...values) }
 }
 
-function mean (values: number[]): number {
-  return values.reduce((sum, value) => sum + value, 0) / values.length
-}
 
 function shuffled<T> (values: T[], random: () => number): T[] {
   const copy = [...values]

@@ -1,3 +1,4 @@
+import { mean } from './stats.js'
 import { scrapeMetric } from '../scrape.js'
 import { configWithRouters, routersForSize } from './configs.js'
 import { inTempDir, startDimeMesh, type LoggedProcess } from './node-processes.js'
@@ -124,6 +125,3 @@ async function reportBytes (bases: string[]): Promise<{ own: number[], relayed: 
   return { own, relayed }
 }
 
-function mean (values: number[]): number {
-  return values.reduce((sum, value) => sum + value, 0) / values.length
-}

@@ -7,3 +7,7 @@ export function round (value: number, digits = 0): number {
   const f = 10 ** digits
   return Math.round(value * f) / f
 }
+
+export function mean (values: number[]): number {
+  return values.reduce((sum, value) => sum + value, 0) / values.length
+}
