@@ -52,8 +52,6 @@ export interface FleetModelResult {
   copiesPerEdge: { mean: number, max: number }
   /** Reports the busiest edge passes on for every one it sends of its own: the size of what it relays for. */
   relayedPerOwnReport: { mean: number, max: number }
-  /** Messages the publisher sends per version. */
-  publisherSendsPerVersion: number
 }
 
 const PUBLISHER = 0
@@ -73,8 +71,7 @@ export function modelFleet (input: FleetModelInput): FleetModelResult {
     hops: summary(edges.map(edge => spread.hops[edge] ?? NaN)),
     publishToServedMs: summary(edges.map(edge => spread.servedAt[edge] ?? NaN)),
     copiesPerEdge: { mean: mean(edges.map(edge => spread.copies[edge] ?? 0)), max: Math.max(...edges.map(edge => spread.copies[edge] ?? 0)) },
-    relayedPerOwnReport: { mean: mean(edges.map(edge => relayed[edge] ?? 0)), max: Math.max(...edges.map(edge => relayed[edge] ?? 0)) },
-    publisherSendsPerVersion: links[PUBLISHER]?.size ?? 0
+    relayedPerOwnReport: { mean: mean(edges.map(edge => relayed[edge] ?? 0)), max: Math.max(...edges.map(edge => relayed[edge] ?? 0)) }
   }
 }
 
