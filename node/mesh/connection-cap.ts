@@ -67,6 +67,8 @@ class ConnectionCapService implements ConnectionCap, Startable {
       }
       const order = sheddable.sort((a, b) => a.value - b.value || b.connection.timeline.open - a.connection.timeline.open).slice(0, excess)
       for (const { connection } of order) {
+        // Others may have closed meanwhile (a peer left, a link was cut): shed only what is still over.
+        if (!this.full()) return
         this.init.countShed?.()
         this.init.log.debug({ peer: connection.remotePeer.toString() }, 'over the connection cap: closing the newest connection')
         await connection.close().catch((err: Error) => { connection.abort(err) })

@@ -25,7 +25,7 @@ import { envelopeSync, type EnvelopeSync, type SyncResult } from './envelope-syn
 import { gossipTopics } from './gossip-topics.js'
 import { fastMessageId, meshScoreParams } from './gossip-tuning.js'
 import { memoryPeerBookStore, PeerBook, type PeerBookStore } from './peer-book.js'
-import { peerExchange } from './peer-exchange.js'
+import { peerExchange, type PeerExchange, type PeerExchangeComponents } from './peer-exchange.js'
 import { peerKeeper } from './peer-keeper.js'
 import { reportRelay, type ReportRelay } from './report-relay.js'
 import { rolloutSync, type RolloutSync } from './rollout-sync.js'
@@ -134,6 +134,7 @@ type Services = {
   reports: StatusReports
   relay: ReportRelay
   cap: ConnectionCap
+  peers: PeerExchange
 }
 
 /**
@@ -243,7 +244,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         ]
       })(components),
       cap: connectionCap({ maxConnections: init.maxConnections, log, graceMs: timing.joinGraceMs, checkIntervalMs: timing.peerCheckIntervalMs, countShed: () => { init.metrics?.connectionsShed.inc() } }),
-      peers: (components) => peerExchange({
+      peers: (components: PeerExchangeComponents & { cap: ConnectionCap }) => peerExchange({
         mesh: init.latest.mesh,
         book,
         log,
@@ -256,6 +257,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         book,
         log,
         atCapacity,
+        askForPeers: async () => await libp2p.services.peers.askAnyone(),
         countDial: (target, outcome) => { init.metrics?.dials.inc({ target, outcome }) },
         checkIntervalMs: timing.peerCheckIntervalMs
       })

@@ -36,6 +36,12 @@ export interface PeerExchangeComponents {
   events: TypedEventTarget<Libp2pEvents>
 }
 
+/** Asks connected peers for the peers they know. */
+export interface PeerExchange {
+  /** Asks one connected peer that speaks the exchange, chosen at random: how many peers it named that this node did not know. */
+  askAnyone(): Promise<number>
+}
+
 interface ExchangedPeer { id: string, addresses: string[] }
 /** An answer: peers, and whether the answering node is over its connection cap (absent from earlier releases: not full). */
 interface PeerList { peers: ExchangedPeer[], full: boolean }
@@ -48,7 +54,7 @@ interface PeerList { peers: ExchangedPeer[], full: boolean }
  * (connected ones first), which go into the peer book the keeper dials from.
  * A node of an earlier release does not list the protocol and is not asked.
  */
-class PeerExchange implements Startable {
+class PeerExchangeService implements PeerExchange, Startable {
   readonly [Symbol.toStringTag] = 'dime-peer-exchange'
   readonly [serviceCapabilities] = ['dime/peer-exchange']
   readonly [serviceDependencies] = ['@libp2p/identify']
@@ -56,6 +62,8 @@ class PeerExchange implements Startable {
   private readonly log: Logger
   private readonly timeoutMs: number
   private readonly countExchange: (outcome: 'learned' | 'refused' | 'failed') => void
+  /** Peers that listed the exchange when they identified. */
+  private readonly speakers = new Set<string>()
 
   constructor (private readonly components: PeerExchangeComponents, private readonly init: PeerExchangeInit) {
     this.protocol = peerExchangeProtocol(init.mesh)
@@ -76,18 +84,39 @@ class PeerExchange implements Startable {
 
   private readonly onIdentify = (event: CustomEvent<IdentifyResult>): void => {
     if (!event.detail.protocols.includes(this.protocol)) return
-    const peer = event.detail.peerId
-    this.ask(peer).then(() => { this.countExchange('learned') }, (err: unknown) => {
-      this.countExchange(err instanceof InvalidPeerListError ? 'refused' : 'failed')
-      this.log.debug({ peer: peer.toString(), err: (err as Error).message }, 'peer exchange failed')
-    })
+    this.speakers.add(event.detail.peerId.toString())
+    void this.askCounted(event.detail.peerId)
   }
 
-  private async ask (peer: PeerId): Promise<void> {
+  async askAnyone (): Promise<number> {
+    const connected = this.components.connectionManager.getConnections().map(c => c.remotePeer).filter(peer => this.speakers.has(peer.toString()))
+    for (const gone of this.speakers) {
+      if (!connected.some(peer => peer.toString() === gone)) this.speakers.delete(gone)
+    }
+    const peer = connected[Math.floor(Math.random() * connected.length)]
+    return peer === undefined ? 0 : await this.askCounted(peer)
+  }
+
+  /** Asks `peer`, counting the outcome; a failure is logged and learns nothing. */
+  private async askCounted (peer: PeerId): Promise<number> {
+    try {
+      const learned = await this.ask(peer)
+      this.countExchange('learned')
+      return learned
+    } catch (err) {
+      this.countExchange(err instanceof InvalidPeerListError ? 'refused' : 'failed')
+      this.log.debug({ peer: peer.toString(), err: (err as Error).message }, 'peer exchange failed')
+      return 0
+    }
+  }
+
+  private async ask (peer: PeerId): Promise<number> {
     const answer = decodePeerList(await readOneFrame(this.components.connectionManager, peer, this.protocol, MAX_ANSWER_BYTES, this.timeoutMs))
-    for (const known of answer.peers) this.init.book.learn(known.id, known.addresses)
+    const known = new Set(this.init.book.list().map(p => p.id))
+    for (const named of answer.peers) this.init.book.learn(named.id, named.addresses)
     if (answer.full) this.init.atCapacity?.add(peer.toString())
     else this.init.atCapacity?.delete(peer.toString())
+    return this.init.book.list().filter(p => !known.has(p.id)).length
   }
 
   private async answer (stream: Stream, connection: Connection): Promise<void> {
@@ -122,6 +151,6 @@ function isShortString (value: unknown): value is string {
   return typeof value === 'string' && value.length <= MAX_FIELD_LENGTH
 }
 
-export function peerExchange (init: PeerExchangeInit): (components: PeerExchangeComponents) => Startable {
-  return (components) => new PeerExchange(components, init)
+export function peerExchange (init: PeerExchangeInit): (components: PeerExchangeComponents) => PeerExchange {
+  return (components) => new PeerExchangeService(components, init)
 }

@@ -27,6 +27,8 @@ export interface PeerKeeperInit {
   /** Wait before redialling a bootstrap peer that said it is full, while other peers are connected. */
   fullPeerMinDelayMs?: number | undefined
   fullPeerMaxDelayMs?: number | undefined
+  /** Asks a connected peer for the peers it knows: how many were new. Used while too few are known to reach the target. */
+  askForPeers?: (() => Promise<number>) | undefined
   /** Told of every dial this keeper makes: to a bootstrap address or a known peer, and whether it connected. */
   countDial?: ((target: 'bootstrap' | 'known-peer', outcome: 'connected' | 'failed') => void) | undefined
 }
@@ -61,8 +63,10 @@ const BOOTSTRAP_TAG = 'dime-bootstrap'
  *   cap) is redialled seldom, doubling from half a minute to ten, as long as
  *   this node has other connections: it reaches the mesh through them;
  * - while fewer than `targetPeers` are connected, known peers from the peer
- *   book are dialled, each with its own backoff. Level-triggered: a check runs
- *   every interval and on every disconnect, whatever happened in between.
+ *   book are dialled, each with its own backoff; while too few are known, a
+ *   connected peer is asked for more (backing off while none are new).
+ *   Level-triggered: a check runs every interval and on every disconnect,
+ *   whatever happened in between.
  * Bootstrap peers are tagged, so the connection manager keeps them.
  */
 class PeerKeeper implements Startable {
@@ -74,6 +78,9 @@ class PeerKeeper implements Startable {
   private timer: NodeJS.Timeout | undefined
   private readonly backoff = new Map<string, Backoff>()
   private readonly dialing = new Set<string>()
+  /** Asking for peers backs off while answers name no one new. */
+  private asking = false
+  private askBackoff: Backoff = { attempts: 0, nextAttemptAt: 0 }
 
   constructor (private readonly components: PeerKeeperComponents, init: PeerKeeperInit) {
     this.init = withDefaults({
@@ -87,7 +94,8 @@ class PeerKeeper implements Startable {
       atCapacity: new Set<string>(),
       fullPeerMinDelayMs: FULL_PEER_REDIAL_MIN_MS,
       fullPeerMaxDelayMs: FULL_PEER_REDIAL_MAX_MS,
-      countDial: () => {}
+      countDial: () => {},
+      askForPeers: async () => 0
     }, { ...init, log: init.log.child({ component: 'peers' }) })
   }
 
@@ -126,6 +134,23 @@ class PeerKeeper implements Startable {
       .sort(() => Math.random() - 0.5)
       .slice(0, wanted)
     for (const peer of candidates) void this.dialKnown(peer.id, peer.addresses)
+    if (candidates.length < wanted) this.askForPeers(now)
+  }
+
+  /**
+   * A node that joined through a peer that knew few others (the first edges
+   * to reach a publisher) would otherwise know no more than that answer:
+   * cut from that peer, it would be alone.
+   */
+  private askForPeers (now: number): void {
+    if (this.asking || now < this.askBackoff.nextAttemptAt) return
+    this.asking = true
+    void this.init.askForPeers().catch(() => 0).then(learned => {
+      const attempts = learned > 0 ? 0 : this.askBackoff.attempts + 1
+      this.askBackoff = { attempts, nextAttemptAt: Date.now() + redialDelay(attempts, this.init.checkIntervalMs, this.init.knownPeerMaxDelayMs) }
+      this.asking = false
+      if (learned > 0) this.check()
+    })
   }
 
   private async dialKnown (id: string, addresses: string[]): Promise<void> {

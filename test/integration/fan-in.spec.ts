@@ -80,6 +80,8 @@ test('a publisher cut off from every edge but one still reaches them all through
   const edges = await Promise.all(Array.from({ length: 8 }, async () => await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), partition })))
   await waitFor('every edge serves the first version', async () => await serving(edges, 'whoami') ? true : undefined, 120_000)
 
+  // Chosen once the publisher is within its cap, so no connection of the publisher's is about to be shed.
+  await waitFor(() => `the publisher is down to ${CAP} connections (has ${publisher.mesh.peers().length})`, () => publisher.mesh.peers().length <= CAP ? true : undefined, 120_000)
   const bridge = await waitFor('an edge connected to the publisher', () => edges.find(edge => publisher.mesh.peers().includes(edge.mesh.peerId)), 60_000)
   const others = edges.filter(edge => edge !== bridge)
   await partition.split([publisher.mesh], others.map(edge => edge.mesh))

@@ -23,6 +23,16 @@ test('edges that only know the publisher learn of each other from it and connect
   t.true((await exchanges(edges[2]?.serveUrl(), 'learned')) >= 1)
 })
 
+test('an edge that joined when the publisher knew no one, and that no one can dial, asks again while it knows too few peers, and reaches the later edges', async t => {
+  const { keys, publisher } = await publisherWithRoute(t)
+  const first = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), timing: QUIET_TIMING, listen: [] })
+  await waitFor('the first edge has asked the publisher, which knew no one else', async () => await exchanges(first.serveUrl(), 'learned') >= 1 ? true : undefined)
+  const later = await Promise.all([1, 2].map(async () => await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), timing: QUIET_TIMING })))
+  await waitFor('the first edge is connected to both later ones', () =>
+    later.every(edge => first.mesh.peers().includes(edge.mesh.peerId)) ? true : undefined, 60_000)
+  t.true(await exchanges(first.serveUrl(), 'learned') >= 2, 'it asked more than once')
+})
+
 test('a member answering with a malformed peer list is refused and counted; a node without the protocol is not asked', async t => {
   const { keys, publisher } = await publisherWithRoute(t)
   const edge = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })

@@ -239,6 +239,7 @@ test('dime rollout shows the waves and each edge\'s health; promote and abort wi
   t.regex(shown.stdout, /canary +reached \S+ +canary-1 +healthy/)
   t.regex(shown.stdout, /europe +not reached +paris/)
   const aborted = await dime('rollout', 'abort', ...admin)
+  t.is(aborted.code, 0, `${aborted.stderr}; rollout ${JSON.stringify({ ...fleet.publisher.status().rollout, waves: undefined })}`)
   t.regex(aborted.stdout, new RegExp(`^version ${version}: rolled-back, 1 of 3 waves reached\nreason: aborted by the operator`))
   for (const action of [['promote'], ['promote', '--all'], ['abort']]) {
     const refused = await dime('rollout', ...action, ...admin)
