@@ -9,6 +9,7 @@ import { decode, encode } from '@jridgewell/sourcemap-codec'
 import { build } from 'esbuild'
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { ESM_BANNER } from './esm-banner.mjs'
 
 /**
  * prom-client's index requires its Pushgateway (node:http, node:https, node:url)
@@ -46,16 +47,7 @@ await build({
   // chunk-*.js.LEGAL.txt beside each chunk. Names are kept.
   minifyWhitespace: true,
   legalComments: 'external',
-  // Bundled CommonJS packages expect these of their module.
-  banner: {
-    js: [
-      "import { createRequire as __createRequire } from 'node:module'",
-      "import { fileURLToPath as __fileURLToPath } from 'node:url'",
-      'const require = __createRequire(import.meta.url)',
-      'const __filename = __fileURLToPath(import.meta.url)',
-      "const __dirname = __fileURLToPath(new URL('.', import.meta.url))"
-    ].join('\n')
-  },
+  banner: { js: ESM_BANNER },
   plugins: [promClientUnusedParts],
   logLevel: 'warning'
 })

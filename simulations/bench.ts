@@ -2,6 +2,7 @@
 // `processes [EDGES…]` runs only the all-processes part: every node its own process, against bare libp2p processes.
 // `rollouts` runs only the rollout part (issue 26): edit → first wave, promotion → next wave, verdict → rollback.
 // `fan-in [EDGES…]` runs only the fleet-size part (issue 28): what each edge and the publisher cost as the fleet grows.
+// `fleet [EDGES…]` runs the real edge code at fleet sizes (1,000 by default, beside 100 in the same run), many edges to a process, against one publisher process.
 // `fleet-model [EDGES…]` models fleets too large for processes here (1,000 and 10,000 edges by default), from one hop measured on processes, checked against processes at 20 edges.
 import { execFileSync } from 'node:child_process'
 import { commandExists } from '../cli/processes.js'
@@ -11,6 +12,7 @@ import { measureApiLoad } from './bench/api-load.js'
 import { measureBurst } from './bench/burst.js'
 import { measureBytesPerVersion } from './bench/bytes-per-version.js'
 import { measureFanIn } from './bench/fan-in.js'
+import { measureFleet } from './bench/fleet-hosts.js'
 import { runFleetModel } from './bench/fleet-model.js'
 import { namespacesUnavailable } from './netns.js'
 import { configWithRouters, routersForSize } from './bench/configs.js'
@@ -115,6 +117,34 @@ async function fanIn (sizes: number[]): Promise<Record<string, unknown>> {
   return { results }
 }
 
+/** Edge processes per fleet: each holds up to 250 edges. */
+const EDGES_PER_HOST = 250
+
+/**
+ * The real edge code at sizes one process per edge cannot reach here: each
+ * per-edge figure beside the smallest fleet's in the same run (flat is ×1).
+ */
+async function fleet (sizes: number[]): Promise<Record<string, unknown>> {
+  const results = []
+  for (const edges of sizes.length > 0 ? sizes : [100, 1000]) {
+    results.push(await measureFleet(edges, Math.ceil(edges / EDGES_PER_HOST), 5))
+  }
+  const base = results[0]
+  if (base === undefined) return { results }
+  for (const r of results) {
+    const where = `${r.edges} edges in ${r.hosts} processes`
+    row(`${where}: connections`, `publisher ${r.publisherConnections} (cap ${r.publisherCap}); per edge mean ${round(r.edgeConnections.mean, 1)}, p99 ${r.edgeConnections.p99}, max ${r.edgeConnections.max}`, `${base.edges} edges: mean ${round(base.edgeConnections.mean, 1)}`, ratio(r.edgeConnections.mean, base.edgeConnections.mean))
+    row(`${where}: the publisher's fleet view`, `${r.listedServingNewest} of ${r.edges} listed serving the newest version, ${r.listedMissing} missing`, '', '')
+    row(`${where}: bytes on loopback per version (2 KiB) per edge, beyond idle`, `${round(r.loopbackBytesPerVersionPerEdge / 1024, 1)} KiB`, `${base.edges} edges: ${round(base.loopbackBytesPerVersionPerEdge / 1024, 1)} KiB`, ratio(r.loopbackBytesPerVersionPerEdge, base.loopbackBytesPerVersionPerEdge))
+    row(`${where}: bytes on loopback per edge per minute, idle`, `${round(r.idleLoopbackBytesPerEdgePerMinute / 1024, 1)} KiB`, `${base.edges} edges: ${round(base.idleLoopbackBytesPerEdgePerMinute / 1024, 1)} KiB`, ratio(r.idleLoopbackBytesPerEdgePerMinute, base.idleLoopbackBytesPerEdgePerMinute))
+    row(`${where}: CPU per version per edge (edges sharing a process)`, `${round(r.cpuPerVersionMsPerEdge, 1)} ms; publisher ${round(r.publisherCpuPerVersionMs)} ms`, `${base.edges} edges: ${round(base.cpuPerVersionMsPerEdge, 1)} ms; publisher ${round(base.publisherCpuPerVersionMs)} ms`, ratio(r.cpuPerVersionMsPerEdge, base.cpuPerVersionMsPerEdge))
+    row(`${where}: idle CPU per edge (edges sharing a process)`, `${round(r.idleCpuPercentPerEdge, 2)} % of a core; publisher ${round(r.publisherIdleCpuPercent, 1)} %`, `${base.edges} edges: ${round(base.idleCpuPercentPerEdge, 2)} %; publisher ${round(base.publisherIdleCpuPercent, 1)} %`, ratio(r.idleCpuPercentPerEdge, base.idleCpuPercentPerEdge))
+    row(`${where}: memory per edge`, `${round(r.rssMbPerEdge, 1)} MiB; publisher ${round(r.publisherRssMb)} MiB`, `${base.edges} edges: ${round(base.rssMbPerEdge, 1)} MiB; publisher ${round(base.publisherRssMb)} MiB`, ratio(r.rssMbPerEdge, base.rssMbPerEdge))
+    row(`${where}: publish → served (2 cores for all)`, `p50 ${round(r.latency.p50)} / p99 ${round(r.latency.p99)} ms`, `${base.edges} edges: p50 ${round(base.latency.p50)} / p99 ${round(base.latency.p99)} ms`, ratio(r.latency.p99, base.latency.p99))
+  }
+  return { results }
+}
+
 async function fleetModel (sizes: number[]): Promise<Record<string, unknown>> {
   const run = await runFleetModel(20, sizes.length > 0 ? sizes : [20, 50, 100, 1000, 10_000])
   row('one hop, measured (publisher → one edge process, 2 KiB, 40 versions)', `p50 ${round(percentile(run.hopDelaysMs, 50))} ms / p99 ${round(percentile(run.hopDelaysMs, 99))} ms`, 'what each modelled hop draws from', '')
@@ -153,6 +183,11 @@ async function main (): Promise<void> {
   if (process.argv[2] === 'rollouts') {
     results.rollouts = await rollouts()
     await report(results, 'bench-rollouts.json')
+    return
+  }
+  if (process.argv[2] === 'fleet') {
+    results.fleet = await fleet(meshSizes(process.argv.slice(3), 'fleet'))
+    await report(results, 'bench-fleet.json')
     return
   }
   if (process.argv[2] === 'fleet-model') {

@@ -1,4 +1,5 @@
 import { build } from 'esbuild'
+import { ESM_BANNER } from '../../scripts/esm-banner.mjs'
 import type { ChildProcess } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -25,16 +26,26 @@ export async function residentMb (pid: number | undefined): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
 }
 
-let bareNode: Promise<string> | undefined
+const bundles = new Map<string, Promise<string>>()
 
-/** The baseline node, bundled as the programs are (npm run build), once per run: the path of its script. */
-export async function bareNodeScript (): Promise<string> {
-  bareNode ??= (async () => {
-    const script = join(tmpdir(), 'dime-bench-bare-libp2p-node.js')
-    await build({ entryPoints: [fileURLToPath(new URL('bare-libp2p-node.ts', import.meta.url))], outfile: script, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' })
+/** A script of this folder (`bare-libp2p-node`, `edge-host`), bundled as the programs are (npm run build), once per run: the path of the bundle. */
+export async function bundledScript (name: string): Promise<string> {
+  const bundle = bundles.get(name) ?? (async () => {
+    const script = join(tmpdir(), `dime-bench-${name}.js`)
+    await build({
+      entryPoints: [fileURLToPath(new URL(`${name}.ts`, import.meta.url))],
+      outfile: script,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      banner: { js: ESM_BANNER },
+      logLevel: 'warning'
+    })
     return script
   })()
-  return await bareNode
+  bundles.set(name, bundle)
+  return await bundle
 }
 
 /** Runs `work` in a fresh temporary directory, removed afterwards. */
@@ -139,7 +150,7 @@ export async function startBareMesh (root: string, size: number, seed: number): 
   const swarmKey = join(root, 'swarm.key')
   await writeFile(swarmKey, generateSwarmKey())
   const random = seeded(seed)
-  const script = await bareNodeScript()
+  const script = await bundledScript('bare-libp2p-node')
   const nodes: LoggedProcess[] = []
   const addresses: string[] = []
   try {
@@ -163,11 +174,6 @@ export interface DimeMesh extends ProcessMesh {
   readonly configUrls: string[]
 }
 
-/**
- * A `dime publisher --fragments` and `size` `dime edge` processes, each edge
- * dialling the publisher and a few earlier edges. Resolves once every edge
- * serves the first version.
- */
 export interface DimeMeshOptions {
   logLevel?: string
   /** Further flags of the publisher (a rollout policy). */
@@ -176,8 +182,20 @@ export interface DimeMeshOptions {
   edgeArgs?: (index: number) => string[]
 }
 
-export async function startDimeMesh (root: string, size: number, seed: number, fragment: string, options: DimeMeshOptions = {}): Promise<DimeMesh> {
-  const logLevel = options.logLevel ?? 'info'
+/** A `dime publisher --fragments` process and what edges need to join it. */
+export interface PublisherProcess {
+  readonly process: LoggedProcess
+  /** Its mesh address, with its peer id. */
+  readonly address: string
+  readonly swarmKeyFile: string
+  /** The public key edges trust. */
+  readonly trustFile: string
+  /** Writes the fragment the publisher reads (atomically: it never reads half a file). */
+  readonly writeFragment: (text: string) => Promise<void>
+}
+
+/** New keys, the fragment, and a publisher with its admin endpoint on a loopback port, under `root`. */
+export async function startPublisherProcess (root: string, fragment: string, options: DimeMeshOptions = {}): Promise<PublisherProcess> {
   const keys = join(root, 'keys')
   const fragments = join(root, 'fragments')
   await mkdir(keys, { recursive: true })
@@ -191,18 +209,35 @@ export async function startDimeMesh (root: string, size: number, seed: number, f
     await rename(join(root, 'fragment.tmp'), join(fragments, 'bench.json'))
   }
   await writeFragment(fragment)
-  const env = { DIME_LOG_LEVEL: logLevel }
-  const common = ['--mesh', MESH, '--swarm-key', join(keys, 'swarm.key'), '--listen', '/ip4/127.0.0.1/tcp/0']
-  const publisher = spawnNode('publisher', [DIME, 'publisher', ...common, '--fragments', fragments, '--key', join(keys, 'publisher.key'),
-    '--data-dir', join(root, 'publisher'), '--admin', '127.0.0.1:0', ...options.publisherArgs ?? []], env)
+  const publisher = spawnNode('publisher', [DIME, 'publisher', ...commonFlags(join(keys, 'swarm.key')), '--fragments', fragments, '--key', join(keys, 'publisher.key'),
+    '--data-dir', join(root, 'publisher'), '--admin', '127.0.0.1:0', ...options.publisherArgs ?? []], { DIME_LOG_LEVEL: options.logLevel ?? 'info' })
+  try {
+    return { process: publisher, address: await meshAddress(publisher), swarmKeyFile: join(keys, 'swarm.key'), trustFile: join(keys, 'publisher.pub'), writeFragment }
+  } catch (err) {
+    await publisher.stop()
+    throw err
+  }
+}
+
+function commonFlags (swarmKeyFile: string): string[] {
+  return ['--mesh', MESH, '--swarm-key', swarmKeyFile, '--listen', '/ip4/127.0.0.1/tcp/0']
+}
+
+/**
+ * A `dime publisher --fragments` and `size` `dime edge` processes, each edge
+ * dialling the publisher and a few earlier edges. Resolves once every edge
+ * serves the first version.
+ */
+export async function startDimeMesh (root: string, size: number, seed: number, fragment: string, options: DimeMeshOptions = {}): Promise<DimeMesh> {
+  const { process: publisher, address, swarmKeyFile, trustFile, writeFragment } = await startPublisherProcess(root, fragment, options)
+  const env = { DIME_LOG_LEVEL: options.logLevel ?? 'info' }
   const nodes = [publisher]
-  const addresses: string[] = []
+  const addresses: string[] = [address]
   const configUrls: string[] = []
   const random = seeded(seed)
   try {
-    addresses.push(await meshAddress(publisher))
     for (let i = 1; i <= size; i++) {
-      const edge = spawnNode(`edge-${i}`, [DIME, 'edge', ...common, '--trust', join(keys, 'publisher.pub'), '--data-dir', join(root, `edge-${i}`), '--serve', '127.0.0.1:0',
+      const edge = spawnNode(`edge-${i}`, [DIME, 'edge', ...commonFlags(swarmKeyFile), '--trust', trustFile, '--data-dir', join(root, `edge-${i}`), '--serve', '127.0.0.1:0',
         ...dialPattern(i, random).flatMap(n => ['--bootstrap', addresses[n] ?? '']), ...options.edgeArgs?.(i) ?? []], env)
       nodes.push(edge)
       configUrls.push(String((await edge.line('serving /config', line => line.msg === 'serving Traefik config')).url))

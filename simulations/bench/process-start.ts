@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { spawnNodeAsDime } from '../../cli/processes.js'
 import { generateSwarmKey } from '../../node/swarm-key.js'
-import { bareNodeScript, inTempDir, spawnNode } from './node-processes.js'
+import { bundledScript, inTempDir, spawnNode } from './node-processes.js'
 import { edgeProcess } from './serving.js'
 import { percentile } from './stats.js'
 
@@ -38,7 +38,7 @@ async function exitTime (what: string, start: () => ChildProcess): Promise<numbe
 async function bareStart (): Promise<number> {
   return await inTempDir('dime-bench-bare-start-', async root => {
     await writeFile(join(root, 'swarm.key'), generateSwarmKey())
-    const node = spawnNode('bare', [await bareNodeScript(), join(root, 'swarm.key')])
+    const node = spawnNode('bare', [await bundledScript('bare-libp2p-node'), join(root, 'swarm.key')])
     try {
       return (await node.line('listening', line => line.msg === 'listening')).time as number - node.started
     } finally {
