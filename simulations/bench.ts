@@ -2,7 +2,7 @@
 // `processes [EDGES…]` runs only the all-processes part: every node its own process, against bare libp2p processes.
 // `rollouts` runs only the rollout part (issue 26): edit → first wave, promotion → next wave, verdict → rollback.
 // `fan-in [EDGES…]` runs only the fleet-size part (issue 28): what each edge and the publisher cost as the fleet grows.
-// `fleet [EDGES…]` runs the real edge code at fleet sizes (1,000 by default, beside 100 in the same run), many edges to a process, against one publisher process.
+// `fleet [EDGES…]` runs the real edge code at fleet sizes (50, 100, 200 by default: the most this machine's 2 cores carry), 50 edges to a process, against one publisher process.
 // `fleet-model [EDGES…]` models fleets too large for processes here (1,000 and 10,000 edges by default), from one hop measured on processes, checked against processes at 20 edges.
 import { execFileSync } from 'node:child_process'
 import { commandExists } from '../cli/processes.js'
@@ -117,8 +117,8 @@ async function fanIn (sizes: number[]): Promise<Record<string, unknown>> {
   return { results }
 }
 
-/** Edge processes per fleet: each holds up to 250 edges. */
-const EDGES_PER_HOST = 250
+/** Edges to a process: their idle work fills about half of its event loop. */
+const EDGES_PER_HOST = 50
 
 /**
  * The real edge code at sizes one process per edge cannot reach here: each
@@ -126,7 +126,7 @@ const EDGES_PER_HOST = 250
  */
 async function fleet (sizes: number[]): Promise<Record<string, unknown>> {
   const results = []
-  for (const edges of sizes.length > 0 ? sizes : [100, 1000]) {
+  for (const edges of sizes.length > 0 ? sizes : [50, 100, 200]) {
     results.push(await measureFleet(edges, Math.ceil(edges / EDGES_PER_HOST), 5))
   }
   const base = results[0]
@@ -136,9 +136,9 @@ async function fleet (sizes: number[]): Promise<Record<string, unknown>> {
     row(`${where}: connections`, `publisher ${r.publisherConnections} (cap ${r.publisherCap}); per edge mean ${round(r.edgeConnections.mean, 1)}, p99 ${r.edgeConnections.p99}, max ${r.edgeConnections.max}`, `${base.edges} edges: mean ${round(base.edgeConnections.mean, 1)}`, ratio(r.edgeConnections.mean, base.edgeConnections.mean))
     row(`${where}: the publisher's fleet view`, `${r.listedServingNewest} of ${r.edges} listed serving the newest version, ${r.listedMissing} missing`, '', '')
     row(`${where}: bytes on loopback per version (2 KiB) per edge, beyond idle`, `${round(r.loopbackBytesPerVersionPerEdge / 1024, 1)} KiB`, `${base.edges} edges: ${round(base.loopbackBytesPerVersionPerEdge / 1024, 1)} KiB`, ratio(r.loopbackBytesPerVersionPerEdge, base.loopbackBytesPerVersionPerEdge))
-    row(`${where}: bytes on loopback per edge per minute, idle`, `${round(r.idleLoopbackBytesPerEdgePerMinute / 1024, 1)} KiB`, `${base.edges} edges: ${round(base.idleLoopbackBytesPerEdgePerMinute / 1024, 1)} KiB`, ratio(r.idleLoopbackBytesPerEdgePerMinute, base.idleLoopbackBytesPerEdgePerMinute))
+    row(`${where}: bytes on loopback per edge per minute, idle (before / after the rounds)`, `${round(r.idleLoopbackBytesPerEdgePerMinute.before / 1024, 1)} / ${round(r.idleLoopbackBytesPerEdgePerMinute.after / 1024, 1)} KiB`, `${base.edges} edges: ${round(base.idleLoopbackBytesPerEdgePerMinute.after / 1024, 1)} KiB after`, ratio(r.idleLoopbackBytesPerEdgePerMinute.after, base.idleLoopbackBytesPerEdgePerMinute.after))
     row(`${where}: CPU per version per edge (edges sharing a process)`, `${round(r.cpuPerVersionMsPerEdge, 1)} ms; publisher ${round(r.publisherCpuPerVersionMs)} ms`, `${base.edges} edges: ${round(base.cpuPerVersionMsPerEdge, 1)} ms; publisher ${round(base.publisherCpuPerVersionMs)} ms`, ratio(r.cpuPerVersionMsPerEdge, base.cpuPerVersionMsPerEdge))
-    row(`${where}: idle CPU per edge (edges sharing a process)`, `${round(r.idleCpuPercentPerEdge, 2)} % of a core; publisher ${round(r.publisherIdleCpuPercent, 1)} %`, `${base.edges} edges: ${round(base.idleCpuPercentPerEdge, 2)} %; publisher ${round(base.publisherIdleCpuPercent, 1)} %`, ratio(r.idleCpuPercentPerEdge, base.idleCpuPercentPerEdge))
+    row(`${where}: idle CPU per edge, edges sharing a process (before / after the rounds)`, `${round(r.idleCpuPercentPerEdge.before, 2)} / ${round(r.idleCpuPercentPerEdge.after, 2)} % of a core; publisher ${round(r.publisherIdleCpuPercent.before, 1)} / ${round(r.publisherIdleCpuPercent.after, 1)} %, ${round(r.knocksPerMinute.before, 1)} / ${round(r.knocksPerMinute.after, 1)} edges knocking over its cap a minute`, `${base.edges} edges: ${round(base.idleCpuPercentPerEdge.after, 2)} % after`, ratio(r.idleCpuPercentPerEdge.after, base.idleCpuPercentPerEdge.after))
     row(`${where}: memory per edge`, `${round(r.rssMbPerEdge, 1)} MiB; publisher ${round(r.publisherRssMb)} MiB`, `${base.edges} edges: ${round(base.rssMbPerEdge, 1)} MiB; publisher ${round(base.publisherRssMb)} MiB`, ratio(r.rssMbPerEdge, base.rssMbPerEdge))
     row(`${where}: publish → served (2 cores for all)`, `p50 ${round(r.latency.p50)} / p99 ${round(r.latency.p99)} ms`, `${base.edges} edges: p50 ${round(base.latency.p50)} / p99 ${round(base.latency.p99)} ms`, ratio(r.latency.p99, base.latency.p99))
   }

@@ -12,7 +12,7 @@ const MESH = 'bench'
 const START_GAP_MS = 50
 const JOIN_LIMIT_MS = 1_200_000
 /** For the connections over the publisher's cap to be closed (10 s grace) and gossipsub's mesh to settle. */
-const SETTLE_MS = 30_000
+const SETTLE_MS = 60_000
 const IDLE_WINDOW_MS = 60_000
 const ARRIVAL_LIMIT_MS = 300_000
 const ROUND_GAP_MS = 10_000
@@ -29,20 +29,25 @@ export interface Fleet {
   /** Edges the publisher's /status lists at its newest version at the end, and edges it names as missing. */
   listedServingNewest: number
   listedMissing: number
-  /** Per edge: CPU over an idle window in % of a core, memory in MiB (its host's, shared out). */
-  idleCpuPercentPerEdge: number
+  /** Per edge: CPU over the idle windows before and after the rounds in % of a core, memory in MiB (its host's, shared out). */
+  idleCpuPercentPerEdge: Idle
   rssMbPerEdge: number
   /** CPU per version (2 KiB config) per edge beyond idle, in ms, and the publisher's. */
   cpuPerVersionMsPerEdge: number
   publisherCpuPerVersionMs: number
-  publisherIdleCpuPercent: number
+  publisherIdleCpuPercent: Idle
+  /** Connections the publisher let in over its cap and closed, a minute, in each idle window: edges knocking. */
+  knocksPerMinute: Idle
   publisherRssMb: number
   /** Bytes on loopback per version beyond idle (every node's TCP traffic, counted once), per edge; and idle, per edge per minute. */
   loopbackBytesPerVersionPerEdge: number
-  idleLoopbackBytesPerEdgePerMinute: number
+  idleLoopbackBytesPerEdgePerMinute: Idle
   /** From the publisher's "config published" line to each edge's first serving of the version. */
   latency: Latencies
 }
+
+/** A figure of the idle windows before and after the rounds. */
+export interface Idle { before: number, after: number }
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
@@ -77,16 +82,10 @@ export async function measureFleet (edges: number, hosts: number, rounds: number
       const admin = String((await publisher.process.line('admin endpoint', line => line.msg === 'admin endpoint listening')).url)
       const connections = (await stats(hostProcesses)).flatMap(host => host.edges.map(edge => edge.connections))
       const all = [publisher.process, ...hostProcesses]
-      const idleBefore = await cpuOf(all)
-      const idleLoopbackBefore = await loopbackBytes()
-      const idleStarted = performance.now()
-      await sleep(IDLE_WINDOW_MS)
-      const idleSeconds = (performance.now() - idleStarted) / 1000
-      const idleAfter = await cpuOf(all)
-      const idleRate = idleAfter.map((cpu, i) => (cpu - (idleBefore[i] ?? 0)) / idleSeconds)
-      const loopbackBefore = await loopbackBytes()
-      const idleLoopbackRate = (loopbackBefore - idleLoopbackBefore) / idleSeconds
+      const idleBefore = await idleWindow(all, admin)
 
+      const cpuBefore = await cpuOf(all)
+      const loopbackBefore = await loopbackBytes()
       const started = performance.now()
       const samples: number[] = []
       let last = first
@@ -100,9 +99,14 @@ export async function measureFleet (edges: number, hosts: number, rounds: number
         await sleep(ROUND_GAP_MS - (Date.now() - began))
       }
       const seconds = (performance.now() - started) / 1000
-      const loopbackPerVersion = (await loopbackBytes() - loopbackBefore - idleLoopbackRate * seconds) / rounds
-      const after = await cpuOf(all)
-      const perVersionMs = after.map((cpu, i) => (cpu - (idleAfter[i] ?? 0) - (idleRate[i] ?? 0) * seconds) * 1000 / rounds)
+      const loopbackDuring = await loopbackBytes() - loopbackBefore
+      const cpuDuring = (await cpuOf(all)).map((cpu, i) => cpu - (cpuBefore[i] ?? 0))
+      // Idle work still settles (edges over the cap knock less and less often): the rounds are
+      // measured against the mean of the idle windows either side of them.
+      const idleAfter = await idleWindow(all, admin)
+      const idle = { cpuRates: idleBefore.cpuRates.map((rate, i) => (rate + (idleAfter.cpuRates[i] ?? 0)) / 2), loopbackRate: (idleBefore.loopbackRate + idleAfter.loopbackRate) / 2 }
+      const perVersionMs = cpuDuring.map((cpu, i) => (cpu - (idle.cpuRates[i] ?? 0) * seconds) * 1000 / rounds)
+      const loopbackPerVersion = (loopbackDuring - idle.loopbackRate * seconds) / rounds
       const listed = await listedAtNewest(admin, edges)
       const hostStats = await stats(hostProcesses)
       return {
@@ -113,14 +117,15 @@ export async function measureFleet (edges: number, hosts: number, rounds: number
         edgeConnections: { mean: mean(connections), p99: percentile(connections, 99), max: Math.max(...connections) },
         listedServingNewest: listed.newest,
         listedMissing: listed.missing,
-        idleCpuPercentPerEdge: idleRate.slice(1).reduce((sum, rate) => sum + rate, 0) / edges * 100,
+        idleCpuPercentPerEdge: { before: idleBefore.cpuRates.slice(1).reduce((sum, rate) => sum + rate, 0) / edges * 100, after: idleAfter.cpuRates.slice(1).reduce((sum, rate) => sum + rate, 0) / edges * 100 },
         rssMbPerEdge: hostStats.reduce((sum, host) => sum + host.rssMb, 0) / edges,
         cpuPerVersionMsPerEdge: perVersionMs.slice(1).reduce((sum, ms) => sum + ms, 0) / edges,
         publisherCpuPerVersionMs: perVersionMs[0] ?? NaN,
-        publisherIdleCpuPercent: (idleRate[0] ?? NaN) * 100,
+        publisherIdleCpuPercent: { before: (idleBefore.cpuRates[0] ?? NaN) * 100, after: (idleAfter.cpuRates[0] ?? NaN) * 100 },
+        knocksPerMinute: { before: idleBefore.shedPerMinute, after: idleAfter.shedPerMinute },
         publisherRssMb: await publisher.process.rssMb(),
         loopbackBytesPerVersionPerEdge: loopbackPerVersion / edges,
-        idleLoopbackBytesPerEdgePerMinute: idleLoopbackRate * 60 / edges,
+        idleLoopbackBytesPerEdgePerMinute: { before: idleBefore.loopbackRate * 60 / edges, after: idleAfter.loopbackRate * 60 / edges },
         latency: latencies(samples)
       }
     } finally {
@@ -163,6 +168,22 @@ async function listedAtNewest (admin: string, edges: number): Promise<{ newest: 
     const newest = status.edges.filter(edge => edge.version === status.version).length
     if (newest >= edges || Date.now() > deadline) return { newest, missing: status.edges.filter(edge => edge.missing === true).length }
     await sleep(1000)
+  }
+}
+
+/** Over a window in which nothing is published: each process's CPU rate (cores), loopback bytes a second, connections the publisher shed a minute. */
+async function idleWindow (nodes: LoggedProcess[], admin: string): Promise<{ cpuRates: number[], loopbackRate: number, shedPerMinute: number }> {
+  const cpuBefore = await cpuOf(nodes)
+  const loopbackBefore = await loopbackBytes()
+  const shedBefore = await scrapeMetric(admin, 'dime_mesh_connections_shed_total')
+  const started = performance.now()
+  await sleep(IDLE_WINDOW_MS)
+  const seconds = (performance.now() - started) / 1000
+  const cpuAfter = await cpuOf(nodes)
+  return {
+    cpuRates: cpuAfter.map((cpu, i) => (cpu - (cpuBefore[i] ?? 0)) / seconds),
+    loopbackRate: (await loopbackBytes() - loopbackBefore) / seconds,
+    shedPerMinute: (await scrapeMetric(admin, 'dime_mesh_connections_shed_total') - shedBefore) / seconds * 60
   }
 }
 
