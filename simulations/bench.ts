@@ -127,7 +127,7 @@ const EDGES_PER_HOST = 50
 async function fleet (sizes: number[]): Promise<Record<string, unknown>> {
   const results = []
   for (const edges of sizes.length > 0 ? sizes : [50, 100, 200]) {
-    results.push(await measureFleet(edges, Math.ceil(edges / EDGES_PER_HOST), 5))
+    results.push(await measureFleet(edges, Math.ceil(edges / EDGES_PER_HOST), 20))
   }
   const base = results[0]
   if (base === undefined) return { results }

@@ -15,7 +15,7 @@ const JOIN_LIMIT_MS = 1_200_000
 const SETTLE_MS = 60_000
 const IDLE_WINDOW_MS = 60_000
 const ARRIVAL_LIMIT_MS = 300_000
-const ROUND_GAP_MS = 10_000
+const ROUND_GAP_MS = 2000
 
 /** What a fleet of `edges` real edges (the edge code, several to a process) and one publisher process cost. */
 export interface Fleet {
