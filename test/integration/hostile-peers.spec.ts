@@ -11,7 +11,7 @@ import { encodeFrame } from '../../node/signed-frame.js'
 import { decodeSyncReply, encodeSyncReply, type SyncReply } from '../../node/sync-messages.js'
 import { generateSwarmKey, parseSwarmKey } from '../../node/swarm-key.js'
 import { MESH, meshKeys, publisherWithRoute, startEdge } from '../fixtures/mesh.js'
-import { rawNode } from '../fixtures/raw-node.js'
+import { dialMember, rawNode } from '../fixtures/raw-node.js'
 import { waitFor } from '../../simulations/wait-for.js'
 
 async function metricsOf (url: string | undefined): Promise<string> {
@@ -40,7 +40,7 @@ test('a member gossiping forged, garbage and replayed beacons is rejected, count
   const [hostile, vandal] = await Promise.all([rawNode(t, keys.swarmKey), rawNode(t, keys.swarmKey)])
   for (const node of [hostile, vandal]) {
     for (const topic of [beaconTopic(MESH), statusTopic(MESH)]) node.services.pubsub.subscribe(topic)
-    await node.dial(multiaddr(edge.mesh.addresses()[0] ?? ''))
+    await dialMember(node, edge.mesh.addresses()[0])
     await waitFor('the hostile member joins the topic', () => node.services.pubsub.getSubscribers(beaconTopic(MESH)).length > 0 ? true : undefined)
   }
 
@@ -115,7 +115,7 @@ test('a member answering sync with forgeries, tampered bodies, bombs, bad deltas
     await framed.writeV([encodeSyncReply(reply), ...head !== undefined ? [head] : [], ...payload !== undefined ? [payload] : []])
     await stream.close().catch(() => {})
   })
-  await hostile.dial(multiaddr(edge.mesh.addresses()[0] ?? ''))
+  await dialMember(hostile, edge.mesh.addresses()[0])
   const hostileId = hostile.peerId.toString()
   await waitFor('the edge sees the hostile member', () => edge.mesh.peers().includes(hostileId) ? true : undefined)
 

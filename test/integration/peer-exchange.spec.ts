@@ -1,12 +1,11 @@
 import test from 'ava'
-import { multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
 import { peerExchangeProtocol } from '../../node/constants.js'
 import { decodePeerList, InvalidPeerListError } from '../../node/mesh/peer-exchange.js'
 import { scrapeMetric } from '../../simulations/scrape.js'
 import { waitFor } from '../../simulations/wait-for.js'
 import { MESH, publisherWithRoute, startEdge } from '../fixtures/mesh.js'
-import { rawNode } from '../fixtures/raw-node.js'
+import { dialMember, rawNode } from '../fixtures/raw-node.js'
 
 /** Slow announcements: what the edges learn of each other here comes from the peer exchange. */
 const QUIET_TIMING = { syncIntervalMs: 1000, peerCheckIntervalMs: 250, announceIntervalMs: 600_000, announceJitterMs: 200 }
@@ -39,13 +38,13 @@ test('a member answering with a malformed peer list is refused and counted; a no
   await waitFor('the edge has asked the publisher', async () => await exchanges(edge.serveUrl(), 'learned') >= 1 ? true : undefined)
 
   const older = await rawNode(t, keys.swarmKey)
-  await older.dial(multiaddr(edge.mesh.addresses()[0] ?? ''))
+  await dialMember(older, edge.mesh.addresses()[0])
   const hostile = await rawNode(t, keys.swarmKey)
   await hostile.handle(peerExchangeProtocol(MESH), async stream => {
     await lpStream(stream).write(new TextEncoder().encode(JSON.stringify({ peers: [{ id: 'x', addresses: 'not a list' }] })))
     await stream.close()
   })
-  await hostile.dial(multiaddr(edge.mesh.addresses()[0] ?? ''))
+  await dialMember(hostile, edge.mesh.addresses()[0])
   await waitFor('the malformed list is counted', async () => await exchanges(edge.serveUrl(), 'refused') === 1 ? true : undefined)
   t.is(await exchanges(edge.serveUrl(), 'failed'), 0, 'the node without the protocol was never asked')
   t.true(edge.mesh.peers().includes(publisher.mesh.peerId), 'the edge carries on')

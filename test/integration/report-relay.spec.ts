@@ -9,7 +9,7 @@ import { encodeAnnouncement } from '../../node/peer-announcement.js'
 import { scrapeMetric } from '../../simulations/scrape.js'
 import { waitFor } from '../../simulations/wait-for.js'
 import { MESH, publisherWithRoute } from '../fixtures/mesh.js'
-import { rawNode } from '../fixtures/raw-node.js'
+import { dialMember, rawNode } from '../fixtures/raw-node.js'
 
 function announcementOf (peerId: string): Uint8Array {
   return encodeAnnouncement({ peerId, version: null, bodySha256: null, receivedAt: null, stale: false, addresses: [], announcedAt: new Date().toISOString() })
@@ -19,7 +19,7 @@ test('relayed reports: one signed by its author is listed by the publisher; one 
   const { keys, publisher } = await publisherWithRoute(t)
   const key = await generateKeyPair('Ed25519')
   const member = await rawNode(t, keys.swarmKey, key)
-  await member.dial(multiaddr(publisher.mesh.addresses()[0] ?? ''))
+  await dialMember(member, publisher.mesh.addresses()[0])
   const self = peerIdFromPrivateKey(key).toString()
   const stranger = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
   const send = async (frames: Uint8Array[]): Promise<void> => {
