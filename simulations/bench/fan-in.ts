@@ -1,7 +1,7 @@
-import { mean } from './stats.js'
+import { mean, sum } from './stats.js'
 import { scrapeMetric } from '../scrape.js'
 import { configWithRouters, routersForSize } from './configs.js'
-import { inTempDir, startDimeMesh, type LoggedProcess } from './node-processes.js'
+import { cpuOf, inTempDir, listedAtNewest, startDimeMesh } from './node-processes.js'
 import { latencies, publishRounds, type Latencies } from './process-propagation.js'
 
 /** Time for gossipsub to build its mesh, and for the connections over the publisher's cap to be closed (10 s grace). */
@@ -69,7 +69,7 @@ export async function measureFanIn (size: number, rounds: number): Promise<FanIn
       const bytesAfter = await reportBytes(edgeBase)
       const perMinute = (values: number[], before: number[]): number[] => values.map((value, i) => (value - (before[i] ?? 0)) / (seconds / 60))
       const relayedBytes = perMinute(bytesAfter.relayed, bytesBefore.relayed)
-      const listedServingNewest = await listedAtNewest(admin, size)
+      const listedServingNewest = (await listedAtNewest(admin, size, 30_000)).newest
       return {
         nodes: size,
         publisherConnections: await scrapeMetric(admin, 'dime_mesh_connections'),
@@ -90,26 +90,11 @@ export async function measureFanIn (size: number, rounds: number): Promise<FanIn
   })
 }
 
-/** How many edges the publisher lists at its newest version, once every edge is or after 30 s: reports follow a change within a few seconds. */
-async function listedAtNewest (admin: string, size: number): Promise<number> {
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const status = await (await fetch(`${admin}/status`)).json() as { version: number | null, edges: Array<{ version: number | null }> }
-    const listed = status.edges.filter(edge => edge.version === status.version).length
-    if (listed >= size || Date.now() > deadline) return listed
-    await sleep(500)
-  }
-}
-
-async function cpuOf (nodes: LoggedProcess[]): Promise<number[]> {
-  return await Promise.all(nodes.map(async node => await node.cpuSeconds()))
-}
-
 async function reportsByWay (bases: string[]): Promise<Record<string, number>> {
   const totals: Record<string, number> = {}
   for (const way of ['direct', 'relayed', 'gossiped']) {
     const each = await Promise.all(bases.map(async base => await scrapeMetric(base, 'dime_status_reports_total', { outcome: way })))
-    totals[way] = each.reduce((sum, value) => sum + value, 0)
+    totals[way] = sum(each)
   }
   return totals
 }

@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { scrapeMetric } from '../scrape.js'
 import { configWithRouters, routersForSize } from './configs.js'
 import type { EdgeHostSetup } from './edge-host.js'
-import { bundledScript, inTempDir, spawnNode, startPublisherProcess, type LoggedProcess } from './node-processes.js'
+import { bundledScript, cpuOf, inTempDir, listedAtNewest, spawnNode, startPublisherProcess, type LoggedProcess } from './node-processes.js'
 import { latencies, type Latencies } from './process-propagation.js'
-import { mean, percentile } from './stats.js'
+import { mean, percentile, sum } from './stats.js'
 
 const MESH = 'bench'
 /** Between two edges' starts on one host: with 4 hosts, 80 edges a second knock on the publisher. */
@@ -48,8 +49,6 @@ export interface Fleet {
 
 /** A figure of the idle windows before and after the rounds. */
 export interface Idle { before: number, after: number }
-
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 /**
  * A `dime publisher` process and `edges` edges spread over `hosts` processes,
@@ -107,7 +106,7 @@ export async function measureFleet (edges: number, hosts: number, rounds: number
       const idle = { cpuRates: idleBefore.cpuRates.map((rate, i) => (rate + (idleAfter.cpuRates[i] ?? 0)) / 2), loopbackRate: (idleBefore.loopbackRate + idleAfter.loopbackRate) / 2 }
       const perVersionMs = cpuDuring.map((cpu, i) => (cpu - (idle.cpuRates[i] ?? 0) * seconds) * 1000 / rounds)
       const loopbackPerVersion = (loopbackDuring - idle.loopbackRate * seconds) / rounds
-      const listed = await listedAtNewest(admin, edges)
+      const listed = await listedAtNewest(admin, edges, 60_000)
       const hostStats = await stats(hostProcesses)
       return {
         edges,
@@ -117,9 +116,9 @@ export async function measureFleet (edges: number, hosts: number, rounds: number
         edgeConnections: { mean: mean(connections), p99: percentile(connections, 99), max: Math.max(...connections) },
         listedServingNewest: listed.newest,
         listedMissing: listed.missing,
-        idleCpuPercentPerEdge: { before: idleBefore.cpuRates.slice(1).reduce((sum, rate) => sum + rate, 0) / edges * 100, after: idleAfter.cpuRates.slice(1).reduce((sum, rate) => sum + rate, 0) / edges * 100 },
-        rssMbPerEdge: hostStats.reduce((sum, host) => sum + host.rssMb, 0) / edges,
-        cpuPerVersionMsPerEdge: perVersionMs.slice(1).reduce((sum, ms) => sum + ms, 0) / edges,
+        idleCpuPercentPerEdge: { before: sum(idleBefore.cpuRates.slice(1)) / edges * 100, after: sum(idleAfter.cpuRates.slice(1)) / edges * 100 },
+        rssMbPerEdge: sum(hostStats.map(host => host.rssMb)) / edges,
+        cpuPerVersionMsPerEdge: sum(perVersionMs.slice(1)) / edges,
         publisherCpuPerVersionMs: perVersionMs[0] ?? NaN,
         publisherIdleCpuPercent: { before: (idleBefore.cpuRates[0] ?? NaN) * 100, after: (idleAfter.cpuRates[0] ?? NaN) * 100 },
         knocksPerMinute: { before: idleBefore.shedPerMinute, after: idleAfter.shedPerMinute },
@@ -160,17 +159,6 @@ async function stats (hosts: LoggedProcess[]): Promise<HostStats[]> {
   }))
 }
 
-/** How many edges the publisher lists at its newest version (waiting up to a minute for reports), and how many it names missing. */
-async function listedAtNewest (admin: string, edges: number): Promise<{ newest: number, missing: number }> {
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    const status = await (await fetch(`${admin}/status`)).json() as { version: number | null, edges: Array<{ version: number | null, missing?: boolean }> }
-    const newest = status.edges.filter(edge => edge.version === status.version).length
-    if (newest >= edges || Date.now() > deadline) return { newest, missing: status.edges.filter(edge => edge.missing === true).length }
-    await sleep(1000)
-  }
-}
-
 /** Over a window in which nothing is published: each process's CPU rate (cores), loopback bytes a second, connections the publisher shed a minute. */
 async function idleWindow (nodes: LoggedProcess[], admin: string): Promise<{ cpuRates: number[], loopbackRate: number, shedPerMinute: number }> {
   const cpuBefore = await cpuOf(nodes)
@@ -185,10 +173,6 @@ async function idleWindow (nodes: LoggedProcess[], admin: string): Promise<{ cpu
     loopbackRate: (await loopbackBytes() - loopbackBefore) / seconds,
     shedPerMinute: (await scrapeMetric(admin, 'dime_mesh_connections_shed_total') - shedBefore) / seconds * 60
   }
-}
-
-async function cpuOf (nodes: LoggedProcess[]): Promise<number[]> {
-  return await Promise.all(nodes.map(async node => await node.cpuSeconds()))
 }
 
 /** Bytes sent on the loopback interface so far. */

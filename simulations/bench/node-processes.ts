@@ -137,6 +137,22 @@ export function seeded (seed: number): () => number {
 /** Further node flags for every process, e.g. DIME_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a run. */
 const EXTRA_NODE_FLAGS = process.env.DIME_BENCH_NODE_FLAGS?.split(' ').filter(flag => flag !== '') ?? []
 
+/** Each process's CPU time so far, in seconds. */
+export async function cpuOf (nodes: LoggedProcess[]): Promise<number[]> {
+  return await Promise.all(nodes.map(async node => await node.cpuSeconds()))
+}
+
+/** How many edges a publisher's /status lists at its newest version, once all `size` are or after `limitMs` (reports follow a change within seconds), and how many it names missing. */
+export async function listedAtNewest (admin: string, size: number, limitMs: number): Promise<{ newest: number, missing: number }> {
+  const deadline = Date.now() + limitMs
+  for (;;) {
+    const status = await (await fetch(`${admin}/status`)).json() as { version: number | null, edges: Array<{ version: number | null, missing?: boolean }> }
+    const newest = status.edges.filter(edge => edge.version === status.version).length
+    if (newest >= size || Date.now() > deadline) return { newest, missing: status.edges.filter(edge => edge.missing === true).length }
+    await new Promise(resolve => setTimeout(resolve, 500))
+  }
+}
+
 export function spawnNode (name: string, args: string[], env: Record<string, string> = {}): LoggedProcess {
   return new LoggedProcess(name, spawnNodeAsDime([...EXTRA_NODE_FLAGS, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env }))
 }

@@ -8,6 +8,10 @@ export function round (value: number, digits = 0): number {
   return Math.round(value * f) / f
 }
 
+export function sum (values: number[]): number {
+  return values.reduce((total, value) => total + value, 0)
+}
+
 export function mean (values: number[]): number {
-  return values.reduce((sum, value) => sum + value, 0) / values.length
+  return sum(values) / values.length
 }
