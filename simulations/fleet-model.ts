@@ -179,7 +179,6 @@ function summary (values: number[]): { p50: number, p99: number, max: number } {
   return { p50: percentile(values, 50), p99: percentile(values, 99), max: Math.max(...values) }
 }
 
-
 function shuffled<T> (values: T[], random: () => number): T[] {
   const copy = [...values]
   for (let i = copy.length - 1; i > 0; i--) {

@@ -1,6 +1,7 @@
 // Many edges in one process: the real edge code (createEdge), each with its
-// own libp2p node, data folder and /config server on loopback, so a fleet of
-// a thousand fits in a few processes. Bundled by the benchmark with esbuild.
+// own libp2p node, data folder and /config server on loopback, so a fleet
+// larger than one process per edge allows runs in a few. Bundled by the
+// benchmark with esbuild.
 //
 //   node edge-host.js SETUP_JSON
 //

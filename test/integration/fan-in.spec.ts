@@ -17,6 +17,11 @@ async function serving (edges: Edges, host: string): Promise<boolean> {
   return (await Promise.all(edges.map(async edge => (await (await getConfig(edge)).text()).includes(host)))).every(Boolean)
 }
 
+/** Until the publisher holds no more connections than its cap: those over it have been shed. */
+async function waitUntilWithinCap (publisher: Publisher): Promise<void> {
+  await waitFor(() => `the publisher is down to ${CAP} connections (has ${publisher.mesh.peers().length})`, () => publisher.mesh.peers().length <= CAP ? true : undefined, 120_000)
+}
+
 /** Until the publisher's /status lists every edge at its newest version: their reports reached it. */
 async function waitUntilListedAtNewest (publisher: Publisher, edges: Edges, what: string): Promise<void> {
   const version = publisher.latest.current()?.head.version
@@ -33,7 +38,7 @@ test(`a publisher keeps at most its cap of connections: ${EDGES} edges that only
   t.is(await metric('dime_mesh_max_connections'), CAP)
 
   await waitFor('every edge serves the first version', async () => await serving(edges, 'whoami') ? true : undefined, 120_000)
-  await waitFor(() => `the publisher is down to ${CAP} connections (has ${publisher.mesh.peers().length})`, () => publisher.mesh.peers().length <= CAP ? true : undefined, 120_000)
+  await waitUntilWithinCap(publisher)
   t.true(await metric('dime_mesh_connections_shed_total') >= EDGES - CAP)
 
   await writeFragment(fragments, 'more.yaml', routeFragment('more', 'more.example.com'))
@@ -81,7 +86,7 @@ test('a publisher cut off from every edge but one still reaches them all through
   await waitFor('every edge serves the first version', async () => await serving(edges, 'whoami') ? true : undefined, 120_000)
 
   // Chosen once the publisher is within its cap, so no connection of the publisher's is about to be shed.
-  await waitFor(() => `the publisher is down to ${CAP} connections (has ${publisher.mesh.peers().length})`, () => publisher.mesh.peers().length <= CAP ? true : undefined, 120_000)
+  await waitUntilWithinCap(publisher)
   const bridge = await waitFor('an edge connected to the publisher', () => edges.find(edge => publisher.mesh.peers().includes(edge.mesh.peerId)), 60_000)
   const others = edges.filter(edge => edge !== bridge)
   await partition.split([publisher.mesh], others.map(edge => edge.mesh))
