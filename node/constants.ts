@@ -166,11 +166,14 @@ export const JOIN_GRACE_MS = 10_000
 /**
  * A bootstrap peer that said it is full is redialled no sooner than this,
  * doubling to the max, while the node has other connections (with none, as
- * any bootstrap address): a fleet of a thousand edges then knocks a few times
- * a second at most, not a thousand.
+ * any bootstrap address). Each knock holds one of the publisher's JOIN_HEADROOM
+ * slots for JOIN_GRACE_MS: 936 edges over a cap of 64, knocking every 15 to
+ * 30 minutes, hold about 8 of its 16 (every 5 to 10 minutes, 21: newcomers
+ * were turned away). The publisher still reaches the mesh meanwhile: its
+ * keeper dials known peers when it holds fewer than TARGET_PEERS.
  */
-export const FULL_PEER_REDIAL_MIN_MS = 30_000
-export const FULL_PEER_REDIAL_MAX_MS = 600_000
+export const FULL_PEER_REDIAL_MIN_MS = 120_000
+export const FULL_PEER_REDIAL_MAX_MS = 1_800_000
 /** The most peers one answer to a peer exchange lists. */
 export const EXCHANGED_PEERS = 32
 /** How often a node checks its connections against that target. */
