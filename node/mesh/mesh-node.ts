@@ -10,7 +10,7 @@ import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { beaconTopic, candidateSyncProtocol, IDENTIFY_TIMEOUT_MS, JOIN_HEADROOM, rolloutTopic, STALE_AFTER_MS, TCP_CONNECT_TIMEOUT_MS } from '../constants.js'
+import { beaconTopic, candidateSyncProtocol, IDENTIFY_TIMEOUT_MS, JOIN_HEADROOM, rolloutTopic, STALE_AFTER_MS, TARGET_PEERS, TCP_CONNECT_TIMEOUT_MS } from '../constants.js'
 import { Freshness } from '../freshness.js'
 import { HopTimer } from '../hop-timer.js'
 import { DISK_ORIGIN, type LatestEnvelope } from '../latest-envelope.js'
@@ -256,6 +256,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         bootstrap: init.bootstrap ?? [],
         book,
         log,
+        // A publisher capped below the target would dial peers only to close them again.
+        targetPeers: Math.min(TARGET_PEERS, init.maxConnections),
         atCapacity,
         askForPeers: async () => await libp2p.services.peers.askAnyone(),
         countDial: (target, outcome) => { init.metrics?.dials.inc({ target, outcome }) },

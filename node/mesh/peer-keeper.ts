@@ -59,9 +59,11 @@ const BOOTSTRAP_TAG = 'dime-bootstrap'
  *   after a few), so however long a partition lasts, its heal is seen at once;
  *   a connected bootstrap peer is pinged, and hung up on when it stops
  *   answering, since a cut link leaves TCP believing it is still connected;
- * - a bootstrap peer that said it is full (a publisher at its connection
- *   cap) is redialled seldom, doubling from half a minute to ten, as long as
- *   this node has other connections: it reaches the mesh through them;
+ * - a peer that said it is full (a publisher or an edge at its connection
+ *   cap), bootstrap or known, is redialled seldom, doubling from two minutes
+ *   to thirty, as long as this node has other connections: it reaches the
+ *   mesh through them. Dialled as any known peer, it would be let in, told
+ *   to go and closed again every grace period;
  * - while fewer than `targetPeers` are connected, known peers from the peer
  *   book are dialled, each with its own backoff; while too few are known, a
  *   connected peer is asked for more (backing off while none are new).
@@ -77,6 +79,8 @@ class PeerKeeper implements Startable {
   private loops: Array<Promise<void>> = []
   private timer: NodeJS.Timeout | undefined
   private readonly backoff = new Map<string, Backoff>()
+  /** Peers that said they are full: when each may be dialled again. */
+  private readonly fullPeers = new Map<string, Backoff>()
   private readonly dialing = new Set<string>()
   /** Asking for peers backs off while answers name no one new. */
   private asking = false
@@ -129,12 +133,47 @@ class PeerKeeper implements Startable {
     const wanted = this.init.targetPeers - connected.size - this.dialing.size
     if (wanted <= 0) return
     const now = Date.now()
+    this.trackFullPeers(now)
     const candidates = this.init.book.list()
-      .filter(peer => !connected.has(peer.id) && !this.dialing.has(peer.id) && (this.backoff.get(peer.id)?.nextAttemptAt ?? 0) <= now)
+      .filter(peer => !connected.has(peer.id) && !this.dialing.has(peer.id) && this.due(peer.id, now, connected.size))
       .sort(() => Math.random() - 0.5)
       .slice(0, wanted)
-    for (const peer of candidates) void this.dialKnown(peer.id, peer.addresses)
+    for (const peer of candidates) {
+      if (this.fullPeers.has(peer.id)) this.nextFullDial(peer.id, now)
+      void this.dialKnown(peer.id, peer.addresses)
+    }
     if (candidates.length < wanted) this.askForPeers(now)
+  }
+
+  /** A full peer waits out its own delay while others are connected; any other, its dial backoff. */
+  private due (id: string, now: number, connected: number): boolean {
+    const full = this.fullPeers.get(id)
+    if (full !== undefined && connected > 0) return full.nextAttemptAt <= now
+    return (this.backoff.get(id)?.nextAttemptAt ?? 0) <= now
+  }
+
+  /** Starts the wait of each peer newly said to be full; forgets those whose latest answer said they are not. */
+  private trackFullPeers (now: number): void {
+    for (const id of this.fullPeers.keys()) {
+      if (!this.init.atCapacity.has(id)) this.fullPeers.delete(id)
+    }
+    for (const id of this.init.atCapacity) {
+      if (!this.fullPeers.has(id)) this.nextFullDial(id, now)
+    }
+  }
+
+  /** When a peer that said it is full is due: as scheduled (a check may have seen it first), or scheduled now. */
+  private fullDialAt (id: string, now: number): number {
+    const full = this.fullPeers.get(id)
+    return full !== undefined && full.nextAttemptAt > now ? full.nextAttemptAt : this.nextFullDial(id, now)
+  }
+
+  /** Schedules the next dial of a peer that said it is full, each wait twice the last: when it is due. */
+  private nextFullDial (id: string, now: number): number {
+    const attempts = this.fullPeers.get(id)?.attempts ?? 0
+    const nextAttemptAt = now + redialDelay(attempts, this.init.fullPeerMinDelayMs, this.init.fullPeerMaxDelayMs)
+    this.fullPeers.set(id, { attempts: attempts + 1, nextAttemptAt })
+    return nextAttemptAt
   }
 
   /**
@@ -174,7 +213,6 @@ class PeerKeeper implements Startable {
   private async keepConnected (address: Multiaddr, signal: AbortSignal): Promise<void> {
     const log = this.init.log.child({ bootstrap: address.toString() })
     let attempt = 0
-    let fullAttempt = 0
     let lastError = ''
     while (!signal.aborted) {
       try {
@@ -188,12 +226,12 @@ class PeerKeeper implements Startable {
         await this.watch(connection, signal, log)
         if (signal.aborted) return
         if (this.init.atCapacity.has(peer) && this.othersConnected()) {
-          const delay = redialDelay(fullAttempt++, this.init.fullPeerMinDelayMs, this.init.fullPeerMaxDelayMs)
+          const delay = this.fullDialAt(peer, Date.now()) - Date.now()
           log.info({ peer, redialInSeconds: Math.round(delay / 1000) }, 'bootstrap peer is full; reaching the mesh through other peers')
           await this.sleepWhileOthersConnected(delay, signal)
           continue
         }
-        fullAttempt = 0
+        this.fullPeers.delete(peer)
         log.warn('bootstrap connection lost; redialling')
       } catch (err) {
         if (signal.aborted) return

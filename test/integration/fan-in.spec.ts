@@ -18,8 +18,8 @@ async function serving (edges: Edges, host: string): Promise<boolean> {
 }
 
 /** Until the publisher holds no more connections than its cap: those over it have been shed. */
-async function waitUntilWithinCap (publisher: Publisher): Promise<void> {
-  await waitFor(() => `the publisher is down to ${CAP} connections (has ${publisher.mesh.peers().length})`, () => publisher.mesh.peers().length <= CAP ? true : undefined, 120_000)
+async function waitUntilWithinCap (publisher: Publisher, cap = CAP): Promise<void> {
+  await waitFor(() => `the publisher is down to ${cap} connections (has ${publisher.mesh.peers().length})`, () => publisher.mesh.peers().length <= cap ? true : undefined, 120_000)
 }
 
 /** Until the publisher's /status lists every edge at its newest version: their reports reached it. */
@@ -96,4 +96,21 @@ test('a publisher cut off from every edge but one still reaches them all through
   await waitFor('every edge serves the next version, through the bridge', async () => await serving(edges, 'more.example.com') ? true : undefined, 120_000)
   await waitUntilListedAtNewest(publisher, edges, 'the publisher lists every edge at the newest version, their reports relayed through the bridge')
   t.deepEqual(publisher.mesh.peers(), [bridge.mesh.peerId], 'nothing crossed the partition')
+})
+
+test('an edge that learned of a full publisher from another edge, and knows too few peers, leaves it alone as it would a full bootstrap address', async t => {
+  const { keys, publisher } = await publisherWithRoute(t, 'whoami', { maxConnections: 1 })
+  const first = await startEdge(t, keys, { bootstrap: publisher.mesh.addresses() })
+  await waitFor('the first edge serves the first version', async () => await serving([first], 'whoami') ? true : undefined, 120_000)
+  // It knows the publisher from the first edge's peer exchange answer, and with one connection of its six it dials it.
+  const second = await startEdge(t, keys, { bootstrap: first.mesh.addresses() })
+  const shed = async (): Promise<number> => await scrapeMetric(publisher.adminUrl() ?? '', 'dime_mesh_connections_shed_total')
+  await waitFor('the publisher let the second edge in and closed it again', async () => await shed() >= 1 ? true : undefined, 120_000)
+  await waitUntilWithinCap(publisher, 1)
+  t.true(await serving([second], 'whoami'))
+
+  const before = await shed()
+  await new Promise(resolve => setTimeout(resolve, 20_000))
+  const knocks = await shed() - before
+  t.true(knocks <= 1, `the publisher closed ${knocks} connections over its cap in 20 s; a known peer that said it is full is dialled no sooner than a minute`)
 })
