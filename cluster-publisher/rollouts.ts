@@ -469,7 +469,7 @@ export class Rollouts {
     this.lastIssuedAt = Math.max(this.now(), this.lastIssuedAt + 1)
     const { bytes } = sealRolloutHead({
       version: run.envelope.head,
-      waves: run.waves.map(wave => ({ name: wave.name, peers: wave.edges })),
+      waves: run.waves.map((wave, index) => ({ name: wave.name, peers: listed(state, index < run.reached, wave.edges) })),
       reached: run.reached,
       state,
       issuedAt: new Date(this.lastIssuedAt)
@@ -502,4 +502,14 @@ function peekVersion (bytes: Uint8Array): number {
   } catch {
     return 0
   }
+}
+
+/**
+ * The peers a head lists for a wave: those of the waves reached while it
+ * rolls, none otherwise. Every release decides who may serve from the
+ * reached waves alone (`mayServe`), so the head of a canary wave is small
+ * whatever the fleet's size, and complete and rolled-back heads list no one.
+ */
+function listed (state: RolloutState, reached: boolean, edges: readonly string[]): readonly string[] {
+  return state === 'rolling' && reached ? edges : []
 }

@@ -91,7 +91,7 @@ export function candidateSyncProtocol (mesh: string): string {
   return `/dime/${mesh}/candidate-sync/1.0.0`
 }
 
-/** Largest rollout head: its waves list peer ids (about 53 bytes each), so about a thousand edges. */
+/** Largest rollout head: it lists the peer ids of the waves reached (about 53 bytes each), so about a thousand edges. */
 export const MAX_ROLLOUT_HEAD_BYTES = 64 * 1024
 
 /**

@@ -9,6 +9,7 @@ import { meshKeys, routeFragment, startEdge, startPublisher, writeFragment, type
 import { tempDir } from '../fixtures/temp-dir.js'
 import { join } from 'node:path'
 import { fileEnvelopeStore } from '../../node/file-envelope-store.js'
+import type { RolloutHead } from '../../node/rollout-head.js'
 import { dime } from '../fixtures/dime-process.js'
 
 const POLICY = `
@@ -97,6 +98,11 @@ async function watchServing (fleet: Fleet, until: () => boolean, what: string): 
 test('a good change moves wave by wave: canary, then europe, then everyone; then it is released', async t => {
   const fleet = await fleetInWaves(t)
   const before = fleet.publisher.latest.current()?.head.version ?? 0
+  const heads: RolloutHead[] = []
+  t.teardown(fleet.publisher.rolloutTrack.onChange(() => {
+    const head = fleet.publisher.rolloutTrack.head()
+    if (head !== undefined && head !== heads.at(-1)) heads.push(head)
+  }))
   await writeFragment(fleet.fragments, 'more.yaml', routeFragment('more', 'more.example.com', await listeningBackend(t)))
   const timeline = await watchServing(fleet, () => fleet.publisher.status().rollout?.state === 'complete' &&
     fleet.publisher.latest.current()?.head.version === fleet.publisher.status().rollout?.version &&
@@ -110,6 +116,10 @@ test('a good change moves wave by wave: canary, then europe, then everyone; then
   t.true(firstServed('canary-1') < firstServed('paris'), 'europe is reached after the canary')
   t.true(firstServed('paris') < firstServed('austin'), 'everyone is reached after europe')
   t.is(fleet.publisher.latest.current()?.head.version, rollout?.version, 'once complete, the version is released')
+
+  // A head lists the edges of the waves reached, and no others: the canary's is small whatever the fleet's size.
+  const listed = heads.filter(head => head.version === rollout?.version).map(head => `${head.state} ${head.reached}: ${head.waves.map(wave => wave.peers.length).join('/')}`)
+  t.deepEqual(listed, ['rolling 1: 1/0/0', 'rolling 2: 1/1/0', 'rolling 3: 1/1/1', 'complete 3: 0/0/0'])
 })
 
 test('a change to a backend nothing listens on stops at the canary and rolls back; the other edges never serve it', async t => {
