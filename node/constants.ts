@@ -164,15 +164,16 @@ export const JOIN_HEADROOM = 16
 /** How long a connection over the cap is kept: identify, a peer exchange and a sync take well under this. */
 export const JOIN_GRACE_MS = 10_000
 /**
- * A bootstrap peer that said it is full is redialled no sooner than this,
- * doubling to the max, while the node has other connections (with none, as
- * any bootstrap address). Each knock holds one of the publisher's JOIN_HEADROOM
- * slots for JOIN_GRACE_MS: 936 edges over a cap of 64, knocking every 15 to
- * 30 minutes, hold about 8 of its 16 (every 5 to 10 minutes, 21: newcomers
- * were turned away). The publisher still reaches the mesh meanwhile: its
- * keeper dials known peers when it holds fewer than TARGET_PEERS.
+ * A peer that said it is full is redialled no sooner than this, doubling to
+ * the max, while the node has other connections (with none, as any bootstrap
+ * address). Each knock holds one of the publisher's JOIN_HEADROOM slots for
+ * JOIN_GRACE_MS: 936 edges over a cap of 64, knocking every 15 to 30 minutes
+ * once settled, hold about 8 of its 16 (every 5 to 10 minutes, 21: newcomers
+ * were turned away). The first knocks stay soon: a knock is let in long
+ * enough to sync, which is how a group of edges that reaches no publisher
+ * otherwise (all full) catches up after a heal.
  */
-export const FULL_PEER_REDIAL_MIN_MS = 120_000
+export const FULL_PEER_REDIAL_MIN_MS = 30_000
 export const FULL_PEER_REDIAL_MAX_MS = 1_800_000
 /** The most peers one answer to a peer exchange lists. */
 export const EXCHANGED_PEERS = 32
