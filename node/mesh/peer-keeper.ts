@@ -60,8 +60,8 @@ const BOOTSTRAP_TAG = 'dime-bootstrap'
  *   a connected bootstrap peer is pinged, and hung up on when it stops
  *   answering, since a cut link leaves TCP believing it is still connected;
  * - a peer that said it is full (a publisher or an edge at its connection
- *   cap), bootstrap or known, is redialled seldom, doubling from two minutes
- *   to thirty, as long as this node has other connections: it reaches the
+ *   cap), bootstrap or known, is redialled seldom, doubling from half a
+ *   minute to thirty, as long as this node has other connections: it reaches the
  *   mesh through them. Dialled as any known peer, it would be let in, told
  *   to go and closed again every grace period;
  * - while fewer than `targetPeers` are connected, known peers from the peer
