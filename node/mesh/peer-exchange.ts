@@ -114,9 +114,12 @@ class PeerExchangeService implements PeerExchange, Startable {
     const answer = decodePeerList(await readOneFrame(this.components.connectionManager, peer, this.protocol, MAX_ANSWER_BYTES, this.timeoutMs))
     const known = new Set(this.init.book.list().map(p => p.id))
     for (const named of answer.peers) this.init.book.learn(named.id, named.addresses)
-    if (answer.full && this.init.atCapacity?.has(peer.toString()) === false) this.log.debug({ peer: peer.toString() }, 'peer is over its connection cap; dialled seldom')
-    if (answer.full) this.init.atCapacity?.add(peer.toString())
-    else this.init.atCapacity?.delete(peer.toString())
+    const id = peer.toString()
+    if (!answer.full) this.init.atCapacity?.delete(id)
+    else if (this.init.atCapacity?.has(id) === false) {
+      this.log.debug({ peer: id }, 'peer is over its connection cap; dialled seldom')
+      this.init.atCapacity.add(id)
+    }
     return this.init.book.list().filter(p => !known.has(p.id)).length
   }
 

@@ -18,6 +18,12 @@ async function serving (edges: Edges, host: string): Promise<boolean> {
   return (await Promise.all(edges.map(async edge => (await (await getConfig(edge)).text()).includes(host)))).every(Boolean)
 }
 
+/** The dials an edge has made of its bootstrap addresses, or of the other peers it knows, connected or not. */
+async function dialsBy (edge: Edges[number], target: 'bootstrap' | 'known-peer'): Promise<number> {
+  return await scrapeMetric(edge.serveUrl() ?? '', 'dime_mesh_dials_total', { target, outcome: 'connected' }) +
+    await scrapeMetric(edge.serveUrl() ?? '', 'dime_mesh_dials_total', { target, outcome: 'failed' })
+}
+
 /** Until the publisher holds no more connections than its cap: those over it have been shed. */
 async function waitUntilWithinCap (publisher: Publisher, cap = CAP): Promise<void> {
   await waitFor(() => `the publisher is down to ${cap} connections (has ${publisher.mesh.peers().length})`, () => publisher.mesh.peers().length <= cap ? true : undefined, 120_000)
@@ -52,9 +58,7 @@ test(`a publisher keeps at most its cap of connections: ${EDGES} edges that only
 
   // A shed edge redials the publisher no sooner than 15 s (half of 30 s, jittered) while it has other peers, where it
   // redialled every second before; one whose peer exchange did not say so in time (a busy machine) redials a few times more.
-  const bootstrapDials = async (): Promise<number> => (await Promise.all(edges.map(async edge =>
-    await scrapeMetric(edge.serveUrl() ?? '', 'dime_mesh_dials_total', { target: 'bootstrap', outcome: 'connected' }) +
-    await scrapeMetric(edge.serveUrl() ?? '', 'dime_mesh_dials_total', { target: 'bootstrap', outcome: 'failed' })))).reduce((a, b) => a + b, 0)
+  const bootstrapDials = async (): Promise<number> => (await Promise.all(edges.map(async edge => await dialsBy(edge, 'bootstrap')))).reduce((a, b) => a + b, 0)
   const reportsByWay = async (): Promise<Record<string, number>> => {
     const totals: Record<string, number> = { direct: 0, relayed: 0, gossiped: 0 }
     for (const edge of edges) for (const way of Object.keys(totals)) totals[way] = (totals[way] ?? 0) + await scrapeMetric(edge.serveUrl() ?? '', 'dime_status_reports_total', { outcome: way })
@@ -113,8 +117,7 @@ test.serial('an edge that learned of a full publisher from another edge, and kno
   await waitFor('the second edge serves the first version', async () => await serving([second], 'whoami') ? true : undefined, 120_000)
 
   // Its only known peer besides its bootstrap edge is the publisher: every known-peer dial is one at the publisher.
-  const dials = async (): Promise<number> => await scrapeMetric(second.serveUrl() ?? '', 'dime_mesh_dials_total', { target: 'known-peer', outcome: 'connected' }) +
-    await scrapeMetric(second.serveUrl() ?? '', 'dime_mesh_dials_total', { target: 'known-peer', outcome: 'failed' })
+  const dials = async (): Promise<number> => await dialsBy(second, 'known-peer')
   // A window counts only if the edge kept its other connection throughout: with none (a busy machine's late ping
   // hangs it up), it dials whatever peer it knows, full or not, as it should.
   const window = async (): Promise<number | undefined> => {
