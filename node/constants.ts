@@ -151,6 +151,13 @@ export const TARGET_PEERS = 6
  */
 export const IDENTIFY_TIMEOUT_MS = 30_000
 /**
+ * A connected peer that speaks gossipsub and has not told this node its
+ * subscriptions after this long has lost its gossip streams, and is hung up
+ * on. Twice identify's timeout: however slow, both ends have identified each
+ * other and exchanged subscriptions by then.
+ */
+export const GOSSIP_LINK_GRACE_MS = 2 * IDENTIFY_TIMEOUT_MS
+/**
  * How many connections the publisher keeps, whatever the fleet's size
  * (`dime publisher --max-connections`): edges beyond it reach it through
  * other edges. libp2p's default (300) would admit and prune, and an edge

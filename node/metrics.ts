@@ -11,6 +11,7 @@ export interface MeshMetrics {
   readonly connections: Gauge
   readonly connectionLimit: Gauge
   readonly connectionsShed: Counter
+  readonly gossipLinksReset: Counter
   readonly relayedReports: Counter<'outcome'>
   readonly relayedReportBytes: Counter
 }
@@ -60,6 +61,11 @@ export function createMeshMetrics (): MeshMetrics {
     help: 'Connections closed for being over the cap, after their grace period (their peers reach the mesh through others)',
     registers: [registry]
   })
+  const gossipLinksReset = new Counter({
+    name: 'dime_mesh_gossip_links_reset_total',
+    help: 'Peers hung up on because gossipsub had lost its streams to them while connected (no subscriptions heard for a minute); both ends dial again',
+    registers: [registry]
+  })
   const relayedReports = outcomeCounter('dime_relayed_reports_total',
     'Edges\' status reports relayed toward the publisher, by outcome (sent upstream, received and checked, refused: not signed by its author or malformed, dropped: over the bound while waiting)',
     ['sent', 'received', 'refused', 'dropped'], registry)
@@ -68,7 +74,7 @@ export function createMeshMetrics (): MeshMetrics {
     help: 'Bytes of relayed reports this node sent upstream: its own and those of the edges below it',
     registers: [registry]
   })
-  return { registry, envelopeOffers, beacons, bodyBytes, dials, peerExchanges, connections, connectionLimit, connectionsShed, relayedReports, relayedReportBytes }
+  return { registry, envelopeOffers, beacons, bodyBytes, dials, peerExchanges, connections, connectionLimit, connectionsShed, gossipLinksReset, relayedReports, relayedReportBytes }
 }
 
 export function offerCounter (metrics: MeshMetrics): (outcome: OfferOutcome) => void {

@@ -22,6 +22,7 @@ import { allowListGater } from './admission.js'
 import { beaconHandler } from './beacon-handler.js'
 import { connectionCap, type ConnectionCap } from './connection-cap.js'
 import { envelopeSync, type EnvelopeSync, type SyncResult } from './envelope-sync.js'
+import { gossipLinks } from './gossip-links.js'
 import { gossipTopics } from './gossip-topics.js'
 import { fastMessageId, meshScoreParams } from './gossip-tuning.js'
 import { memoryPeerBookStore, PeerBook, type PeerBookStore } from './peer-book.js'
@@ -243,6 +244,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
           ...(init.topics ?? [])
         ]
       })(components),
+      gossipLinks: gossipLinks({ topic: beaconTopic(init.latest.mesh), log, checkIntervalMs: timing.peerCheckIntervalMs, countReset: () => { init.metrics?.gossipLinksReset.inc() } }),
       cap: connectionCap({ maxConnections: init.maxConnections, log, graceMs: timing.joinGraceMs, checkIntervalMs: timing.peerCheckIntervalMs, countShed: () => { init.metrics?.connectionsShed.inc() } }),
       peers: (components: PeerExchangeComponents & { cap: ConnectionCap }) => peerExchange({
         mesh: init.latest.mesh,

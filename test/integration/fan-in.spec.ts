@@ -90,6 +90,8 @@ test('a publisher cut off from every edge but one still reaches them all through
   const { keys, fragments, publisher } = await publisherWithRoute(t, 'whoami', { maxConnections: CAP, partition })
   const edges = await Promise.all(Array.from({ length: 8 }, async () => await startEdge(t, keys, { bootstrap: publisher.mesh.addresses(), partition })))
   await waitFor('every edge serves the first version', async () => await serving(edges, 'whoami') ? true : undefined, 120_000)
+  // An edge closed by the full publisher before its peer exchange answered knows no other edge yet: cut off now, it would be alone.
+  await waitFor('every edge knows another edge', () => edges.every(edge => edge.mesh.knownPeers() >= 2) ? true : undefined, 120_000)
 
   // Chosen once the publisher is within its cap, so no connection of the publisher's is about to be shed.
   await waitUntilWithinCap(publisher)

@@ -1,7 +1,10 @@
 import test, { type ExecutionContext } from 'ava'
 import type { Publisher } from '../../cluster-publisher/create-publisher.js'
 import type { Edge } from '../../edge-subscriber/create-edge.js'
-import { getConfig, meshKeys, publisherWithRoute, routeFragment, startEdge, startPublisher, writeFragment, type MeshKeys } from '../fixtures/mesh.js'
+import { multiaddr } from '@multiformats/multiaddr'
+import { beaconTopic } from '../../node/constants.js'
+import { getConfig, MESH, meshKeys, publisherWithRoute, routeFragment, startEdge, startPublisher, writeFragment, type MeshKeys } from '../fixtures/mesh.js'
+import { dialMember, rawNode } from '../fixtures/raw-node.js'
 import { Partition } from '../../simulations/partition.js'
 import { tempDir } from '../fixtures/temp-dir.js'
 import { scrapeMetric } from '../../simulations/scrape.js'
@@ -129,4 +132,29 @@ test('with an allow list, an edge admits the trusted publisher but not an unlist
   await waitFor('the stranger has dialled the guarded edge three times', async () => await dials() >= 3 ? true : undefined)
   t.false(guarded.mesh.peers().includes(stranger.mesh.peerId))
   t.is(stranger.status().version, null)
+})
+
+test('a peer whose gossip stream was reset, its connection still open, is hung up on and gets beacons again once it redials', async t => {
+  const { keys, publisher } = await publisherWithRoute(t)
+  const member = await rawNode(t, keys.swarmKey)
+  let beacons = 0
+  member.services.pubsub.addEventListener('message', event => { if (event.detail.topic === beaconTopic(MESH)) beacons++ })
+  member.services.pubsub.subscribe(beaconTopic(MESH))
+  const address = publisher.mesh.addresses()[0]
+  await dialMember(member, address)
+  await waitFor('the member hears beacons', () => beacons > 0 ? true : undefined, 60_000)
+
+  // Gossipsub forgets a peer whose stream fails and never opens one again on the same connection.
+  const connection = member.getConnections().find(connection => connection.remotePeer.toString() === publisher.mesh.peerId)
+  const gossip = await waitFor('the member\'s gossip stream to the publisher', () =>
+    connection?.streams.find(stream => stream.direction === 'outbound' && stream.protocol?.startsWith('/meshsub/') === true))
+  gossip.abort(new Error('reset by the test'))
+  const heardBefore = beacons
+
+  // The member redials whenever it is not connected, as an edge's keeper does.
+  await waitFor('the member hears beacons again', async () => {
+    if (member.getConnections().length === 0) await member.dial(multiaddr(address ?? '')).catch(() => {})
+    return beacons > heardBefore + 1 ? true : undefined
+  }, 180_000, 500)
+  t.true(await scrapeMetric(publisher.adminUrl() ?? '', 'dime_mesh_gossip_links_reset_total') >= 1, 'the publisher counted the link it reset')
 })
