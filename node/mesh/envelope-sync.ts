@@ -253,7 +253,7 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
 
   /** The body a payload gives, or undefined when a delta did not give the signed body (ask again in full). */
   private async bodyOf (reply: Transfer['reply'], payload: Uint8Array, head: EnvelopeHead, base: Envelope | undefined): Promise<Uint8Array | undefined> {
-    if (reply.form === 'full') return await decompressBody(payload, head.bodySize)
+    if (reply.form === 'full') return await decompressBody(payload, head.bodySize, head.bodySize)
     try {
       if (base?.head.version !== reply.base) throw new Error(`delta against ${reply.base}, but version ${base?.head.version ?? 'none'} is held`)
       // A delta holds the target's text, at most twice over once JSON escapes its quotes, and ranges of the base: bounded by both.

@@ -55,3 +55,15 @@ test('inflating stops at the limit: a small bomb is refused, not allocated', asy
   t.deepEqual(Buffer.from(await decompressBody(await compressBody(body), body.byteLength)), Buffer.from(body))
   await t.throwsAsync(decompressBody(new TextEncoder().encode('not brotli'), 100), { instanceOf: InvalidEnvelopeError })
 })
+
+test('a body of known size is inflated into one buffer of that size, and one of unknown size into few', async t => {
+  const body = configWithRouters(10_000, 'v').bytes
+  const compressed = await compressBody(body)
+  // A buffer zlib allocated and did not fill is garbage the collector counts towards its next full collection.
+  const before = process.memoryUsage().arrayBuffers
+  const inflated = await decompressBody(compressed, body.byteLength, body.byteLength)
+  const grew = process.memoryUsage().arrayBuffers - before
+  t.true(Buffer.from(inflated).equals(body))
+  t.true(grew < 1.5 * body.byteLength, `inflating ${body.byteLength} bytes allocated ${grew}`)
+  t.true(Buffer.from(await decompressBody(compressed, 8 * body.byteLength)).equals(body), 'a size guessed too small takes more chunks, and still inflates it all')
+})
