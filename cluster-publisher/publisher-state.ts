@@ -74,7 +74,7 @@ export function publisherState (blobs: EnvelopeStore, now: RememberedNow): Publi
       return { envelope }
     }
   }
-  const save = async (envelope: Uint8Array): Promise<void> => {
+  const save = async (envelope: readonly Uint8Array[]): Promise<void> => {
     const pinned = now.pin?.()
     const rollout = now.rollout?.()
     const held = now.held?.()
@@ -85,12 +85,10 @@ export function publisherState (blobs: EnvelopeStore, now: RememberedNow): Publi
       ...(rollout !== undefined ? { rollout: { ...rollout, candidate: Buffer.from(rollout.candidate).toString('base64') } } : {})
     }
     const memory = new TextEncoder().encode(JSON.stringify(remembered))
-    const blob = new Uint8Array(HEADER_BYTES + envelope.byteLength + memory.byteLength)
-    blob.set(MAGIC_WITH_PIN)
-    new DataView(blob.buffer).setUint32(MAGIC.byteLength, envelope.byteLength)
-    blob.set(envelope, HEADER_BYTES)
-    blob.set(memory, HEADER_BYTES + envelope.byteLength)
-    await blobs.save(blob)
+    const header = new Uint8Array(HEADER_BYTES)
+    header.set(MAGIC_WITH_PIN)
+    new DataView(header.buffer).setUint32(MAGIC.byteLength, envelope.reduce((sum, part) => sum + part.byteLength, 0))
+    await blobs.save([header, ...envelope, memory])
   }
   return {
     async load () {
@@ -112,7 +110,7 @@ export function publisherState (blobs: EnvelopeStore, now: RememberedNow): Publi
     },
     async rewrite () {
       const stored = await split()
-      if (stored !== undefined) await save(stored.envelope)
+      if (stored !== undefined) await save([stored.envelope])
     },
     async flush () {
       await blobs.flush?.()

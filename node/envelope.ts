@@ -21,9 +21,14 @@ export interface EnvelopeHead {
 
 export interface Envelope {
   readonly head: EnvelopeHead
+  /**
+   * The signed head: the envelope without its body. It is what a node
+   * checks before fetching a body (a few hundred bytes against megabytes).
+   */
+  readonly headBytes: Uint8Array
   /** The canonical JSON of the config, exactly as served. */
   readonly body: Uint8Array
-  /** The whole envelope as it travels and rests on disk. */
+  /** The whole envelope, head then body, as it rests on disk. */
   readonly bytes: Uint8Array
 }
 
@@ -51,8 +56,12 @@ export function sealEnvelope (input: SealInput, key: SigningKey): Envelope {
     bodySha256: sha256Hex(input.body),
     bodySize: input.body.byteLength
   }
-  const bytes = encodeFrame(ENVELOPE_MAGIC, SIGNATURE_DOMAIN, head, key, input.body)
-  return { head, body: bytes.subarray(bytes.byteLength - input.body.byteLength), bytes }
+  return contiguousEnvelope(head, encodeFrame(ENVELOPE_MAGIC, SIGNATURE_DOMAIN, head, key, input.body))
+}
+
+function contiguousEnvelope (head: EnvelopeHead, bytes: Uint8Array): Envelope {
+  const bodyStart = bytes.byteLength - head.bodySize
+  return { head, headBytes: bytes.subarray(0, bodyStart), body: bytes.subarray(bodyStart), bytes }
 }
 
 function isHead (value: unknown): value is EnvelopeHead {
@@ -81,31 +90,34 @@ function decodeEnvelope (bytes: Uint8Array): { head: EnvelopeHead, frame: Return
 export function openEnvelope (bytes: Uint8Array, trust: TrustPolicy): Envelope {
   const { head, frame } = decodeEnvelope(bytes)
   verifyFrame(frame, head, SIGNATURE_DOMAIN, trust)
-  if (sha256Hex(frame.trailer) !== head.bodySha256) {
-    throw new BadSignatureError('body does not match the signed hash')
-  }
-  return { head, body: frame.trailer, bytes }
+  assertBodyMatches(head, frame.trailer)
+  return contiguousEnvelope(head, bytes)
 }
 
 /**
- * The signed head alone: the envelope without its body. It is what a node
- * checks before fetching a body (a few hundred bytes against megabytes).
+ * Verifies an envelope whose signed head and body came apart (the body
+ * fetched after its head was checked). The two are not joined: a large body
+ * copied once more is a copy the garbage collector pays for too; `bytes` joins
+ * them only when asked.
  */
-export function headBytesOf (envelope: Envelope): Uint8Array {
-  return envelope.bytes.subarray(0, envelope.bytes.byteLength - envelope.body.byteLength)
+export function openFetchedEnvelope (headBytes: Uint8Array, body: Uint8Array, trust: TrustPolicy): Envelope {
+  const head = openHead(headBytes, trust)
+  if (body.byteLength !== head.bodySize) throw new InvalidEnvelopeError(`body is ${body.byteLength} bytes, head says ${head.bodySize}`)
+  assertBodyMatches(head, body)
+  let bytes: Uint8Array | undefined
+  return { head, headBytes, body, get bytes () { return (bytes ??= Buffer.concat([headBytes, body])) } }
 }
 
-/** Verifies a signed head sent without its body (see `headBytesOf`): framing, mesh, key and signature. */
+function assertBodyMatches (head: EnvelopeHead, body: Uint8Array): void {
+  if (sha256Hex(body) !== head.bodySha256) throw new BadSignatureError('body does not match the signed hash')
+}
+
+/** Verifies a signed head sent without its body (an envelope's `headBytes`): framing, mesh, key and signature. */
 export function openHead (bytes: Uint8Array, trust: TrustPolicy): EnvelopeHead {
   const frame = decodeFrame(ENVELOPE_MAGIC, 'a signed head', bytes)
   if (!isHead(frame.head) || frame.trailer.byteLength !== 0) throw new InvalidEnvelopeError('not a signed head')
   verifyFrame(frame, frame.head, SIGNATURE_DOMAIN, trust)
   return frame.head
-}
-
-/** An envelope again, from a verified head and a body fetched apart from it (`openEnvelope` checks the hash). */
-export function joinHeadAndBody (headBytes: Uint8Array, body: Uint8Array): Uint8Array {
-  return Buffer.concat([headBytes, body])
 }
 
 /** Reads a head without verifying anything: for inspection only, never for serving. */

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto'
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, rmSync, writevSync } from 'node:fs'
-import { open, readFile } from 'node:fs/promises'
+import { open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import writeFileAtomic from 'write-file-atomic'
 import type { EnvelopeStore } from './envelope-store.js'
 
 /**
@@ -30,7 +29,9 @@ export function writeAheadPath (path: string): string {
  * place and fdatasync'd: no new file, no rename, no directory entry to flush,
  * a fraction of what renaming a temporary file over PATH costs. Then, off the hop's
  * path, PATH itself is replaced the atomic way (temporary file, fsync,
- * rename, directory fsync), for `dime inspect` and backups.
+ * rename, directory fsync), for `dime inspect` and backups. The parts of an
+ * envelope (a head and a body fetched apart) are written one after another,
+ * never joined in memory.
  *
  * The copy carries its length and hash, so one cut short by a crash is told
  * apart, and PATH read instead. A whole copy is always the newest saved: PATH
@@ -41,18 +42,12 @@ export function writeAheadPath (path: string): string {
 export function fileEnvelopeStore (path: string): EnvelopeStore {
   const aheadPath = writeAheadPath(path)
   /** What the copy holds and PATH may not yet. */
-  let unsettled: Buffer | undefined
+  let unsettled: readonly Buffer[] | undefined
   let settling: Promise<void> = Promise.resolve()
   let readBack = false
-  const settle = async (data: Buffer): Promise<void> => {
-    await writeFileAtomic(path, data, { fsync: true, mode: 0o600 })
-    const directory = await open(dirname(path), 'r')
-    try {
-      await directory.sync()
-    } finally {
-      await directory.close()
-    }
-    if (unsettled === data) unsettled = undefined
+  const settle = async (parts: readonly Buffer[]): Promise<void> => {
+    await replaceAtomically(path, parts)
+    if (unsettled === parts) unsettled = undefined
   }
   const flush = async (): Promise<void> => {
     await settling
@@ -66,7 +61,7 @@ export function fileEnvelopeStore (path: string): EnvelopeStore {
     const settled = await readIfThere(path)
     if (!readBack) {
       readBack = true
-      if (payload !== undefined && settled?.equals(payload) !== true) unsettled = payload
+      if (payload !== undefined && settled?.equals(payload) !== true) unsettled = [payload]
     }
     return payload ?? settled
   }
@@ -76,31 +71,37 @@ export function fileEnvelopeStore (path: string): EnvelopeStore {
       return stored === undefined ? undefined : new Uint8Array(stored)
     },
     async save (bytes) {
-      const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      const parts = bytes.map(part => Buffer.from(part.buffer, part.byteOffset, part.byteLength))
       if (!readBack) await readStored()
       // PATH must hold the version before (a failed write is tried again here) before the copy is overwritten.
       await flush()
-      if (data.byteLength > WRITTEN_AT_ONCE_BYTES) {
+      if (lengthOf(parts) > WRITTEN_AT_ONCE_BYTES) {
         // Writing it costs more than the flushes around it: written once, to PATH, the copy (older) removed first.
         rmSync(aheadPath, { force: true })
-        await settle(data)
+        await settle(parts)
         return
       }
-      writeInPlaceSync(aheadPath, [aheadHeader(data), data])
-      unsettled = data
+      writeInPlaceSync(aheadPath, [aheadHeader(parts), ...parts])
+      unsettled = parts
       // A failure is retried by the next save (above); until then the copy holds this version.
-      settling = settle(data).catch(() => {})
+      settling = settle(parts).catch(() => {})
     },
     flush
   }
 }
 
-function aheadHeader (payload: Buffer): Buffer {
+function aheadHeader (payload: readonly Buffer[]): Buffer {
   const header = Buffer.alloc(AHEAD_HEADER_BYTES)
   AHEAD_MAGIC.copy(header)
-  header.writeUInt32BE(payload.byteLength, AHEAD_MAGIC.byteLength)
-  createHash('sha256').update(payload).digest().copy(header, AHEAD_MAGIC.byteLength + 4)
+  header.writeUInt32BE(lengthOf(payload), AHEAD_MAGIC.byteLength)
+  const hash = createHash('sha256')
+  for (const part of payload) hash.update(part)
+  hash.digest().copy(header, AHEAD_MAGIC.byteLength + 4)
   return header
+}
+
+function lengthOf (parts: readonly Uint8Array[]): number {
+  return parts.reduce((sum, part) => sum + part.byteLength, 0)
 }
 
 /** The copy's payload, or undefined when it was cut short or is not a copy at all. */
@@ -121,8 +122,38 @@ async function readIfThere (file: string): Promise<Buffer | undefined> {
   }
 }
 
+/**
+ * Replaces `file` so that a crash leaves the old content or the new: a
+ * temporary file beside it, written and fsync'd, renamed over it, and the
+ * directory fsync'd. Saves never overlap, so the temporary file's name is
+ * fixed: one a crash left behind is written over by the next save.
+ */
+async function replaceAtomically (file: string, parts: readonly Buffer[]): Promise<void> {
+  const temporary = `${file}.tmp`
+  try {
+    const handle = await open(temporary, 'w', 0o600)
+    try {
+      const { bytesWritten } = await handle.writev(parts)
+      if (bytesWritten !== lengthOf(parts)) throw new Error(`${temporary}: short write`)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(temporary, file)
+  } catch (err) {
+    await rm(temporary, { force: true })
+    throw err
+  }
+  const directory = await open(dirname(file), 'r')
+  try {
+    await directory.sync()
+  } finally {
+    await directory.close()
+  }
+}
+
 function writeInPlaceSync (file: string, parts: Buffer[]): void {
-  const length = parts.reduce((sum, part) => sum + part.byteLength, 0)
+  const length = lengthOf(parts)
   let created = false
   let fd: number
   try {

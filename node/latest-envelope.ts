@@ -1,6 +1,6 @@
 import { assertNewer } from './choose-newest.js'
 import { DEFAULT_MAX_BODY_BYTES } from './constants.js'
-import { openEnvelope, openHead, type Envelope, type EnvelopeHead, type TrustPolicy } from './envelope.js'
+import { openEnvelope, openFetchedEnvelope, openHead, type Envelope, type EnvelopeHead, type TrustPolicy } from './envelope.js'
 import { RefusalError, TooLargeError, type RefusalOutcome, type Verdict } from './errors.js'
 import type { EnvelopeStore } from './envelope-store.js'
 import type { Logger } from './logger.js'
@@ -151,10 +151,19 @@ export class LatestEnvelope {
   }
 
   offer (bytes: Uint8Array, origin: string): Verdict {
+    return this.take(() => openEnvelope(bytes, this.trust), origin)
+  }
+
+  /** Offers an envelope whose signed head and body were fetched apart. */
+  offerFetched (headBytes: Uint8Array, body: Uint8Array, origin: string): Verdict {
+    return this.take(() => openFetchedEnvelope(headBytes, body, this.trust), origin)
+  }
+
+  private take (open: () => Envelope, origin: string): Verdict {
     if (this.closed) return 'ignore'
     let envelope: Envelope
     try {
-      envelope = openEnvelope(bytes, this.trust)
+      envelope = open()
       this.admit(envelope.head)
     } catch (err) {
       return this.refuse(err, origin)
@@ -199,7 +208,7 @@ export class LatestEnvelope {
       const { envelope, origin } = this.pending
       this.pending = undefined
       try {
-        await this.store.save(envelope.bytes)
+        await this.store.save([envelope.headBytes, envelope.body])
       } catch (err) {
         this.log.error({ version: envelope.head.version, err }, 'could not persist envelope; still serving the previous one')
         // Forget the refused version so the next sync or gossip offers it again.

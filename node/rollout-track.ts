@@ -93,7 +93,7 @@ export class RolloutTrack {
     }
     const { head, signed, carried } = opened
     this.held = { head, bytes: signed }
-    this.saving = this.saving.then(async () => { await this.init.headStore.save(signed) }).catch((err: unknown) => {
+    this.saving = this.saving.then(async () => { await this.init.headStore.save([signed]) }).catch((err: unknown) => {
       this.init.log.error({ version: head.version, err }, 'could not persist the rollout head')
     })
     this.notify()

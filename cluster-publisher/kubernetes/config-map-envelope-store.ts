@@ -62,8 +62,8 @@ export function configMapEnvelopeStore (core: CoreV1Api, init: ConfigMapEnvelope
       if (data === undefined) return undefined
       return await decompressBody(Buffer.from(data, 'base64'), MAX_ENVELOPE_BYTES)
     },
-    async save (bytes) {
-      let data: string | undefined = Buffer.from(await compressBody(bytes)).toString('base64')
+    async save (parts) {
+      let data: string | undefined = Buffer.from(await compressBody(Buffer.concat(parts))).toString('base64')
       if (data.length > MAX_STORED_BYTES) {
         init.log.warn({ bytes: data.length, where }, 'the config is too large to keep in a ConfigMap (about 1 MB compressed); a restarted publisher will learn it from the edges')
         data = undefined

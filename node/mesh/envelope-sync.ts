@@ -4,7 +4,7 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import { decompressBody } from '../body-codec.js'
 import { applyConfigDelta } from '../config-delta.js'
 import { ED25519_SIGNATURE_LENGTH, MAX_CARRIED_BYTES, MAX_HEAD_BYTES, MAX_SYNC_MESSAGE_BYTES, SYNC_INTERVAL_MS, SYNC_TIMEOUT_MS, syncProtocol } from '../constants.js'
-import { headBytesOf, joinHeadAndBody, sha256Hex, type Envelope, type EnvelopeHead } from '../envelope.js'
+import { sha256Hex, type Envelope, type EnvelopeHead } from '../envelope.js'
 import type { LatestEnvelope, Verdict } from '../latest-envelope.js'
 import type { HopTimer } from '../hop-timer.js'
 import type { Logger } from '../logger.js'
@@ -246,7 +246,7 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
     if (body === undefined) return undefined
     this.hops?.mark(head.version, 'body-received')
     this.cache.receivedAs(head.version, { reply, payload })
-    const offered = this.latest.offer(joinHeadAndBody(headBytes, body), origin)
+    const offered = this.latest.offerFetched(headBytes, body, origin)
     if (offered === 'accept') this.hops?.mark(head.version, 'body-verified')
     return offered
   }
@@ -298,7 +298,7 @@ class EnvelopeSyncService implements EnvelopeSync, Startable {
       if (current === undefined || transfer === undefined) {
         await framed.write(encodeSyncReply({ form: 'none' }), { signal })
       } else {
-        await framed.writeV([encodeSyncReply(transfer.reply), headBytesOf(current), transfer.payload], { signal })
+        await framed.writeV([encodeSyncReply(transfer.reply), current.headBytes, transfer.payload], { signal })
       }
       await stream.close({ signal })
     } catch (err) {

@@ -1,7 +1,7 @@
 import { compressBody } from '../body-codec.js'
 import { configDelta } from '../config-delta.js'
 import { DELTA_HISTORY, MAX_DELTA_BODY_BYTES } from '../constants.js'
-import { headBytesOf, type Envelope } from '../envelope.js'
+import type { Envelope } from '../envelope.js'
 import type { CarriedTransfer, SyncReply } from '../sync-messages.js'
 
 export interface Transfer {
@@ -66,7 +66,7 @@ export class TransferCache {
     const current = this.current
     const transfer = await this.transfer(this.history.at(-1)?.head.version)
     if (current === undefined || current !== this.current || transfer === undefined || transfer.payload.byteLength > maxBytes) return undefined
-    return { ...transfer, headBytes: headBytesOf(current) }
+    return { ...transfer, headBytes: current.headBytes }
   }
 
   private async delta (current: Envelope, base: number): Promise<Uint8Array | undefined> {

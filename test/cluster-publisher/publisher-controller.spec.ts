@@ -129,7 +129,7 @@ test('a broken fragment with nothing known: nothing is published until a peer te
 test('restored from a durable state store, a broken fragment keeps its content at once, without the mesh', async t => {
   const keys = meshKeys()
   const store = memoryEnvelopeStore()
-  await store.save(earlierEnvelope(keys, CLOCK + 5_000, 'a', 'b'))
+  await store.save([earlierEnvelope(keys, CLOCK + 5_000, 'a', 'b')])
   const h = harness(keys, { store, durableState: true })
   h.view.fragments = fragments({ 'a.yaml': routeFragment('a', 'a.example.com'), 'b.yaml': BROKEN, 'c.yaml': routeFragment('c', 'c.example.com') })
   await h.controller.beginTerm()
@@ -190,7 +190,7 @@ test('a new term forgets what the last one remembered and restores the state sto
   await h.controller.beginTerm()
   await h.controller.sync()
   // Meanwhile another replica led and published a, b and c; it stored that.
-  await store.save(sealEnvelope({ mesh: MESH, version: CLOCK + 9_000, issuedAt: new Date(CLOCK), body: configOf('a', 'b', 'c') }, keys.signingKey).bytes)
+  await store.save([sealEnvelope({ mesh: MESH, version: CLOCK + 9_000, issuedAt: new Date(CLOCK), body: configOf('a', 'b', 'c') }, keys.signingKey).bytes])
   h.view.fragments = fragments({ 'a.yaml': routeFragment('a', 'a.example.com'), 'b.yaml': routeFragment('b', 'b.example.com'), 'c.yaml': BROKEN })
   await h.controller.beginTerm()
   t.is(h.latest.current()?.head.version, CLOCK + 9_000)

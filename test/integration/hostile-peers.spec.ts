@@ -5,7 +5,7 @@ import { brotliCompressSync } from 'node:zlib'
 import { compressBody } from '../../node/body-codec.js'
 import { canonicalBytes } from '../../node/canonical-json.js'
 import { beaconTopic, ENVELOPE_MAGIC, SIGNATURE_DOMAIN, statusTopic, syncProtocol } from '../../node/constants.js'
-import { headBytesOf, sealEnvelope, sha256Hex, type Envelope } from '../../node/envelope.js'
+import { sealEnvelope, sha256Hex, type Envelope } from '../../node/envelope.js'
 import { sealBeacon } from '../../node/head-beacon.js'
 import { encodeFrame } from '../../node/signed-frame.js'
 import { decodeSyncReply, encodeSyncReply, type SyncReply } from '../../node/sync-messages.js'
@@ -123,7 +123,7 @@ test('a member answering sync with forgeries, tampered bodies, bombs, bad deltas
   const goodBody = canonicalBytes({ http: { routers: { fine: { rule: 'Host(`fine`)', service: 'fine' } } } })
   const good = newer(goodBody)
   const full = async (envelope: Envelope, payload: Uint8Array): Promise<{ reply: SyncReply, head: Uint8Array, payload: Uint8Array }> =>
-    ({ reply: { form: 'full' }, head: headBytesOf(envelope), payload })
+    ({ reply: { form: 'full' }, head: envelope.headBytes, payload })
 
   answer = async () => await full(sealEnvelope({ mesh: MESH, version: served + 1, issuedAt: new Date(), body: goodBody }, meshKeys().signingKey), await compressBody(goodBody))
   t.is(await edge.mesh.syncWith(hostileId), 'reject')
@@ -136,7 +136,7 @@ test('a member answering sync with forgeries, tampered bodies, bombs, bad deltas
   answer = async () => await full(good, brotliCompressSync(Buffer.alloc(64 * 1024 * 1024)))
   t.is(await edge.mesh.syncWith(hostileId), 'reject')
 
-  answer = async () => ({ reply: { form: 'full' }, head: headBytesOf(newer(goodBody, 1)), payload: await compressBody(goodBody) })
+  answer = async () => ({ reply: { form: 'full' }, head: newer(goodBody, 1).headBytes, payload: await compressBody(goodBody) })
   t.is(await edge.mesh.syncWith(hostileId), 'ignore')
 
   const huge = encodeFrame(ENVELOPE_MAGIC, SIGNATURE_DOMAIN, { ...good.head, bodySize: 65 * 1024 * 1024 }, keys.signingKey)
@@ -151,7 +151,7 @@ test('a member answering sync with forgeries, tampered bodies, bombs, bad deltas
 
   // A delta that does not give the signed body is dropped, and the whole body asked for instead.
   answer = async (wantsDelta) => wantsDelta
-    ? { reply: { form: 'delta', base: served }, head: headBytesOf(good), payload: await compressBody(canonicalBytes([{ op: 'add', path: '/evil', value: 1 }])) }
+    ? { reply: { form: 'delta', base: served }, head: good.headBytes, payload: await compressBody(canonicalBytes([{ op: 'add', path: '/evil', value: 1 }])) }
     : await full(good, await compressBody(goodBody))
   t.is(await edge.mesh.syncWith(hostileId), 'accept')
   await edge.latest.settled()

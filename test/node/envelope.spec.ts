@@ -1,7 +1,7 @@
 import test from 'ava'
 import fc from 'fast-check'
 import { canonicalBytes } from '../../node/canonical-json.js'
-import { openEnvelope, sealEnvelope, trustPolicy } from '../../node/envelope.js'
+import { openEnvelope, openFetchedEnvelope, sealEnvelope, trustPolicy } from '../../node/envelope.js'
 import { generateSigningKeyPem, parseSigningKey, parseTrustedKey } from '../../node/signing-keys.js'
 import { configObject } from '../fixtures/arbitraries.js'
 import { BadSignatureError, InvalidEnvelopeError, UntrustedKeyError, WrongMeshError } from '../../node/errors.js'
@@ -22,6 +22,21 @@ test('an envelope opens to its exact body and head', t => {
   t.is(envelope.head.version, 7)
   t.is(envelope.head.keyId, key.keyId)
   t.is(envelope.head.mesh, 'mesh-a')
+})
+
+test('a head and a body fetched apart open as the envelope they were sealed as, without being joined until asked', t => {
+  const sealed = sealEnvelope({ mesh: 'mesh-a', version: 3, issuedAt: new Date('2026-11-27T00:00:00Z'), body: canonicalBytes({ a: 1 }) }, key)
+  const headBytes = Uint8Array.from(sealed.headBytes)
+  const body = Uint8Array.from(sealed.body)
+  const fetched = openFetchedEnvelope(headBytes, body, trust)
+  t.is(fetched.body, body)
+  t.is(fetched.headBytes, headBytes)
+  t.deepEqual(fetched.head, sealed.head)
+  t.deepEqual(Buffer.from(fetched.bytes), Buffer.from(sealed.bytes))
+  t.throws(() => openFetchedEnvelope(headBytes, canonicalBytes({ a: 2 }), trust), { instanceOf: BadSignatureError })
+  t.throws(() => openFetchedEnvelope(headBytes, canonicalBytes({ a: 10 }), trust), { instanceOf: InvalidEnvelopeError, message: /head says/ })
+  t.throws(() => openFetchedEnvelope(sealed.bytes, body, trust), { instanceOf: InvalidEnvelopeError }, 'a whole envelope is not a head')
+  t.throws(() => openFetchedEnvelope(headBytes, body, trustPolicy('mesh-b', trust.keys.values())), { instanceOf: WrongMeshError })
 })
 
 test('a flipped bit anywhere in an envelope is rejected', t => {

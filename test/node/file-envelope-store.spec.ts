@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from 'ava'
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { EnvelopeStore } from '../../node/envelope-store.js'
 import { fileEnvelopeStore, writeAheadPath } from '../../node/file-envelope-store.js'
@@ -13,7 +13,7 @@ const v3 = new TextEncoder().encode('DIME…version 3')
 async function storeHolding (t: ExecutionContext, bytes: Uint8Array): Promise<{ path: string, store: EnvelopeStore }> {
   const path = join(await tempDir(t), 'envelope.bin')
   const store = fileEnvelopeStore(path)
-  await store.save(bytes)
+  await store.save([bytes])
   await store.flush?.()
   return { path, store }
 }
@@ -22,8 +22,8 @@ test('a saved version is in the write-ahead copy when save resolves, and in PATH
   const path = join(await tempDir(t), 'envelope.bin')
   const store = fileEnvelopeStore(path)
   t.is(await store.load(), undefined)
-  await store.save(v2)
-  await store.save(v1)
+  await store.save([v2])
+  await store.save([v1])
   t.deepEqual(await store.load(), v1, 'a shorter version replaces a longer one whole')
   await store.flush?.()
   t.deepEqual(new Uint8Array(await readFile(path)), v1)
@@ -50,8 +50,8 @@ test('while PATH cannot take a version, the write-ahead copy holding it is not o
   const { path, store } = await storeHolding(t, v1)
   await rm(path)
   await mkdir(path)
-  await store.save(v2)
-  await t.throwsAsync(store.save(v3), { code: 'EISDIR' })
+  await store.save([v2])
+  await t.throwsAsync(store.save([v3]), { code: 'EISDIR' })
   t.deepEqual(await store.load(), v2)
 })
 
@@ -61,7 +61,7 @@ test('a copy an earlier run left ahead of PATH (a crash between the two writes) 
   await writeFile(writeAheadPath(path), aheadCopy)
 
   const restarted = fileEnvelopeStore(path)
-  await restarted.save(v3)
+  await restarted.save([v3])
   t.notDeepEqual(new Uint8Array(await readFile(path)), v1, 'had the copy been overwritten first, a crash would have gone back to version 1')
   const loaded = fileEnvelopeStore(path)
   t.deepEqual(await loaded.load(), v3)
@@ -72,12 +72,26 @@ test('a copy an earlier run left ahead of PATH (a crash between the two writes) 
 test('a large envelope is written once, straight to PATH, and the older write-ahead copy is removed', async t => {
   const path = join(await tempDir(t), 'envelope.bin')
   const store = fileEnvelopeStore(path)
-  await store.save(v1)
+  await store.save([v1])
   const large = new Uint8Array(300 * 1024).fill(7)
-  await store.save(large)
+  await store.save([large])
   t.deepEqual(new Uint8Array(await readFile(path)), large, 'in PATH as soon as save resolves')
   await t.throwsAsync(stat(writeAheadPath(path)), { code: 'ENOENT' })
   t.deepEqual(await fileEnvelopeStore(path).load(), large)
-  await store.save(v2)
+  await store.save([v2])
   t.deepEqual(await fileEnvelopeStore(path).load(), v2, 'a small one after it goes through the copy again')
+})
+
+test('an envelope saved in parts (a head and a body fetched apart) is stored as the parts one after another, small or large, and no temporary file is left', async t => {
+  const directory = await tempDir(t)
+  const path = join(directory, 'envelope.bin')
+  const store = fileEnvelopeStore(path)
+  const head = new TextEncoder().encode('DIME…head')
+  await store.save([head, v2])
+  t.deepEqual(await fileEnvelopeStore(path).load(), new Uint8Array(Buffer.concat([head, v2])), 'through the write-ahead copy')
+  const body = new Uint8Array(300 * 1024).fill(9)
+  await store.save([head, body])
+  t.deepEqual(new Uint8Array(await readFile(path)), new Uint8Array(Buffer.concat([head, body])), 'straight to PATH')
+  await store.flush?.()
+  t.deepEqual((await readdir(directory)).sort(), ['envelope.bin'])
 })
