@@ -1,4 +1,4 @@
-import type { EnvelopeStore } from '../node/envelope-store.js'
+import { byteLengthOf, type EnvelopeStore } from '../node/envelope-store.js'
 import type { JsonObject } from './json.js'
 import type { SavedRollout } from './rollouts.js'
 
@@ -87,7 +87,7 @@ export function publisherState (blobs: EnvelopeStore, now: RememberedNow): Publi
     const memory = new TextEncoder().encode(JSON.stringify(remembered))
     const header = new Uint8Array(HEADER_BYTES)
     header.set(MAGIC_WITH_PIN)
-    new DataView(header.buffer).setUint32(MAGIC.byteLength, envelope.reduce((sum, part) => sum + part.byteLength, 0))
+    new DataView(header.buffer).setUint32(MAGIC.byteLength, byteLengthOf(envelope))
     await blobs.save([header, ...envelope, memory])
   }
   return {

@@ -12,6 +12,11 @@ export interface EnvelopeStore {
   flush?(): Promise<void>
 }
 
+/** How many bytes `save` is given in `parts`. */
+export function byteLengthOf (parts: readonly Uint8Array[]): number {
+  return parts.reduce((sum, part) => sum + part.byteLength, 0)
+}
+
 export function memoryEnvelopeStore (): EnvelopeStore {
   let stored: Uint8Array | undefined
   return {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, rmSync, writevSync } from 'node:fs'
 import { open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import type { EnvelopeStore } from './envelope-store.js'
+import { byteLengthOf, type EnvelopeStore } from './envelope-store.js'
 
 /**
  * Envelopes up to this size go through the write-ahead copy, written
@@ -75,7 +75,7 @@ export function fileEnvelopeStore (path: string): EnvelopeStore {
       if (!readBack) await readStored()
       // PATH must hold the version before (a failed write is tried again here) before the copy is overwritten.
       await flush()
-      if (lengthOf(parts) > WRITTEN_AT_ONCE_BYTES) {
+      if (byteLengthOf(parts) > WRITTEN_AT_ONCE_BYTES) {
         // Writing it costs more than the flushes around it: written once, to PATH, the copy (older) removed first.
         rmSync(aheadPath, { force: true })
         await settle(parts)
@@ -93,15 +93,11 @@ export function fileEnvelopeStore (path: string): EnvelopeStore {
 function aheadHeader (payload: readonly Buffer[]): Buffer {
   const header = Buffer.alloc(AHEAD_HEADER_BYTES)
   AHEAD_MAGIC.copy(header)
-  header.writeUInt32BE(lengthOf(payload), AHEAD_MAGIC.byteLength)
+  header.writeUInt32BE(byteLengthOf(payload), AHEAD_MAGIC.byteLength)
   const hash = createHash('sha256')
   for (const part of payload) hash.update(part)
   hash.digest().copy(header, AHEAD_MAGIC.byteLength + 4)
   return header
-}
-
-function lengthOf (parts: readonly Uint8Array[]): number {
-  return parts.reduce((sum, part) => sum + part.byteLength, 0)
 }
 
 /** The copy's payload, or undefined when it was cut short or is not a copy at all. */
@@ -134,7 +130,7 @@ async function replaceAtomically (file: string, parts: readonly Buffer[]): Promi
     const handle = await open(temporary, 'w', 0o600)
     try {
       const { bytesWritten } = await handle.writev(parts)
-      if (bytesWritten !== lengthOf(parts)) throw new Error(`${temporary}: short write`)
+      if (bytesWritten !== byteLengthOf(parts)) throw new Error(`${temporary}: short write`)
       await handle.sync()
     } finally {
       await handle.close()
@@ -153,7 +149,7 @@ async function replaceAtomically (file: string, parts: readonly Buffer[]): Promi
 }
 
 function writeInPlaceSync (file: string, parts: Buffer[]): void {
-  const length = lengthOf(parts)
+  const length = byteLengthOf(parts)
   let created = false
   let fd: number
   try {
