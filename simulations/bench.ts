@@ -3,6 +3,7 @@
 // `rollouts` runs only the rollout part (issue 26): edit → first wave, promotion → next wave, verdict → rollback.
 // `fan-in [EDGES…]` runs only the fleet-size part (issue 28): what each edge and the publisher cost as the fleet grows.
 // `fleet [EDGES…]` runs the real edge code at fleet sizes (50, 100, 200 by default: the most this machine's 2 cores carry), 50 edges to a process, against one publisher process.
+// `edge-cpu [ROUTERS…]` runs only the large-version part (issue 28): CPU per version on one edge process, beside inflating, hashing and writing the same bodies alone.
 // `fleet-model [EDGES…]` models fleets too large for processes here (1,000 and 10,000 edges by default), from one hop measured on processes, checked against processes at 20 edges.
 import { execFileSync } from 'node:child_process'
 import { commandExists } from '../cli/processes.js'
@@ -11,6 +12,7 @@ import { cpus, totalmem } from 'node:os'
 import { measureApiLoad } from './bench/api-load.js'
 import { measureBurst } from './bench/burst.js'
 import { measureBytesPerVersion } from './bench/bytes-per-version.js'
+import { measureEdgeCpu } from './bench/edge-cpu.js'
 import { measureFanIn } from './bench/fan-in.js'
 import { measureFleet } from './bench/fleet-hosts.js'
 import { runFleetModel } from './bench/fleet-model.js'
@@ -86,10 +88,10 @@ async function processes (sizes: number[] = []): Promise<Record<string, unknown>
  * (a signed head, no body) against raw gossipsub of a head-sized message;
  * a failed verdict to the rollback served on every edge that took the version.
  */
-function meshSizes (args: string[], part: string): number[] {
-  return args.map(size => {
-    if (!/^[1-9]\d*$/.test(size)) throw new Error(`"${size}" is not a mesh size: npm run bench -- ${part} [EDGES…]`)
-    return Number(size)
+function counts (args: string[], usage: string): number[] {
+  return args.map(count => {
+    if (!/^[1-9]\d*$/.test(count)) throw new Error(`"${count}" is not a positive whole number: npm run bench -- ${usage}`)
+    return Number(count)
   })
 }
 
@@ -160,6 +162,18 @@ async function fleetModel (sizes: number[]): Promise<Record<string, unknown>> {
   return { ...run }
 }
 
+/** CPU per version on one edge process for large versions (issue 28: ≤ 10 ms at 10,000 routers), beside the work no edge can skip. */
+async function edgeCpu (routerCounts: number[]): Promise<Record<string, unknown>> {
+  const runs = []
+  for (const routers of routerCounts.length > 0 ? routerCounts : [10_000]) {
+    const run = await measureEdgeCpu(routers, 40)
+    runs.push(run)
+    row(`CPU per version on one edge process, ${routers} routers, every router changed (${run.versions} versions)`, `${round(run.edgeMsPerVersion, 1)} ms`,
+      `inflating, hashing and writing (fsync) the same bodies alone: ${round(run.floorMsPerVersion, 1)} ms`, ratio(run.edgeMsPerVersion, run.floorMsPerVersion))
+  }
+  return { runs }
+}
+
 async function rollouts (): Promise<Record<string, unknown>> {
   const edges = 20
   const rounds = 10
@@ -186,22 +200,27 @@ async function main (): Promise<void> {
     return
   }
   if (process.argv[2] === 'fleet') {
-    results.fleet = await fleet(meshSizes(process.argv.slice(3), 'fleet'))
+    results.fleet = await fleet(counts(process.argv.slice(3), 'fleet [EDGES…]'))
     await report(results, 'bench-fleet.json')
     return
   }
+  if (process.argv[2] === 'edge-cpu') {
+    results.edgeCpu = await edgeCpu(counts(process.argv.slice(3), 'edge-cpu [ROUTERS…]'))
+    await report(results, 'bench-edge-cpu.json')
+    return
+  }
   if (process.argv[2] === 'fleet-model') {
-    results.fleetModel = await fleetModel(meshSizes(process.argv.slice(3), 'fleet-model'))
+    results.fleetModel = await fleetModel(counts(process.argv.slice(3), 'fleet-model [EDGES…]'))
     await report(results, 'bench-fleet-model.json')
     return
   }
   if (process.argv[2] === 'fan-in') {
-    results.fanIn = await fanIn(meshSizes(process.argv.slice(3), 'fan-in'))
+    results.fanIn = await fanIn(counts(process.argv.slice(3), 'fan-in [EDGES…]'))
     await report(results, 'bench-fan-in.json')
     return
   }
   if (process.argv[2] === 'processes') {
-    results.processes = await processes(meshSizes(process.argv.slice(3), 'processes'))
+    results.processes = await processes(counts(process.argv.slice(3), 'processes [EDGES…]'))
     await report(results, 'bench-processes.json')
     return
   }
