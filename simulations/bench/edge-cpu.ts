@@ -1,13 +1,11 @@
-import { createHash } from 'node:crypto'
-import { open, rename } from 'node:fs/promises'
 import { join } from 'node:path'
-import { brotliCompressSync, brotliDecompress } from 'node:zlib'
-import { promisify } from 'node:util'
+import { compressBody, decompressBody } from '../../node/body-codec.js'
+import { sha256Hex } from '../../node/envelope.js'
+import { fileEnvelopeStore } from '../../node/file-envelope-store.js'
 import { configWithRouters } from './configs.js'
-import { inTempDir, startDimeMesh } from './node-processes.js'
+import { inTempDir, sleep, startDimeMesh } from './node-processes.js'
 import { publishRounds } from './process-propagation.js'
 
-const decompress = promisify(brotliDecompress)
 const SETTLE_MS = 5000
 const IDLE_WINDOW_MS = 10_000
 
@@ -19,8 +17,6 @@ export interface EdgeCpu {
   /** The floor: the same bodies inflated, hashed and written durably, in this process and nothing else. */
   floorMsPerVersion: number
 }
-
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 /**
  * What one version of `routers` routers (every router changed) costs one edge
@@ -51,19 +47,17 @@ export async function measureEdgeCpu (routers: number, versions: number): Promis
   })
 }
 
+/** The edge's own steps for a fetched body, alone: inflating it, hashing it, and the file store's durable write. */
 async function floorCost (root: string, routers: number, versions: number): Promise<number> {
   const bodies = Array.from({ length: versions }, (_, round) => configWithRouters(routers, `v${round + 1}`).bytes)
-  const compressed = bodies.map(body => brotliCompressSync(body))
-  const file = join(root, 'floor.bin')
+  const compressed = await Promise.all(bodies.map(async body => await compressBody(body)))
+  const store = fileEnvelopeStore(join(root, 'floor.bin'))
   const pass = async (): Promise<void> => {
     for (const [i, payload] of compressed.entries()) {
-      const body = await decompress(payload, { chunkSize: (bodies[i]?.byteLength ?? 0) + 1 })
-      createHash('sha256').update(body).digest('hex')
-      const handle = await open(`${file}.tmp`, 'w')
-      await handle.write(body)
-      await handle.sync()
-      await handle.close()
-      await rename(`${file}.tmp`, file)
+      const size = bodies[i]?.byteLength ?? 0
+      const body = await decompressBody(payload, size, size)
+      sha256Hex(body)
+      await store.save([body])
     }
   }
   // The first pass warms what a long-running edge has warm (compiled code, the thread pool, pages of memory).

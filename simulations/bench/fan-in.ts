@@ -1,7 +1,7 @@
 import { mean, sum } from './stats.js'
 import { scrapeMetric } from '../scrape.js'
 import { configWithRouters, routersForSize } from './configs.js'
-import { cpuOf, inTempDir, listedAtNewest, startDimeMesh } from './node-processes.js'
+import { cpuOf, inTempDir, listedAtNewest, sleep, startDimeMesh } from './node-processes.js'
 import { latencies, publishRounds, type Latencies } from './process-propagation.js'
 
 /** Time for gossipsub to build its mesh, and for the connections over the publisher's cap to be closed (10 s grace). */
@@ -32,7 +32,6 @@ export interface FanIn {
   reportBytesPerEdgePerMinute: { own: number, relayed: { mean: number, max: number } }
 }
 
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 /**
  * A publisher and `size` edge processes, each edge bootstrapping to the

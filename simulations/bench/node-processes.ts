@@ -49,6 +49,11 @@ export async function bundledScript (name: string): Promise<string> {
 }
 
 /** Runs `work` in a fresh temporary directory, removed afterwards. */
+/** Waits `ms` (at once when it is not positive: a round that overran waits for nothing). */
+export async function sleep (ms: number): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, ms))
+}
+
 export async function inTempDir<T> (prefix: string, work: (root: string) => Promise<T>): Promise<T> {
   const root = await mkdtemp(join(tmpdir(), prefix))
   try {

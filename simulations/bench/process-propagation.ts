@@ -1,5 +1,5 @@
 import { configWithRouters, withOneRouterChanged } from './configs.js'
-import { inTempDir, startBareMesh, startDimeMesh, type DimeMesh, type LoggedProcess } from './node-processes.js'
+import { type DimeMesh, inTempDir, type LoggedProcess, sleep, startBareMesh, startDimeMesh } from './node-processes.js'
 import { percentile } from './stats.js'
 
 const ROUND_GAP_MS = 1000
@@ -46,7 +46,6 @@ export function latencies (samples: number[]): Latencies {
   return { p50: percentile(samples, 50), p99: percentile(samples, 99), max: Math.max(...samples), samples: samples.length }
 }
 
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 /**
  * A publisher and `size` edges, each a `dime` process on loopback; `rounds`
